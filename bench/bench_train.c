@@ -1,0 +1,153 @@
+/* Training throughput against the BLAS ceiling, and memory of a long stream.
+ *
+ * 1. One epoch of 784-400-400-10 training on Fashion-MNIST (batch 128, 60,000 samples, Adam, one thread),
+ *    against the time the same sgemm calls alone take on the same shapes in the same run. The ratio
+ *    ceiling / training is the fraction of the BLAS ceiling the whole training step reaches (target >= 0.75).
+ * 2. Peak resident memory of `clreg train` on a 10-task permuted stream, against the size of the dataset
+ *    held once as uint8: tasks are views, so ten tasks must not cost ten copies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "core/blas.h"
+#include "core/error.h"
+#include "datasets/dataset.h"
+#include "datasets/stream.h"
+#include "experiments/train.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The sgemm calls of one training step of a 784-400-400-10 MLP at batch B, as models/mlp.c issues them. */
+static void step_gemms(int B, const int *w, int L, float **act, float **dz, float **W, float **dW)
+{
+    for (int l = 0; l < L; l++) /* forward: act[l+1][B][w[l+1]] = act[l] W[l]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, w[l + 1], w[l], 1.0f, act[l], w[l], W[l], w[l],
+                    1.0f, act[l + 1], w[l + 1]);
+    for (int l = L - 1; l >= 0; l--) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w[l + 1], w[l], B, 1.0f, dz[l + 1], w[l + 1],
+                    act[l], w[l], 0.0f, dW[l], w[l]);
+        if (l > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, w[l], w[l + 1], 1.0f, dz[l + 1], w[l + 1],
+                        W[l], w[l], 0.0f, dz[l], w[l]);
+    }
+}
+
+static double gemm_ceiling(int n, int batch)
+{
+    enum { L = 3 };
+    int w[L + 1] = {784, 400, 400, 10};
+    float *act[L + 1], *dz[L + 1], *W[L], *dW[L];
+    for (int l = 0; l <= L; l++) {
+        act[l] = cl_aligned_calloc((size_t)batch * w[l], sizeof(float));
+        dz[l] = cl_aligned_calloc((size_t)batch * w[l], sizeof(float));
+        for (size_t i = 0; i < (size_t)batch * w[l]; i++) act[l][i] = dz[l][i] = 0.01f * (float)(i % 7);
+    }
+    for (int l = 0; l < L; l++) {
+        W[l] = cl_aligned_calloc((size_t)w[l] * w[l + 1], sizeof(float));
+        dW[l] = cl_aligned_calloc((size_t)w[l] * w[l + 1], sizeof(float));
+        for (size_t i = 0; i < (size_t)w[l] * w[l + 1]; i++) W[l][i] = 0.001f * (float)(i % 11);
+    }
+    step_gemms(batch, w, L, act, dz, W, dW); /* warm up */
+    double t0 = now();
+    for (int start = 0; start < n; start += batch) step_gemms(n - start < batch ? n - start : batch, w, L, act, dz, W, dW);
+    double t = now() - t0;
+    for (int l = 0; l <= L; l++) free(act[l]), free(dz[l]);
+    for (int l = 0; l < L; l++) free(W[l]), free(dW[l]);
+    return t;
+}
+
+static int bench_throughput(void)
+{
+    cl_data d;
+    if (cl_data_open(&d, "fashion-mnist", NULL, 1)) {
+        fprintf(stderr, "bench: %s\n", cl_errmsg());
+        return 1;
+    }
+    cl_stream_cfg sc = cl_stream_defaults();
+    sc.ntasks = 1;
+    cl_stream s;
+    if (cl_stream_create(&s, &d, &sc)) return 1;
+    cl_train_cfg tc = cl_train_defaults();
+    int hidden[2] = {400, 400};
+    double best_train = 1e30, best_gemm = 1e30;
+    /* Best of three for both, interleaved, so a noisy neighbour hurts neither side more than the other. */
+    for (int rep = 0; rep < 3; rep++) {
+        cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+        cl_run run;
+        cl_train_stream(m, &s, &tc, &run);
+        if (run.train_sec < best_train) best_train = run.train_sec;
+        cl_run_free(&run);
+        cl_mlp_free(m);
+        double g = gemm_ceiling(d.train.n, tc.batch);
+        if (g < best_gemm) best_gemm = g;
+    }
+    double flops = 0;
+    int w[4] = {784, 400, 400, 10};
+    for (int l = 0; l < 3; l++) flops += 2.0 * w[l] * w[l + 1] * (l ? 3 : 2);
+    flops *= d.train.n;
+    printf("training epoch, 784-400-400-10, batch %d, %d samples, 1 thread (%s)\n", tc.batch, d.train.n,
+           cl_blas_core());
+    printf("  sgemm calls alone (BLAS ceiling): %6.2f s  (%.1f GFLOP/s)\n", best_gemm, flops / best_gemm * 1e-9);
+    printf("  full training epoch:              %6.2f s  (%.1f GFLOP/s)\n", best_train, flops / best_train * 1e-9);
+    printf("  fraction of the BLAS ceiling:     %6.2f   (target >= 0.75)\n", best_gemm / best_train);
+    cl_stream_free(&s);
+    cl_data_free(&d);
+    return 0;
+}
+
+/* Run ./clreg with the given arguments (stdout discarded); return its peak resident set in MB, or -1.
+ * RUSAGE_CHILDREN reports the largest child so far, so call in increasing order of size. */
+static double child_peak_mb(char *const args[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 1);
+        execv("./clreg", args);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench: ./clreg %s failed\n", args[1]);
+        return -1;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return ru.ru_maxrss * 1024.0 / 1e6;
+}
+
+static int bench_memory(void)
+{
+    char *version[] = {"clreg", "--version", NULL};
+    char *train[] = {"clreg", "train", "--tasks", "10", "--quiet", "--threads", "1", NULL};
+    double base = child_peak_mb(version), peak = child_peak_mb(train);
+    if (base < 0 || peak < 0) return 1;
+    double data_mb = (60000.0 + 10000.0) * 784 / 1e6;
+    printf("memory, clreg train on 10 permuted Fashion-MNIST tasks\n");
+    printf("  dataset held once as uint8:       %6.1f MB\n", data_mb);
+    printf("  process baseline (clreg --version, BLAS and OpenMP runtimes): %.1f MB\n", base);
+    printf("  peak resident set of the run:     %6.1f MB  (baseline + %.2f x the dataset; 10 copies would be "
+           "%.0f MB)\n", peak, (peak - base) / data_mb, 10 * data_mb);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cl_blas_startup(argv);
+    cl_blas_set_threads(1);
+    if (bench_throughput()) return 1;
+    return bench_memory();
+}

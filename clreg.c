@@ -1,0 +1,251 @@
+/* clreg: the command line. It parses, validates and dispatches; the work lives in the modules. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/args.h"
+#include "core/blas.h"
+#include "core/error.h"
+#include "datasets/dataset.h"
+#include "datasets/stream.h"
+#include "experiments/metrics.h"
+#include "experiments/train.h"
+#include "models/mlp.h"
+
+#define CLREG_VERSION "0.1.0"
+#define MAX_HIDDEN 16
+
+static void usage_main(FILE *f)
+{
+    fprintf(f,
+            "clreg %s: continual-learning regularizers (EWC, MAS, local Hebbian MAS, ...) compared on task streams\n"
+            "\n"
+            "usage: clreg <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  train      train one network through one task stream and print its accuracy matrix\n"
+            "  version    print the version and the BLAS library, build and kernel in use\n"
+            "  help       this text; 'clreg <command> --help' explains a command\n"
+            "\n"
+            "Start with:  clreg train --help\n",
+            CLREG_VERSION);
+}
+
+static void usage_train(FILE *f)
+{
+    fprintf(f,
+            "usage: clreg train [options]\n"
+            "\n"
+            "Trains an MLP through a stream of tasks and prints the accuracy matrix R[i][j] (test accuracy on\n"
+            "task j after training tasks 1..i; the first row is before training) and its metrics.\n"
+            "\n"
+            "data:\n"
+            "  --dataset NAME      fashion-mnist (default), mnist, kmnist, emnist, idx, csv, synthetic\n"
+            "  --data-path PATH    where the data is: a directory of IDX files (train-images-idx3-ubyte[.gz],\n"
+            "                      train-labels-idx1-ubyte[.gz], t10k-...), or a file prefix such as\n"
+            "                      .../emnist-balanced- ; for csv: TRAIN.csv,TEST.csv\n"
+            "                      (fashion-mnist defaults to " CL_FASHION_MNIST_DIR ")\n"
+            "task stream:\n"
+            "  --stream KIND       permuted (default): each task permutes the pixels (task 1 plain)\n"
+            "                      split: each task is a group of classes\n"
+            "                      rotated: each task rotates the images (bilinear)\n"
+            "  --scenario S        task | domain (default) | class  (-incremental, van de Ven & Tolias 2019):\n"
+            "                      one head per task / one shared head / one head over all classes seen\n"
+            "  --tasks N           number of tasks (default: 5; split: every class group)\n"
+            "  --groups G          split: class groups, e.g. 0,1/2,3/4,5 (default: consecutive pairs)\n"
+            "  --angles A          rotated: degrees per task, e.g. 0,45,90 (default: task t at t * step)\n"
+            "  --angle-step D      rotated: degrees between tasks (default 30)\n"
+            "  --permute-first     permuted: permute task 1 too\n"
+            "  --pad N             zero border of N pixels (2 makes 28x28 into 32x32; default 0)\n"
+            "  --no-scale          feed raw pixel values instead of scaling them to [0, 1]\n"
+            "model and training:\n"
+            "  --hidden L          hidden layer widths, e.g. 400,400 (default); 'none' for a linear model\n"
+            "  --optimizer O       adam (default) or sgd (with momentum)\n"
+            "  --lr X              learning rate (default: adam 0.001, sgd 0.1)\n"
+            "  --momentum X        sgd momentum (default 0.9)\n"
+            "  --epochs N          epochs per task (default 1)\n"
+            "  --batch N           minibatch size (default 128)\n"
+            "  --reset-optim       reset the optimizer state at every task boundary\n"
+            "  --seed N            seed for initialization, shuffling and permutations (default 1)\n"
+            "  --threads N         BLAS threads (default: all cores)\n"
+            "  --quiet             no per-epoch progress on stderr\n"
+            "\n"
+            "example: clreg train --stream split --scenario task --epochs 2\n");
+}
+
+static int cmd_version(void)
+{
+    char blas[256];
+    cl_blas_describe(blas, sizeof blas);
+    printf("clreg %s\nBLAS: %s\n", CLREG_VERSION, blas);
+    return 0;
+}
+
+static void print_matrix(const cl_stream *s, const cl_run *run)
+{
+    int T = run->ntasks;
+    printf("\naccuracy matrix R[i][j]: test accuracy on task j after training tasks 1..i\n");
+    printf("%-10s", "");
+    for (int j = 0; j < T; j++) printf("  task %-3d", j + 1);
+    printf("\n");
+    for (int i = 0; i <= T; i++) {
+        char lab[32];
+        if (i == 0)
+            snprintf(lab, sizeof lab, "before");
+        else
+            snprintf(lab, sizeof lab, "after %d", i);
+        printf("%-10s", lab);
+        for (int j = 0; j < T; j++) printf("  %8.4f", *cl_run_R(run, i, j));
+        printf("\n");
+    }
+    printf("tasks:");
+    for (int j = 0; j < T; j++) printf(" %d=%s%s", j + 1, s->task[j].desc, j + 1 < T ? ";" : "\n");
+    cl_metrics mt = cl_metrics_compute(run->R, T);
+    printf("ACC %.4f  BWT %+.4f  FWT %+.4f  forgetting %.4f  learning accuracy %.4f\n", mt.acc, mt.bwt, mt.fwt,
+           mt.forgetting, mt.learning);
+    printf("time: training %.1f s, evaluation %.1f s%s\n", run->train_sec, run->eval_sec,
+           run->diverged ? "  (DIVERGED: a loss became NaN or Inf; later rows are nan)" : "");
+}
+
+enum {
+    OPT_DATASET = 256, OPT_DATA_PATH, OPT_STREAM, OPT_SCENARIO, OPT_TASKS, OPT_GROUPS, OPT_ANGLES,
+    OPT_ANGLE_STEP, OPT_PERMUTE_FIRST, OPT_PAD, OPT_NO_SCALE, OPT_HIDDEN, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM,
+    OPT_EPOCHS, OPT_BATCH, OPT_RESET, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP
+};
+
+static int cmd_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dataset", required_argument, 0, OPT_DATASET},   {"data-path", required_argument, 0, OPT_DATA_PATH},
+        {"stream", required_argument, 0, OPT_STREAM},     {"scenario", required_argument, 0, OPT_SCENARIO},
+        {"tasks", required_argument, 0, OPT_TASKS},       {"groups", required_argument, 0, OPT_GROUPS},
+        {"angles", required_argument, 0, OPT_ANGLES},     {"angle-step", required_argument, 0, OPT_ANGLE_STEP},
+        {"permute-first", no_argument, 0, OPT_PERMUTE_FIRST}, {"pad", required_argument, 0, OPT_PAD},
+        {"no-scale", no_argument, 0, OPT_NO_SCALE},       {"hidden", required_argument, 0, OPT_HIDDEN},
+        {"optimizer", required_argument, 0, OPT_OPTIMIZER}, {"lr", required_argument, 0, OPT_LR},
+        {"momentum", required_argument, 0, OPT_MOMENTUM}, {"epochs", required_argument, 0, OPT_EPOCHS},
+        {"batch", required_argument, 0, OPT_BATCH},       {"reset-optim", no_argument, 0, OPT_RESET},
+        {"seed", required_argument, 0, OPT_SEED},         {"threads", required_argument, 0, OPT_THREADS},
+        {"quiet", no_argument, 0, OPT_QUIET},             {"help", no_argument, 0, OPT_HELP},
+        {0, 0, 0, 0}};
+    const char *dataset = "fashion-mnist", *data_path = NULL, *optimizer = "adam";
+    cl_stream_cfg sc = cl_stream_defaults();
+    cl_train_cfg tc = cl_train_defaults();
+    int hidden[MAX_HIDDEN] = {400, 400}, nhidden = 2, threads = 0, quiet = 0;
+    float lr = -1, momentum = -1;
+    unsigned long long seed = 1;
+    int rc = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DATASET: dataset = optarg; break;
+        case OPT_DATA_PATH: data_path = optarg; break;
+        case OPT_STREAM: rc = cl_stream_kind_parse(optarg, &sc.kind); if (rc) cl_fail_prefix("--stream"); break;
+        case OPT_SCENARIO: rc = cl_scenario_parse(optarg, &sc.scenario); if (rc) cl_fail_prefix("--scenario"); break;
+        case OPT_TASKS: rc = cl_parse_int("--tasks", optarg, 1, 1000, &sc.ntasks); break;
+        case OPT_GROUPS: sc.groups = optarg; break;
+        case OPT_ANGLES: sc.angles = optarg; break;
+        case OPT_ANGLE_STEP: rc = cl_parse_float("--angle-step", optarg, -360, 360, 0, &sc.angle_step); break;
+        case OPT_PERMUTE_FIRST: sc.permute_first = 1; break;
+        case OPT_PAD: rc = cl_parse_int("--pad", optarg, 0, 64, &sc.pad); break;
+        case OPT_NO_SCALE: sc.scale01 = 0; break;
+        case OPT_HIDDEN: rc = cl_parse_int_list("--hidden", optarg, hidden, MAX_HIDDEN, &nhidden); break;
+        case OPT_OPTIMIZER:
+            optimizer = optarg;
+            if (strcmp(optarg, "adam") && strcmp(optarg, "sgd"))
+                rc = cl_fail("--optimizer: expected adam or sgd, got '%s'", optarg);
+            break;
+        case OPT_LR: rc = cl_parse_float("--lr", optarg, 0, 1e6, 1, &lr); break;
+        case OPT_MOMENTUM: rc = cl_parse_float("--momentum", optarg, 0, 0.9999, 0, &momentum); break;
+        case OPT_EPOCHS: rc = cl_parse_int("--epochs", optarg, 1, 100000, &tc.epochs); break;
+        case OPT_BATCH: rc = cl_parse_int("--batch", optarg, 1, 1 << 20, &tc.batch); break;
+        case OPT_RESET: tc.reset_optim = 1; break;
+        case OPT_SEED: rc = cl_parse_u64("--seed", optarg, &seed); break;
+        case OPT_THREADS: rc = cl_parse_int("--threads", optarg, 1, 1024, &threads); break;
+        case OPT_QUIET: quiet = 1; break;
+        case OPT_HELP: usage_train(stdout); return 0;
+        default:
+            if (optopt) {
+                const char *name = "?";
+                for (const struct option *o = opts; o->name; o++)
+                    if (o->val == optopt) name = o->name;
+                rc = cl_fail("option --%s needs a value (see clreg train --help)", name);
+            } else
+                rc = cl_fail("unknown option '%s' (see clreg train --help)", argv[optind - 1]);
+        }
+        if (rc) break;
+    }
+    if (!rc && optind < argc) rc = cl_fail("unexpected argument '%s' (see clreg train --help)", argv[optind]);
+    if (rc) {
+        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
+        return 2;
+    }
+
+    tc.opt = cl_optim_defaults(strcmp(optimizer, "sgd") == 0 ? CL_OPT_SGD : CL_OPT_ADAM);
+    if (lr > 0) tc.opt.lr = lr;
+    if (momentum >= 0) tc.opt.momentum = momentum;
+    tc.seed = seed;
+    tc.progress = !quiet;
+    sc.seed = seed;
+    if (threads) cl_blas_set_threads(threads);
+
+    cl_data data;
+    if (cl_data_open(&data, dataset, data_path, seed)) {
+        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
+        return 1;
+    }
+    cl_stream s;
+    if (cl_stream_create(&s, &data, &sc)) {
+        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
+        cl_data_free(&data);
+        return 2;
+    }
+    cl_mlp *m = cl_model_for_stream(&s, hidden, nhidden, &tc);
+    if (!m) {
+        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
+        cl_stream_free(&s);
+        cl_data_free(&data);
+        return 2;
+    }
+    if (!quiet) {
+        char blas[256];
+        cl_blas_describe(blas, sizeof blas);
+        fprintf(stderr, "clreg train: %s (%d train, %d test, %d classes), %s stream, %s-incremental, %d tasks; "
+                        "MLP %d", dataset, data.train.n, data.test.n, data.train.nclasses,
+                cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario), s.ntasks, s.input_dim);
+        for (int l = 0; l < nhidden; l++) fprintf(stderr, "-%d", hidden[l]);
+        fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nBLAS: %s\n",
+                s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,
+                tc.batch, seed, blas);
+    }
+    cl_run run;
+    cl_train_stream(m, &s, &tc, &run);
+    print_matrix(&s, &run);
+    int status = run.diverged ? 3 : 0;
+    cl_run_free(&run);
+    cl_mlp_free(m);
+    cl_stream_free(&s);
+    cl_data_free(&data);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    cl_blas_startup(argv);
+    if (argc < 2) {
+        usage_main(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc > 2 && strcmp(argv[2], "train") == 0) usage_train(stdout);
+        else usage_main(stdout);
+        return 0;
+    }
+    fprintf(stderr, "clreg: unknown command '%s'; commands: train, version, help (see clreg --help)\n", cmd);
+    return 2;
+}

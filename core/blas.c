@@ -1,0 +1,79 @@
+#include "core/blas.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+cl_cpu cl_cpu_detect(void)
+{
+    cl_cpu c = {0, 0};
+    __builtin_cpu_init();
+    c.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    c.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512cd");
+    return c;
+}
+
+/* OpenBLAS core names (as openblas_get_corename prints them) whose sgemm kernels use AVX2 or better. */
+static const char *const modern_cores[] = {"Haswell", "Zen", "SkylakeX", "CooperLake", "SapphireRapids"};
+
+static int is_modern(const char *core)
+{
+    for (size_t i = 0; i < sizeof modern_cores / sizeof *modern_cores; i++)
+        if (strcasecmp(core, modern_cores[i]) == 0) return 1;
+    return 0;
+}
+
+const char *cl_blas_choose_core(const char *core, cl_cpu cpu, const char *user_value, int opt_out)
+{
+    if (opt_out || (user_value && *user_value) || !core) return NULL;
+    if (is_modern(core)) return NULL;
+    if (cpu.avx512) return "SKYLAKEX";
+    if (cpu.avx2_fma) return "HASWELL";
+    return NULL;
+}
+
+void cl_blas_startup(char **argv)
+{
+    if (openblas_get_parallel() != 2)
+        fprintf(stderr, "clreg: warning: linked OpenBLAS is not the OpenMP build (parallel mode %d); grid cells "
+                        "and BLAS threads may oversubscribe the cores\n", openblas_get_parallel());
+
+    /* CLREG_BLAS_REEXEC guards against a loop should the library ignore the variable. */
+    if (getenv("CLREG_BLAS_REEXEC")) return;
+    const char *opt = getenv("CLREG_BLAS_AUTOCORE");
+    int opt_out = opt && strcmp(opt, "0") == 0;
+    const char *core = openblas_get_corename();
+    const char *choice = cl_blas_choose_core(core, cl_cpu_detect(), getenv("OPENBLAS_CORETYPE"), opt_out);
+    if (!choice) return;
+    fprintf(stderr, "clreg: OpenBLAS chose the generic '%s' kernel on a CPU with %s; restarting with "
+                    "OPENBLAS_CORETYPE=%s (CLREG_BLAS_AUTOCORE=0 keeps the default)\n",
+            core, strcmp(choice, "SKYLAKEX") == 0 ? "AVX-512" : "AVX2", choice);
+    fflush(stderr);
+    setenv("OPENBLAS_CORETYPE", choice, 1);
+    setenv("CLREG_BLAS_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* If re-execution is impossible (no /proc), run on with the slow kernel: correct, only slower. */
+    fprintf(stderr, "clreg: could not restart with the faster kernel; continuing with '%s'\n", core);
+}
+
+void cl_blas_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
+
+const char *cl_blas_core(void) { return openblas_get_corename(); }
+
+void cl_blas_describe(char *buf, size_t n)
+{
+    /* openblas_get_config() reads "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... USE_OPENMP Zen MAX_THREADS=64";
+     * its first two words are the name and version. */
+    char name[32] = "OpenBLAS", ver[32] = "?";
+    sscanf(openblas_get_config(), "%31s %31s", name, ver);
+    int par = openblas_get_parallel();
+    snprintf(buf, n, "%s %s, %s build, kernel %s, %d threads", name, ver,
+             par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "single-threaded", openblas_get_corename(),
+             openblas_get_num_threads());
+}

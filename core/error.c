@@ -1,0 +1,87 @@
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char errbuf[1024];
+
+int cl_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int cl_fail_prefix(const char *fmt, ...)
+{
+    char prefix[512], old[sizeof errbuf];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, errbuf, sizeof old);
+    /* Assemble by hand: the result is cut to the buffer, which is fine for a message. */
+    size_t np = strlen(prefix), no = strlen(old), cap = sizeof errbuf - 1;
+    if (np > cap) np = cap;
+    memcpy(errbuf, prefix, np);
+    size_t len = np;
+    if (len + 2 <= cap) {
+        memcpy(errbuf + len, ": ", 2);
+        len += 2;
+    }
+    if (no > cap - len) no = cap - len;
+    memcpy(errbuf + len, old, no);
+    errbuf[len + no] = 0;
+    return -1;
+}
+
+const char *cl_errmsg(void) { return errbuf; }
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "clreg: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *cl_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *cl_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) oom(count * size);
+    return p;
+}
+
+void *cl_realloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n);
+    return q;
+}
+
+char *cl_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = cl_malloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+void *cl_aligned_calloc(size_t count, size_t size)
+{
+    size_t n = count * size;
+    size_t rounded = (n + 63) / 64 * 64;
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) oom(n);
+    memset(p, 0, rounded ? rounded : 64);
+    return p;
+}

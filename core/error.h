@@ -1,0 +1,31 @@
+/* Error reporting for library code.
+ *
+ * Library functions never print and never exit: they record one message and return -1, and the caller
+ * (the command line, a test) decides what to do with it. The message is thread-local so that grid cells
+ * running under OpenMP cannot overwrite each other's errors. Messages name the file, line or field and
+ * what was expected, e.g. "data/x.csv:12: column 3: expected a number, got 'abc'". */
+#ifndef CLREG_ERROR_H
+#define CLREG_ERROR_H
+
+#include <stddef.h>
+
+/* Record a printf-style message and return -1, so call sites read `return cl_fail("...")`. */
+int cl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prefix the current message with "prefix: " (adds context on the way up, e.g. the file name). */
+int cl_fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The last recorded message of this thread ("" when none). */
+const char *cl_errmsg(void);
+
+/* Checked allocation: abort with a message on out-of-memory. Running out of memory is not an input error
+ * the program can recover from, and checking every small allocation would bury the logic. */
+void *cl_malloc(size_t n);
+void *cl_calloc(size_t count, size_t size);
+void *cl_realloc(void *p, size_t n);
+char *cl_strdup(const char *s);
+
+/* 64-byte aligned allocation for the parameter buffers and BLAS workspaces; free with free(). */
+void *cl_aligned_calloc(size_t count, size_t size);
+
+#endif

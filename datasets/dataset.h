@@ -1,0 +1,100 @@
+/* A dataset held once in memory and shared read-only by every task and every grid cell.
+ *
+ * Images (IDX, synthetic) are kept as uint8 exactly as stored: 60,000 Fashion-MNIST images are 47 MB this
+ * way instead of 188 MB as float. Tabular data (CSV) is float. Conversion to the network's float input
+ * happens when a batch is assembled (datasets/stream.c), where task views (permutation, rotation, class
+ * subset) are applied too, so no task ever copies the data. */
+#ifndef CLREG_DATASET_H
+#define CLREG_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cl_dataset {
+    char name[64];     /* e.g. "fashion-mnist/train" (for messages) */
+    int n;             /* number of samples */
+    int rows, cols;    /* image geometry; CSV data has rows = 1, cols = dim */
+    int dim;           /* features per sample = rows * cols */
+    int nclasses;      /* labels are in [0, nclasses) */
+    uint8_t *pix;      /* n * dim pixels, row-major per image, or NULL */
+    float *feat;       /* n * dim features, or NULL (exactly one of pix / feat is set) */
+    int32_t *labels;   /* n labels */
+} cl_dataset;
+
+/* A train split and a test split of the same data. */
+typedef struct cl_data {
+    cl_dataset train, test;
+} cl_data;
+
+void cl_dataset_free(cl_dataset *d);
+void cl_data_free(cl_data *d);
+
+/* Pixel/feature j of sample i as a float (raw scale: 0..255 for images). */
+static inline float cl_dataset_value(const cl_dataset *d, int i, int j)
+{
+    return d->pix ? (float)d->pix[(size_t)i * d->dim + j] : d->feat[(size_t)i * d->dim + j];
+}
+
+/* ---- IDX (MNIST family) --------------------------------------------------------------------------- */
+
+/* Read an idx3-ubyte image file, gzip-compressed or raw (detected from the content, not the name).
+ * Validates the magic number (0x00000803), that dimensions are positive and that the payload matches
+ * the header exactly (truncated or trailing data is an error), and gzip integrity. On success *pix is a
+ * malloc'd n*rows*cols buffer. */
+int cl_idx_read_images(const char *path, uint8_t **pix, int *n, int *rows, int *cols);
+
+/* Read an idx1-ubyte label file (magic 0x00000801), same validation. *labels is malloc'd (n entries). */
+int cl_idx_read_labels(const char *path, uint8_t **labels, int *n);
+
+/* Load a train/test pair of an MNIST-family dataset.
+ *   location: a directory holding train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
+ *             t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]; or a path prefix to which those
+ *             names are appended (EMNIST ships "emnist-balanced-train-images-idx3-ubyte.gz": pass
+ *             ".../emnist-balanced-").
+ *   nclasses: the expected number of classes (10 for MNIST, Fashion-MNIST, KMNIST); a label outside
+ *             [0, nclasses) is an error naming the file and the sample index. 0 means "max label + 1",
+ *             the same for both splits.
+ *   transpose: store each image transposed (EMNIST's files hold images column-major).
+ * Checks that image and label counts agree and that train and test have the same geometry. */
+int cl_data_load_idx(cl_data *d, const char *name, const char *location, int nclasses, int transpose);
+
+/* ---- CSV (libcsv) --------------------------------------------------------------------------------- */
+
+typedef struct cl_csv_opts {
+    const char *label_column; /* header name or 0-based index as text; NULL: "label" if the header has it,
+                                 else column 0 */
+    int header;               /* 1: first row is a header, 0: no header, -1: detect (non-numeric first row) */
+} cl_csv_opts;
+
+/* One row per sample: an integer label column >= 0 and numeric feature columns. Errors name the file, the
+ * line and the column: ragged rows ("line 7 has 5 fields, expected 6"), non-numeric cells, an empty or
+ * non-integer or negative label, an empty file. nclasses = max label + 1. */
+int cl_dataset_load_csv(cl_dataset *d, const char *path, const cl_csv_opts *opts);
+
+/* Train and test CSV files; test must have the same number of features; nclasses is the larger of both. */
+int cl_data_load_csv(cl_data *d, const char *train_path, const char *test_path, const cl_csv_opts *opts);
+
+/* ---- synthetic ------------------------------------------------------------------------------------ */
+
+/* Small, learnable image data for tests: each class has a fixed random prototype image and samples are
+ * noisy copies of it (uint8). Deterministic in seed. */
+void cl_dataset_synthetic(cl_dataset *d, int n, int rows, int cols, int nclasses, uint64_t seed);
+void cl_data_synthetic(cl_data *d, int ntrain, int ntest, int rows, int cols, int nclasses, uint64_t seed);
+
+/* ---- by name -------------------------------------------------------------------------------------- */
+
+/* Default location of the dataset that Debian's dataset-fashion-mnist package installs. */
+#define CL_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Open a dataset by name, as the command line and grid files name it:
+ *   fashion-mnist   IDX at `path`, or CL_FASHION_MNIST_DIR when path is NULL; 10 classes
+ *   mnist, kmnist   IDX at `path` (required); 10 classes
+ *   emnist          IDX at `path` (a prefix such as .../emnist-balanced-); classes from the labels;
+ *                   images transposed to row-major
+ *   idx             any MNIST-format data at `path`; classes from the labels
+ *   csv             `path` is "train.csv,test.csv"
+ *   synthetic       generated: 2,000 train and 500 test 28x28 images, 10 classes
+ * An unknown name or missing path is an error that lists the valid names. */
+int cl_data_open(cl_data *d, const char *name, const char *path, uint64_t seed);
+
+#endif

@@ -1,0 +1,442 @@
+#include "datasets/stream.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+cl_stream_cfg cl_stream_defaults(void)
+{
+    cl_stream_cfg c = {.kind = CL_STREAM_PERMUTED, .scenario = CL_SCEN_DOMAIN, .ntasks = 0, .pad = 0,
+                       .scale01 = 1, .permute_first = 0, .groups = NULL, .angles = NULL, .angle_step = 30.0f,
+                       .seed = 1, .order = NULL};
+    return c;
+}
+
+static const char *const kind_names[] = {"permuted", "split", "rotated"};
+static const char *const scen_names[] = {"task", "domain", "class"};
+
+const char *cl_stream_kind_name(cl_stream_kind k) { return kind_names[k]; }
+const char *cl_scenario_name(cl_scenario s) { return scen_names[s]; }
+
+int cl_stream_kind_parse(const char *s, cl_stream_kind *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, kind_names[i]) == 0) {
+            *out = (cl_stream_kind)i;
+            return 0;
+        }
+    return cl_fail("unknown stream '%s', expected permuted, split or rotated", s);
+}
+
+int cl_scenario_parse(const char *s, cl_scenario *out)
+{
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(scen_names[i]);
+        if (strcmp(s, scen_names[i]) == 0 ||
+            (strncmp(s, scen_names[i], n) == 0 && strcmp(s + n, "-incremental") == 0)) {
+            *out = (cl_scenario)i;
+            return 0;
+        }
+    }
+    return cl_fail("unknown scenario '%s', expected task, domain or class (-incremental)", s);
+}
+
+/* ---- parsing the group and angle lists ------------------------------------------------------------- */
+
+/* "0,1/2,3" -> groups; every number a class of the data, none twice. */
+static int parse_groups(const char *text, int nclasses, int ***groups, int **sizes, int *ngroups)
+{
+    int cap = 8, n = 0;
+    int **g = cl_calloc(cap, sizeof *g);
+    int *sz = cl_calloc(cap, sizeof *sz);
+    int *seen = cl_calloc(nclasses, sizeof *seen);
+    const char *p = text;
+    int rc = 0;
+    while (rc == 0) {
+        if (n == cap) {
+            cap *= 2;
+            g = cl_realloc(g, cap * sizeof *g);
+            sz = cl_realloc(sz, cap * sizeof *sz);
+        }
+        g[n] = cl_malloc(sizeof(int) * nclasses);
+        sz[n] = 0;
+        for (;;) {
+            char *end;
+            errno = 0;
+            long v = strtol(p, &end, 10);
+            if (end == p || errno) {
+                rc = cl_fail("class groups '%s': expected a class number at '%s' (format: 0,1/2,3/...)", text, p);
+                break;
+            }
+            if (v < 0 || v >= nclasses) {
+                rc = cl_fail("class groups '%s': class %ld is not in the data (classes 0..%d)", text, v,
+                             nclasses - 1);
+                break;
+            }
+            if (seen[v]) {
+                rc = cl_fail("class groups '%s': class %ld appears twice", text, v);
+                break;
+            }
+            seen[v] = 1;
+            g[n][sz[n]++] = (int)v;
+            p = end;
+            while (*p == ' ') p++;
+            if (*p == ',') {
+                p++;
+                continue;
+            }
+            break;
+        }
+        n++;
+        if (rc) break;
+        if (*p == '/') {
+            p++;
+            continue;
+        }
+        if (*p) rc = cl_fail("class groups '%s': unexpected '%c' (format: 0,1/2,3/...)", text, *p);
+        break;
+    }
+    free(seen);
+    if (rc) {
+        for (int i = 0; i < n; i++) free(g[i]);
+        free(g);
+        free(sz);
+        return -1;
+    }
+    *groups = g;
+    *sizes = sz;
+    *ngroups = n;
+    return 0;
+}
+
+static int parse_angles(const char *text, float **angles, int *n)
+{
+    int cap = 8, k = 0;
+    float *a = cl_malloc(cap * sizeof *a);
+    const char *p = text;
+    for (;;) {
+        char *end;
+        float v = strtof(p, &end);
+        if (end == p || !isfinite(v)) {
+            free(a);
+            return cl_fail("rotation angles '%s': expected a number of degrees at '%s'", text, p);
+        }
+        if (k == cap) a = cl_realloc(a, (cap *= 2) * sizeof *a);
+        a[k++] = v;
+        p = end;
+        while (*p == ' ') p++;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p) {
+            free(a);
+            return cl_fail("rotation angles '%s': unexpected '%c'", text, *p);
+        }
+        break;
+    }
+    *angles = a;
+    *n = k;
+    return 0;
+}
+
+/* ---- input maps ------------------------------------------------------------------------------------ */
+
+/* Source pixel of padded-grid pixel (r, c), or -1 in the border. */
+static int pad_source(int r, int c, int pad, int rows, int cols)
+{
+    r -= pad;
+    c -= pad;
+    if (r < 0 || c < 0 || r >= rows || c >= cols) return -1;
+    return r * cols + c;
+}
+
+static void build_rotation(cl_task *t, float degrees, int pad, int rows, int cols)
+{
+    int R = rows + 2 * pad, C = cols + 2 * pad, n = R * C;
+    t->bsrc = cl_malloc(sizeof(int) * 4 * n);
+    t->bw = cl_malloc(sizeof(float) * 4 * n);
+    double th = degrees * 3.14159265358979323846 / 180.0, cs = cos(th), sn = sin(th);
+    double cy = (R - 1) / 2.0, cx = (C - 1) / 2.0;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            /* Rotating the image by +theta means each output pixel samples the input at the inverse
+             * rotation of its own position. */
+            double dx = c - cx, dy = r - cy;
+            double sx = cs * dx - sn * dy + cx, sy = sn * dx + cs * dy + cy;
+            int x0 = (int)floor(sx), y0 = (int)floor(sy);
+            double fx = sx - x0, fy = sy - y0;
+            int p = r * C + c;
+            int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+            double ws[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
+            for (int q = 0; q < 4; q++) {
+                int inside = xs[q] >= 0 && ys[q] >= 0 && xs[q] < C && ys[q] < R;
+                t->bsrc[4 * p + q] = inside ? pad_source(ys[q], xs[q], pad, rows, cols) : -1;
+                t->bw[4 * p + q] = (float)ws[q];
+            }
+        }
+}
+
+/* ---- building the stream ---------------------------------------------------------------------------- */
+
+static int *index_of_classes(const cl_dataset *d, const int *label_map, int *count)
+{
+    int n = 0;
+    for (int i = 0; i < d->n; i++) n += label_map[d->labels[i]] >= 0;
+    int *idx = cl_malloc(sizeof(int) * (n ? n : 1));
+    n = 0;
+    for (int i = 0; i < d->n; i++)
+        if (label_map[d->labels[i]] >= 0) idx[n++] = i;
+    *count = n;
+    return idx;
+}
+
+static int check_order(const int *order, int T)
+{
+    int *seen = cl_calloc(T, sizeof *seen);
+    int rc = 0;
+    for (int p = 0; p < T && rc == 0; p++) {
+        if (order[p] < 0 || order[p] >= T || seen[order[p]])
+            rc = cl_fail("task order: entry %d is %d, expected a permutation of 0..%d", p + 1, order[p], T - 1);
+        else
+            seen[order[p]] = 1;
+    }
+    free(seen);
+    return rc;
+}
+
+int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
+{
+    memset(s, 0, sizeof *s);
+    const cl_dataset *tr = &d->train;
+    int C = tr->nclasses;
+    int is_image = tr->rows > 1;
+    if (cfg->pad < 0 || cfg->pad > 64) return cl_fail("padding %d: expected 0..64 pixels", cfg->pad);
+    if (cfg->pad && !is_image) return cl_fail("padding needs image data; '%s' is tabular", tr->name);
+    if (cfg->kind == CL_STREAM_ROTATED && !is_image)
+        return cl_fail("a rotated stream needs image data; '%s' is tabular", tr->name);
+    if (d->test.nclasses > C || d->test.dim != tr->dim)
+        /* Test labels the train split lacks would index past the label maps. */
+        return cl_fail("%s has %d classes and %d features, but %s has %d and %d", d->test.name,
+                       d->test.nclasses, d->test.dim, tr->name, C, tr->dim);
+    if (cfg->ntasks < 0) return cl_fail("number of tasks %d: expected a positive number", cfg->ntasks);
+
+    /* The natural tasks: class groups (split) or one task per permutation/angle. */
+    int **groups = NULL, *gsize = NULL, ngroups = 0;
+    float *angles = NULL;
+    int nangles = 0;
+    int T = cfg->ntasks;
+    if (cfg->kind == CL_STREAM_SPLIT) {
+        if (cfg->groups) {
+            if (parse_groups(cfg->groups, C, &groups, &gsize, &ngroups)) return -1;
+        } else {
+            if (C < 2) return cl_fail("split stream: the data has %d class, expected at least 2", C);
+            ngroups = C / 2;
+            groups = cl_calloc(ngroups, sizeof *groups);
+            gsize = cl_calloc(ngroups, sizeof *gsize);
+            for (int g = 0; g < ngroups; g++) {
+                groups[g] = cl_malloc(2 * sizeof(int));
+                groups[g][0] = 2 * g;
+                groups[g][1] = 2 * g + 1;
+                gsize[g] = 2;
+            }
+        }
+        if (T == 0) T = ngroups;
+        if (T > ngroups) {
+            cl_fail("split stream: %d tasks asked for, but there are only %d class groups (%d classes)", T,
+                    ngroups, C);
+            goto fail;
+        }
+        if (cfg->scenario == CL_SCEN_DOMAIN)
+            for (int g = 1; g < T; g++)
+                if (gsize[g] != gsize[0]) {
+                    cl_fail("split stream, domain-incremental: class groups must have equal sizes (group 1 has "
+                            "%d classes, group %d has %d)", gsize[0], g + 1, gsize[g]);
+                    goto fail;
+                }
+    } else {
+        if (cfg->kind == CL_STREAM_ROTATED && cfg->angles) {
+            if (parse_angles(cfg->angles, &angles, &nangles)) return -1;
+            if (T == 0) T = nangles;
+            if (T > nangles) {
+                cl_fail("rotated stream: %d tasks asked for, but only %d angles given", T, nangles);
+                goto fail;
+            }
+        }
+        if (T == 0) T = 5;
+    }
+    if (cfg->order && check_order(cfg->order, T)) goto fail;
+
+    s->cfg = *cfg;
+    s->cfg.groups = s->cfg.angles = NULL; /* the caller's strings are not kept */
+    s->cfg.order = NULL;
+    s->data = d;
+    s->ntasks = T;
+    s->in_rows = tr->rows + 2 * cfg->pad;
+    s->in_cols = tr->cols + 2 * cfg->pad;
+    s->input_dim = s->in_rows * s->in_cols;
+    s->scale = cfg->scale01 ? 1.0f / 255.0f : 1.0f;
+    s->task = cl_calloc(T, sizeof *s->task);
+
+    /* Heads. Class-incremental numbers the output units by first appearance along the training order. */
+    int per_task = cfg->kind == CL_STREAM_SPLIT ? 0 : C;
+    int total = 0;
+    for (int p = 0; p < T; p++) {
+        int id = cfg->order ? cfg->order[p] : p;
+        total += cfg->kind == CL_STREAM_SPLIT ? gsize[id] : per_task;
+    }
+    s->nheads = cfg->scenario == CL_SCEN_TASK ? T : 1;
+    s->head_out = cl_calloc(s->nheads, sizeof(int));
+
+    int seen = 0;
+    for (int p = 0; p < T; p++) {
+        cl_task *t = &s->task[p];
+        int id = cfg->order ? cfg->order[p] : p;
+        t->id = id;
+        t->label_map = cl_malloc(sizeof(int) * C);
+        for (int c = 0; c < C; c++) t->label_map[c] = -1;
+        if (cfg->kind == CL_STREAM_SPLIT) {
+            t->nclasses = gsize[id];
+            t->classes = cl_malloc(sizeof(int) * gsize[id]);
+            memcpy(t->classes, groups[id], sizeof(int) * gsize[id]);
+            int len = snprintf(t->desc, sizeof t->desc, "classes ");
+            for (int k = 0; k < t->nclasses && len < (int)sizeof t->desc; k++)
+                len += snprintf(t->desc + len, sizeof t->desc - len, k ? ",%d" : "%d", t->classes[k]);
+        } else {
+            t->nclasses = C;
+            t->classes = cl_malloc(sizeof(int) * C);
+            for (int c = 0; c < C; c++) t->classes[c] = c;
+        }
+        for (int k = 0; k < t->nclasses; k++)
+            t->label_map[t->classes[k]] = cfg->scenario == CL_SCEN_CLASS ? seen + k : k;
+        seen += t->nclasses;
+        switch (cfg->scenario) {
+        case CL_SCEN_TASK:
+            t->head = p;
+            s->head_out[p] = t->nclasses;
+            t->active = t->nclasses;
+            break;
+        case CL_SCEN_DOMAIN:
+            t->head = 0;
+            s->head_out[0] = t->nclasses;
+            t->active = t->nclasses;
+            break;
+        case CL_SCEN_CLASS:
+            t->head = 0;
+            s->head_out[0] = total;
+            t->active = seen;
+            break;
+        }
+
+        if (cfg->kind == CL_STREAM_SPLIT) {
+            t->train_idx = index_of_classes(&d->train, t->label_map, &t->ntrain);
+            t->test_idx = index_of_classes(&d->test, t->label_map, &t->ntest);
+        } else {
+            t->ntrain = d->train.n;
+            t->ntest = d->test.n;
+        }
+
+        if (cfg->kind == CL_STREAM_ROTATED) {
+            float deg = angles ? angles[id] : id * cfg->angle_step;
+            snprintf(t->desc, sizeof t->desc, "rotation %g deg", deg);
+            build_rotation(t, deg, cfg->pad, tr->rows, tr->cols);
+        } else {
+            int permute = cfg->kind == CL_STREAM_PERMUTED && (id > 0 || cfg->permute_first);
+            if (cfg->kind == CL_STREAM_PERMUTED) snprintf(t->desc, sizeof t->desc, "permutation %d", id);
+            if (permute || cfg->pad) {
+                int n = s->input_dim;
+                int *perm = cl_malloc(sizeof(int) * n);
+                for (int q = 0; q < n; q++) perm[q] = q;
+                if (permute) {
+                    /* Keyed by the natural task id, so a task is the same permutation in every order. */
+                    cl_rng r;
+                    cl_rng_seed(&r, cfg->seed, cl_hash_mix(cl_hash_str("permutation"), (uint64_t)id));
+                    cl_rng_shuffle(&r, perm, n);
+                }
+                t->src = cl_malloc(sizeof(int) * n);
+                for (int q = 0; q < n; q++)
+                    t->src[q] = pad_source(perm[q] / s->in_cols, perm[q] % s->in_cols, cfg->pad, tr->rows,
+                                           tr->cols);
+                free(perm);
+            }
+        }
+    }
+    for (int g = 0; g < ngroups; g++) free(groups[g]);
+    free(groups);
+    free(gsize);
+    free(angles);
+    return 0;
+
+fail:
+    for (int g = 0; g < ngroups; g++) free(groups[g]);
+    free(groups);
+    free(gsize);
+    free(angles);
+    return -1;
+}
+
+void cl_stream_free(cl_stream *s)
+{
+    for (int p = 0; p < s->ntasks && s->task; p++) {
+        cl_task *t = &s->task[p];
+        free(t->classes);
+        free(t->label_map);
+        free(t->train_idx);
+        free(t->test_idx);
+        free(t->src);
+        free(t->bsrc);
+        free(t->bw);
+    }
+    free(s->task);
+    free(s->head_out);
+    memset(s, 0, sizeof *s);
+}
+
+void cl_stream_batch(const cl_stream *s, int t, int test, const int *pos, int B, float *X, int *y)
+{
+    const cl_task *tk = &s->task[t];
+    const cl_dataset *d = test ? &s->data->test : &s->data->train;
+    const int *idx = test ? tk->test_idx : tk->train_idx;
+    int n = s->input_dim, dim = d->dim;
+    float sc = s->scale;
+    for (int k = 0; k < B; k++) {
+        int i = idx ? idx[pos[k]] : pos[k];
+        float *x = X + (size_t)k * n;
+        y[k] = tk->label_map[d->labels[i]];
+        if (d->pix) {
+            const uint8_t *px = d->pix + (size_t)i * dim;
+            if (tk->bsrc) {
+                for (int q = 0; q < n; q++) {
+                    const int *bs = tk->bsrc + 4 * q;
+                    const float *bw = tk->bw + 4 * q;
+                    float v = 0.0f;
+                    for (int c = 0; c < 4; c++)
+                        if (bs[c] >= 0) v += bw[c] * px[bs[c]];
+                    x[q] = v * sc;
+                }
+            } else if (tk->src) {
+                for (int q = 0; q < n; q++) x[q] = tk->src[q] >= 0 ? px[tk->src[q]] * sc : 0.0f;
+            } else {
+                for (int q = 0; q < n; q++) x[q] = px[q] * sc;
+            }
+        } else {
+            const float *fx = d->feat + (size_t)i * dim;
+            if (tk->src) {
+                for (int q = 0; q < n; q++) x[q] = tk->src[q] >= 0 ? fx[tk->src[q]] * sc : 0.0f;
+            } else {
+                for (int q = 0; q < n; q++) x[q] = fx[q] * sc;
+            }
+        }
+    }
+}
+
+int cl_stream_eval_active(const cl_stream *s, int i, int j)
+{
+    if (s->cfg.scenario != CL_SCEN_CLASS) return s->task[j].active;
+    return s->task[i > j ? i : j].active;
+}

@@ -1,0 +1,89 @@
+/* Task streams: a sequence of tasks defined as views of one shared dataset.
+ *
+ * A task never copies data. It is a recipe applied when a batch is assembled: which samples belong to it
+ * (split: a class subset, as an index list), how inputs are mapped (permuted: a fixed pixel permutation;
+ * rotated: a bilinear rotation, precomputed as 4 source pixels and weights per input pixel; both after an
+ * optional zero border), and how labels map to output units of which head (the scenario).
+ *
+ * Scenarios (van de Ven & Tolias 2019):
+ *   task-incremental    one head per task; the task identity picks the head at test time
+ *   domain-incremental  one shared head, labels within a task (split: position in the class group)
+ *   class-incremental   one head over all classes of the stream; training and testing use the classes seen
+ *                       so far (output units are numbered in order of first appearance, so "seen so far"
+ *                       is a prefix of the head: task t's `active` units)
+ */
+#ifndef CLREG_STREAM_H
+#define CLREG_STREAM_H
+
+#include <stdint.h>
+
+#include "datasets/dataset.h"
+
+typedef enum { CL_STREAM_PERMUTED, CL_STREAM_SPLIT, CL_STREAM_ROTATED } cl_stream_kind;
+typedef enum { CL_SCEN_TASK, CL_SCEN_DOMAIN, CL_SCEN_CLASS } cl_scenario;
+
+typedef struct cl_stream_cfg {
+    cl_stream_kind kind;
+    cl_scenario scenario;
+    int ntasks;          /* 0: every group (split) or 5 (permuted, rotated) */
+    int pad;             /* zero border in pixels on every side (2 turns 28x28 into 32x32) */
+    int scale01;         /* 1: inputs are pixel / 255 in [0, 1]; 0: raw values */
+    int permute_first;   /* permuted: permute task 1 too (default: task 1 is the plain data) */
+    const char *groups;  /* split: class groups "0,1/2,3/4,5"; NULL: consecutive pairs */
+    const char *angles;  /* rotated: degrees per task "0,30,60"; NULL: task t at t * angle_step */
+    float angle_step;    /* rotated: degrees between consecutive tasks when angles is NULL */
+    uint64_t seed;       /* permutations derive from (seed, task id) */
+    const int *order;    /* NULL, or the training order: position p trains natural task order[p] */
+} cl_stream_cfg;
+
+/* Defaults: permuted, domain-incremental, 5 tasks, no padding, scaled to [0, 1], rotation step 30 deg. */
+cl_stream_cfg cl_stream_defaults(void);
+
+typedef struct cl_task {
+    int id;              /* the task's index in the natural order (keys its permutation) */
+    char desc[96];       /* "permutation 3", "classes 2,3", "rotation 30 deg" */
+    int head;            /* output head */
+    int active;          /* output units in the softmax while training this task */
+    int nclasses;        /* classes of this task */
+    int *classes;        /* their original labels */
+    int *label_map;      /* original label -> output unit of `head`, -1 if not in this task */
+    int ntrain, ntest;   /* samples */
+    int *train_idx, *test_idx; /* sample ids, or NULL: every sample of the split */
+    int *src;            /* input unit p reads source pixel src[p] (-1: zero border); NULL: identity */
+    int *bsrc;           /* rotated: 4 source pixels per input unit (-1: outside the image) */
+    float *bw;           /* rotated: their bilinear weights */
+} cl_task;
+
+typedef struct cl_stream {
+    cl_stream_cfg cfg;
+    const cl_data *data;
+    int ntasks;
+    cl_task *task;       /* in training order */
+    int in_rows, in_cols, input_dim; /* network input geometry (after padding) */
+    int nheads;
+    int *head_out;       /* output units per head */
+    float scale;
+} cl_stream;
+
+/* Build a stream over d (which must outlive it). Validates the configuration against the data (a class
+ * group naming a class the data lacks, more tasks than groups, rotation of non-image data, unequal groups
+ * in the domain-incremental scenario, a bad order) with one message each. */
+int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg);
+void cl_stream_free(cl_stream *s);
+
+/* Assemble a batch of task t: samples at positions pos[0..B) of the task's train (test = 0) or test list.
+ * Writes X[B][input_dim] and y[B] (output units of the task's head). */
+void cl_stream_batch(const cl_stream *s, int t, int test, const int *pos, int B, float *X, int *y);
+
+/* Output units in the softmax when evaluating task j after training task i (class-incremental: classes
+ * seen through task max(i, j); otherwise the task's head). i = -1 means before any training. */
+int cl_stream_eval_active(const cl_stream *s, int i, int j);
+
+/* Parsers shared with the grid files: "permuted" / "split" / "rotated"; "task" / "domain" / "class" (also
+ * the long forms "task-incremental" etc.). Return -1 with a message listing the valid names. */
+int cl_stream_kind_parse(const char *s, cl_stream_kind *out);
+int cl_scenario_parse(const char *s, cl_scenario *out);
+const char *cl_stream_kind_name(cl_stream_kind k);
+const char *cl_scenario_name(cl_scenario s);
+
+#endif

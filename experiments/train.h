@@ -1,0 +1,55 @@
+/* Training a model through a task stream, and the accuracy matrix it produces.
+ *
+ * R[i][j] is the test accuracy on task j after training tasks 0..i-1 in order (row 0: before any
+ * training, for forward transfer). Every task, seen or not, is evaluated after every task. Randomness
+ * (initialization, shuffling) derives from (seed, purpose, task, epoch) only, so a run is reproducible
+ * to the bit for a given seed and BLAS kernel. */
+#ifndef CLREG_TRAIN_H
+#define CLREG_TRAIN_H
+
+#include <stdint.h>
+
+#include "core/optim.h"
+#include "datasets/stream.h"
+#include "models/mlp.h"
+
+typedef struct cl_train_cfg {
+    int epochs;          /* per task */
+    int batch;           /* training minibatch */
+    int eval_batch;      /* evaluation chunk (only speed; results do not depend on it) */
+    cl_optim_cfg opt;
+    int reset_optim;     /* zero the optimizer state at every task boundary */
+    uint64_t seed;
+    int progress;        /* one line per epoch on stderr */
+    /* Optional observers, called after every epoch and after every task (after its evaluation row);
+     * the model must not be changed by them. `ctx` is passed through. */
+    void (*on_epoch)(void *ctx, const cl_mlp *m, int task, int epoch, double loss);
+    void (*on_task)(void *ctx, const cl_mlp *m, int task, const float *R_row);
+    void *ctx;
+} cl_train_cfg;
+
+cl_train_cfg cl_train_defaults(void);
+
+typedef struct cl_run {
+    int ntasks;
+    float *R;            /* (ntasks + 1) x ntasks, row-major: cl_run_R(run, i, j) */
+    float *loss;         /* mean training loss of each task's last epoch */
+    int diverged;        /* a loss became NaN or Inf: training stopped there, later rows are NaN */
+    double train_sec, eval_sec;
+} cl_run;
+
+static inline float *cl_run_R(const cl_run *r, int i, int j) { return &r->R[(size_t)i * r->ntasks + j]; }
+
+/* A model shaped for the stream: input_dim inputs, the given hidden layers, one head per stream head;
+ * initialized from (seed, "init"). bmax covers both batch sizes of cfg. */
+cl_mlp *cl_model_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg);
+
+/* Train m through every task of s and fill run (allocated here; cl_run_free releases it). Returns 0,
+ * also when the run diverged (run->diverged says so). */
+int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_run *run);
+void cl_run_free(cl_run *run);
+
+/* Test accuracy on task j with `active` output units in the softmax. */
+float cl_evaluate(cl_mlp *m, const cl_stream *s, int j, int active);
+
+#endif

@@ -1,0 +1,88 @@
+/* A multilayer perceptron with ReLU hidden layers and one or many linear output heads.
+ *
+ * All parameters live in one flat float buffer and the gradients in a mirror of it, so optimizers and
+ * regularizers work on plain arrays: trunk layers first, then each head, every layer as its weight
+ * W[out][in] (row-major, like PyTorch's nn.Linear) followed by its bias b[out]. Trunk parameters occupy
+ * [0, ntrunk); head k occupies [head_off[k], head_off[k] + head_len[k]).
+ *
+ * Forward and backward keep what the regularizers need for exact per-sample importances: the input of
+ * every layer (act[l]) and, after a backward pass, the per-sample backward signal of every layer
+ * (dz[l][k][o] = d loss_k / d z_o, z = W x + b the layer's pre-activation output, for sample k). */
+#ifndef CLREG_MLP_H
+#define CLREG_MLP_H
+
+#include <stddef.h>
+
+#include "core/rng.h"
+
+typedef struct cl_linear {
+    int in, out;
+    size_t w, b; /* offsets of W[out][in] and b[out] in the flat parameter buffer */
+} cl_linear;
+
+typedef struct cl_mlp {
+    int ninput;
+    int nhidden;      /* hidden (trunk) layers */
+    int *hidden;      /* their widths */
+    int nheads;
+    int *head_out;    /* output units of each head */
+    int maxout;       /* largest head */
+    cl_linear *layer; /* nhidden trunk layers, then nheads head layers */
+    size_t nparams, ntrunk;
+    size_t *head_off, *head_len;
+    float *params, *grads;
+
+    /* Workspace for batches of up to bmax samples. act[l] is the input of trunk layer l (act[0] points at
+     * the caller's input; act[l+1] is owned: ReLU output of trunk layer l, [bmax][hidden[l]]). The head's
+     * input is act[nhidden]. dz[l] is the backward signal at trunk layer l's pre-activation; dz[nhidden]
+     * points at the head's (the dlogits passed to backward). */
+    int bmax;
+    const float **act;
+    float **dz;
+    float *logits; /* [bmax][maxout]: logits of the last forward, row stride = that head's width */
+} cl_mlp;
+
+/* Create a model; hidden may be empty (nhidden = 0: a linear model per head). Parameters are zero until
+ * cl_mlp_init. Returns NULL with a message on invalid sizes. */
+cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *head_out, int nheads, int bmax);
+void cl_mlp_free(cl_mlp *m);
+
+/* PyTorch's nn.Linear default: W and b uniform in [-1/sqrt(in), 1/sqrt(in)]. */
+void cl_mlp_init(cl_mlp *m, cl_rng *rng);
+
+/* The layer of head k and of trunk layer l. */
+static inline const cl_linear *cl_mlp_head(const cl_mlp *m, int k) { return &m->layer[m->nhidden + k]; }
+
+/* Forward x[B][ninput] through the trunk and head `head`; logits land in m->logits ([B][head_out[head]]).
+ * x must stay valid until backward (act[0] points at it). */
+void cl_mlp_forward(cl_mlp *m, const float *x, int B, int head);
+
+/* Backward from dlogits[B][head_out[head]] (the gradient of the loss w.r.t. the logits; for a mean loss it
+ * already carries the 1/B). Fills dz[] for every layer; with param_grads, also writes the gradient of the
+ * trunk and of this head into m->grads (overwriting; other heads' gradients are left alone). Without
+ * param_grads only the backward signals are computed, which is what per-sample importances need. */
+void cl_mlp_backward(cl_mlp *m, const float *dlogits, int B, int head, int param_grads);
+
+/* ---- layers, as free functions over row-major arrays ------------------------------------------------ */
+
+/* out[B][nout] = in[B][nin] W[nout][nin]^T + b[nout] */
+void cl_linear_forward(float *out, const float *in, const float *W, const float *b, int B, int nin, int nout);
+/* Given dout[B][nout] = dL/dout: din[B][nin] = dout W (if din), dW[nout][nin] = dout^T in (if dW),
+ * db[nout] = sum_k dout[k] (if db). dW and db are overwritten, not accumulated. */
+void cl_linear_backward(float *din, float *dW, float *db, const float *dout, const float *in, const float *W,
+                        int B, int nin, int nout);
+/* In place y = max(x, 0). */
+void cl_relu_forward(float *x, size_t n);
+/* In place d <- d * (y > 0), with y the ReLU output. */
+void cl_relu_backward(float *d, const float *y, size_t n);
+
+/* Softmax cross-entropy over the first `nactive` of C logits per row (class-incremental learning trains
+ * and tests over the classes seen so far; the remaining outputs are outside the softmax). Returns the mean
+ * loss over the B rows; if dlogits is non-NULL writes d(mean loss)/d logits = (softmax - onehot) / B,
+ * zero at inactive outputs. Computed stably (max subtracted). */
+float cl_softmax_xent(const float *logits, const int *y, int B, int C, int nactive, float *dlogits);
+
+/* Index of the largest of the first nactive logits of a row. */
+int cl_argmax(const float *row, int nactive);
+
+#endif

@@ -1,0 +1,145 @@
+/* The command line as a user meets it: help and version, one clear message and a non-zero exit for every
+ * bad value or bad input file, and a working run on small IDX data. Runs the binary under test
+ * ($CLREG_BIN: the optimized or the sanitized build). */
+#include "tests/testutil.h"
+#include "tests/testdata.h"
+
+static char out[1 << 16];
+
+/* Expect failure with exit status `status`, a single line of output, containing every given string. */
+static void expect_error(const char *args, int status, const char *w1, const char *w2)
+{
+    int rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != status) fail_msg("clreg %s: exit %d, expected %d; output:\n%s", args, rc, status, out);
+    if (tu_count_lines(out) != 1) fail_msg("clreg %s: expected one line, got:\n%s", args, out);
+    if (w1 && !strstr(out, w1)) fail_msg("clreg %s: output lacks '%s':\n%s", args, w1, out);
+    if (w2 && !strstr(out, w2)) fail_msg("clreg %s: output lacks '%s':\n%s", args, w2, out);
+}
+
+static void test_version_and_help(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_run_clreg("--version", out, sizeof out), 0);
+    assert_non_null(strstr(out, "clreg "));
+    assert_non_null(strstr(out, "OpenBLAS"));
+    assert_non_null(strstr(out, "OpenMP build"));
+    assert_non_null(strstr(out, "kernel "));
+    assert_int_equal(tu_run_clreg("--help", out, sizeof out), 0);
+    assert_non_null(strstr(out, "train"));
+    assert_int_equal(tu_run_clreg("train --help", out, sizeof out), 0);
+    assert_non_null(strstr(out, "--scenario"));
+    assert_non_null(strstr(out, "--data-path"));
+    assert_int_not_equal(tu_run_clreg("", out, sizeof out), 0);
+}
+
+static void test_bad_options(void **state)
+{
+    (void)state;
+    expect_error("frobnicate", 2, "unknown command 'frobnicate'", NULL);
+    expect_error("train --lr abc", 2, "--lr", "expected a finite number");
+    expect_error("train --lr -1", 2, "--lr", "(0, ");
+    expect_error("train --tasks 0", 2, "--tasks", "from 1");
+    expect_error("train --epochs 2.5", 2, "--epochs", "whole number");
+    expect_error("train --hidden 400,x", 2, "--hidden", "comma list");
+    expect_error("train --stream spiral", 2, "--stream", "permuted, split or rotated");
+    expect_error("train --scenario sometimes", 2, "--scenario", "task, domain or class");
+    expect_error("train --optimizer rmsprop", 2, "--optimizer", "adam or sgd");
+    expect_error("train --bogus", 2, "unknown option '--bogus'", NULL);
+    expect_error("train --lr", 2, "--lr needs a value", NULL);
+    expect_error("train extra", 2, "unexpected argument 'extra'", NULL);
+    expect_error("train --seed -3", 2, "--seed", "non-negative");
+    expect_error("train --dataset imagenet", 1, "imagenet", "fashion-mnist");
+    expect_error("train --dataset mnist", 1, "mnist", "--data-path");
+    expect_error("train --dataset synthetic --stream split --groups 0,1/2,77", 2, "class 77", NULL);
+    expect_error("train --dataset synthetic --stream split --tasks 9", 2, "only 5 class groups", NULL);
+}
+
+/* Each damaged IDX file, through the command line: one message naming the file, exit 1, no crash. */
+static void test_bad_idx_files(void **state)
+{
+    (void)state;
+    struct {
+        const char *file;
+        const char *what;
+        const char *expect;
+    } cases[] = {
+        {"train-images-idx3-ubyte.gz", "truncate", "truncated"},
+        {"train-images-idx3-ubyte.gz", "magic", "magic"},
+        {"t10k-labels-idx1-ubyte.gz", "crc", "gzip"},
+        {"train-labels-idx1-ubyte.gz", "count", "labels"},
+        {"t10k-labels-idx1-ubyte.gz", "range", "label"},
+        {"t10k-images-idx3-ubyte.gz", "missing", "t10k-images-idx3-ubyte"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *dir = tu_mkdtemp(), path[4096], args[8192];
+        td_write_mnist(dir, "", 60, 20, 6, 6, 10, TD_GZIP);
+        td_path(path, dir, cases[i].file);
+        const char *what = cases[i].what;
+        if (!strcmp(what, "truncate")) {
+            /* rewrite raw payload short, then gzip it: a complete gzip stream of too little data */
+            td_write_idx(path, TD_MAGIC_IMAGES, (uint32_t[]){60, 6, 6}, 3, (const uint8_t *)"abc", 3, TD_GZIP);
+        } else if (!strcmp(what, "magic")) {
+            td_write_labels(path, 60, 10, 0, TD_GZIP); /* a label file where images belong */
+        } else if (!strcmp(what, "crc")) {
+            td_flip_byte(path, -8);
+        } else if (!strcmp(what, "count")) {
+            td_write_labels(path, 59, 10, 0, TD_GZIP);
+        } else if (!strcmp(what, "range")) {
+            td_write_labels(path, 20, 12, 0, TD_GZIP); /* labels up to 11 for a 10-class dataset */
+        } else if (!strcmp(what, "missing")) {
+            unlink(path);
+        }
+        snprintf(args, sizeof args, "train --dataset mnist --data-path %s --tasks 1 --quiet", dir);
+        int rc = tu_run_clreg(args, out, sizeof out);
+        if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, cases[i].expect) ||
+            (strcmp(what, "missing") && !strstr(out, cases[i].file)))
+            fail_msg("case %s on %s: exit %d, output:\n%s", what, cases[i].file, rc, out);
+        tu_rmdir(dir);
+    }
+}
+
+static void test_bad_csv(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), tr[4096], te[4096], args[12288];
+    td_path(tr, dir, "train.csv");
+    td_path(te, dir, "test.csv");
+    td_write_text(tr, "label,a,b\n0,1,2\n1,3\n");
+    td_write_text(te, "label,a,b\n0,1,2\n");
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --quiet", tr, te);
+    int rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, "train.csv") || !strstr(out, "line 3"))
+        fail_msg("ragged CSV: exit %d, output:\n%s", rc, out);
+    tu_rmdir(dir);
+}
+
+/* A run on small IDX data (raw files this time): exit 0, the matrix is printed, and a second run with the
+ * same seed prints the same numbers. */
+static void test_run_and_reproduce(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), args[8192];
+    td_write_mnist(dir, "", 300, 100, 8, 8, 10, TD_RAW);
+    snprintf(args, sizeof args, "train --dataset mnist --data-path %s --tasks 3 --hidden 16 --batch 32 --quiet", dir);
+    static char first[1 << 16];
+    assert_int_equal(tu_run_clreg(args, first, sizeof first), 0);
+    assert_non_null(strstr(first, "accuracy matrix"));
+    assert_non_null(strstr(first, "after 3"));
+    assert_non_null(strstr(first, "ACC "));
+    assert_int_equal(tu_run_clreg(args, out, sizeof out), 0);
+    /* everything up to the timing line is identical */
+    char *t1 = strstr(first, "time:"), *t2 = strstr(out, "time:");
+    assert_true(t1 && t2 && t1 - first == t2 - out);
+    assert_memory_equal(first, out, (size_t)(t1 - first));
+    tu_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_and_help), cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_bad_idx_files),    cmocka_unit_test(test_bad_csv),
+        cmocka_unit_test(test_run_and_reproduce),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,216 @@
+/* Gradient checks: every layer's backward against central finite differences, and the whole MLP with
+ * several layers and heads. Shapes are deliberately non-square so a wrong transpose cannot pass. */
+#include "tests/testutil.h"
+
+#include <math.h>
+
+#include "core/rng.h"
+#include "models/mlp.h"
+
+static void fill(float *a, size_t n, cl_rng *r, float scale)
+{
+    for (size_t i = 0; i < n; i++) a[i] = (2.0f * cl_rng_uniform(r) - 1.0f) * scale;
+}
+
+/* |a - b| <= atol + rtol * max(|a|, |b|) */
+static void assert_close(double a, double b, double atol, double rtol, const char *what, size_t i)
+{
+    double tol = atol + rtol * fmax(fabs(a), fabs(b));
+    if (!(fabs(a - b) <= tol)) fail_msg("%s[%zu]: analytic %.8g vs numeric %.8g (tol %.3g)", what, i, a, b, tol);
+}
+
+/* f = sum(out * R) for the linear layer; gradients are exact in theory, FD error is rounding only. */
+static double linear_objective(const float *in, const float *W, const float *b, const float *R, int B, int I, int O)
+{
+    float *out = calloc((size_t)B * O, sizeof(float));
+    cl_linear_forward(out, in, W, b, B, I, O);
+    double f = 0;
+    for (int i = 0; i < B * O; i++) f += (double)out[i] * R[i];
+    free(out);
+    return f;
+}
+
+static void test_linear_backward(void **state)
+{
+    (void)state;
+    enum { B = 3, I = 5, O = 4 };
+    cl_rng r;
+    cl_rng_seed(&r, 7, 1);
+    float in[B * I], W[O * I], b[O], R[B * O], din[B * I], dW[O * I], db[O];
+    fill(in, B * I, &r, 1);
+    fill(W, O * I, &r, 1);
+    fill(b, O, &r, 1);
+    fill(R, B * O, &r, 1);
+    cl_linear_backward(din, dW, db, R, in, W, B, I, O);
+    const float h = 1e-2f;
+    struct { float *p, *g; int n; const char *name; } groups[] = {{in, din, B * I, "din"}, {W, dW, O * I, "dW"}, {b, db, O, "db"}};
+    for (int gi = 0; gi < 3; gi++)
+        for (int i = 0; i < groups[gi].n; i++) {
+            float keep = groups[gi].p[i];
+            groups[gi].p[i] = keep + h;
+            double fp = linear_objective(in, W, b, R, B, I, O);
+            groups[gi].p[i] = keep - h;
+            double fm = linear_objective(in, W, b, R, B, I, O);
+            groups[gi].p[i] = keep;
+            assert_close(groups[gi].g[i], (fp - fm) / (2 * h), 1e-4, 1e-3, groups[gi].name, (size_t)i);
+        }
+}
+
+static void test_relu_backward(void **state)
+{
+    (void)state;
+    float x[6] = {-2.0f, -0.5f, 0.3f, 1.5f, -1.0f, 2.0f}, y[6], d[6] = {1, 2, 3, 4, 5, 6};
+    memcpy(y, x, sizeof x);
+    cl_relu_forward(y, 6);
+    cl_relu_backward(d, y, 6);
+    const float h = 1e-3f;
+    for (int i = 0; i < 6; i++) {
+        /* f = sum_i c_i relu(x_i), c = 1..6 */
+        float xp = x[i] + h, xm = x[i] - h;
+        double num = (i + 1) * ((xp > 0 ? xp : 0) - (xm > 0 ? xm : 0)) / (2 * h);
+        assert_close(d[i], num, 1e-4, 1e-3, "relu", (size_t)i);
+    }
+}
+
+static void test_softmax_xent_backward(void **state)
+{
+    (void)state;
+    enum { B = 4, C = 6 };
+    cl_rng r;
+    cl_rng_seed(&r, 3, 2);
+    float z[B * C], dz[B * C];
+    int y[B] = {0, 3, 2, 3};
+    fill(z, B * C, &r, 3);
+    int nactive = 4; /* the last two units are outside the softmax, as for unseen classes */
+    float loss = cl_softmax_xent(z, y, B, C, nactive, dz);
+    /* hand check of the value for the first row */
+    double mx = z[0], s = 0, total = 0;
+    for (int k = 0; k < B; k++) {
+        mx = z[k * C];
+        for (int c = 1; c < nactive; c++) mx = fmax(mx, z[k * C + c]);
+        s = 0;
+        for (int c = 0; c < nactive; c++) s += exp(z[k * C + c] - mx);
+        total += log(s) + mx - z[k * C + y[k]];
+    }
+    assert_close(loss, total / B, 1e-6, 1e-5, "loss", 0);
+    const float h = 1e-3f;
+    for (int i = 0; i < B * C; i++) {
+        float keep = z[i];
+        z[i] = keep + h;
+        double fp = cl_softmax_xent(z, y, B, C, nactive, NULL);
+        z[i] = keep - h;
+        double fm = cl_softmax_xent(z, y, B, C, nactive, NULL);
+        z[i] = keep;
+        assert_close(dz[i], (fp - fm) / (2 * h), 2e-4, 2e-3, "dlogits", (size_t)i);
+        if (i % C >= nactive) assert_true(dz[i] == 0.0f);
+    }
+}
+
+/* The whole network: gradients of the mean cross-entropy through 2 hidden layers into head 1 of 2. */
+static void test_mlp_backward(void **state)
+{
+    (void)state;
+    enum { B = 5, IN = 7, NH = 2 };
+    int hidden[2] = {6, 5}, heads[NH] = {3, 4};
+    cl_mlp *m = cl_mlp_create(IN, hidden, 2, heads, NH, B);
+    assert_non_null(m);
+    cl_rng r;
+    cl_rng_seed(&r, 11, 3);
+    cl_mlp_init(m, &r);
+    /* Biases away from zero keep the ReLUs off their kink, where finite differences are meaningless. */
+    for (int l = 0; l < 2; l++)
+        for (int o = 0; o < hidden[l]; o++) m->params[m->layer[l].b + o] = 0.3f;
+    float x[B * IN];
+    fill(x, B * IN, &r, 1);
+    int y[B] = {0, 1, 2, 3, 1};
+    int head = 1, C = heads[head];
+    float dlogits[B * 4];
+    memset(m->grads, 0, m->nparams * sizeof(float));
+    float sentinel = 123.0f;
+    for (size_t i = m->head_off[0]; i < m->head_off[0] + m->head_len[0]; i++) m->grads[i] = sentinel;
+    cl_mlp_forward(m, x, B, head);
+    cl_softmax_xent(m->logits, y, B, C, C, dlogits);
+    cl_mlp_backward(m, dlogits, B, head, 1);
+
+    const float h = 1e-3f;
+    size_t checked = 0;
+    for (size_t i = 0; i < m->nparams; i++) {
+        int in_head0 = i >= m->head_off[0] && i < m->head_off[0] + m->head_len[0];
+        if (in_head0) {
+            assert_true(m->grads[i] == sentinel); /* another head's gradient is left alone */
+            continue;
+        }
+        float keep = m->params[i];
+        m->params[i] = keep + h;
+        cl_mlp_forward(m, x, B, head);
+        double fp = cl_softmax_xent(m->logits, y, B, C, C, NULL);
+        m->params[i] = keep - h;
+        cl_mlp_forward(m, x, B, head);
+        double fm = cl_softmax_xent(m->logits, y, B, C, C, NULL);
+        m->params[i] = keep;
+        assert_close(m->grads[i], (fp - fm) / (2 * h), 3e-4, 3e-3, "param grad", i);
+        checked++;
+    }
+    assert_true(checked > 100);
+    cl_mlp_free(m);
+}
+
+/* The per-sample backward signals: row k of dz[l] after a batch equals (1/B) x the signal of sample k run
+ * alone, for every layer. The regularizers' exact per-sample importances rest on this. */
+static void test_per_sample_signals(void **state)
+{
+    (void)state;
+    enum { B = 4, IN = 6 };
+    int hidden[2] = {5, 3}, heads[1] = {4};
+    cl_mlp *m = cl_mlp_create(IN, hidden, 2, heads, 1, B);
+    cl_rng r;
+    cl_rng_seed(&r, 5, 4);
+    cl_mlp_init(m, &r);
+    float x[B * IN], dl[B * 4], dl1[4];
+    fill(x, B * IN, &r, 1);
+    int y[B] = {3, 0, 1, 2};
+    cl_mlp_forward(m, x, B, 0);
+    cl_softmax_xent(m->logits, y, B, 4, 4, dl);
+    cl_mlp_backward(m, dl, B, 0, 0);
+    float saved[2][B * 5];
+    for (int l = 0; l < 2; l++) memcpy(saved[l], m->dz[l], sizeof(float) * B * hidden[l]);
+    for (int k = 0; k < B; k++) {
+        cl_mlp_forward(m, x + k * IN, 1, 0);
+        cl_softmax_xent(m->logits, y + k, 1, 4, 4, dl1);
+        cl_mlp_backward(m, dl1, 1, 0, 0);
+        for (int l = 0; l < 2; l++)
+            for (int o = 0; o < hidden[l]; o++)
+                assert_close(saved[l][k * hidden[l] + o] * B, m->dz[l][o], 1e-6, 1e-5, "dz", (size_t)o);
+    }
+    cl_mlp_free(m);
+}
+
+static void test_layout(void **state)
+{
+    (void)state;
+    int hidden[1] = {3}, heads[3] = {2, 2, 5};
+    cl_mlp *m = cl_mlp_create(4, hidden, 1, heads, 3, 8);
+    /* trunk first, heads after, disjoint, each weight block 64-byte aligned */
+    assert_true(m->ntrunk >= 4 * 3 + 3);
+    for (int k = 0; k < 3; k++) {
+        assert_true(m->head_off[k] >= m->ntrunk);
+        assert_true(m->head_len[k] >= (size_t)(3 * heads[k] + heads[k]));
+        if (k) assert_true(m->head_off[k] >= m->head_off[k - 1] + m->head_len[k - 1]);
+        assert_int_equal(m->layer[1 + k].w % 16, 0);
+    }
+    assert_true(m->head_off[2] + m->head_len[2] == m->nparams);
+    assert_null(cl_mlp_create(0, hidden, 1, heads, 3, 8));
+    int bad[1] = {0};
+    assert_null(cl_mlp_create(4, bad, 1, heads, 3, 8));
+    cl_mlp_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_backward),   cmocka_unit_test(test_relu_backward),
+        cmocka_unit_test(test_softmax_xent_backward), cmocka_unit_test(test_mlp_backward),
+        cmocka_unit_test(test_per_sample_signals), cmocka_unit_test(test_layout),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
