@@ -51,11 +51,13 @@ deps:
 
 build/opt/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(OPTFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_COMMON) $(OPTFLAGS) -c $< -o $@
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(ASANFLAGS) -c $< -o $@
+	@echo "  CC asan $<"
+	@$(CC) $(CFLAGS_COMMON) $(ASANFLAGS) -c $< -o $@
 
 build/opt/libclreg.a: $(OPT_OBJ)
 	@rm -f $@

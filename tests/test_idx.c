@@ -1,0 +1,644 @@
+/* IDX reading: round trips (raw and gzip, directory and prefix, transpose), one test per validation, the
+ * real Fashion-MNIST files, and opening datasets by name. */
+#include "testutil.h"
+#include "testdata.h"
+
+#include "core/error.h"
+#include "datasets/dataset.h"
+
+#include <sys/stat.h>
+
+static const char *const STD[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                   "t10k-labels-idx1-ubyte"};
+
+/* Each test gets a fresh temporary directory as its state. */
+static int setup(void **state)
+{
+    *state = tu_mkdtemp();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tu_rmdir(*state);
+    return 0;
+}
+
+/* Every pixel and label of a split written by td_write_mnist (rows/cols as written, before transposing). */
+static void check_split(const cl_dataset *d, int n, int rows, int cols, int nclasses, int salt, int transposed)
+{
+    assert_int_equal(d->n, n);
+    assert_int_equal(d->rows, transposed ? cols : rows);
+    assert_int_equal(d->cols, transposed ? rows : cols);
+    assert_int_equal(d->dim, rows * cols);
+    assert_int_equal(d->nclasses, nclasses);
+    assert_non_null(d->pix);
+    assert_null(d->feat);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(d->labels[i], td_label(i, nclasses, salt));
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                size_t at = (size_t)i * rows * cols + (transposed ? (size_t)c * rows + r : (size_t)r * cols + c);
+                assert_int_equal(d->pix[at], td_pixel(i, r, c, salt));
+            }
+    }
+}
+
+static void assert_data_empty(const cl_data *d)
+{
+    assert_null(d->train.pix);
+    assert_null(d->train.labels);
+    assert_null(d->test.pix);
+    assert_int_equal(d->train.n, 0);
+    assert_int_equal(d->test.n, 0);
+}
+
+/* ---- round trips ---------------------------------------------------------------------------------- */
+
+static void images_roundtrip(const char *dir, int gz)
+{
+    char p[4096];
+    td_path(p, dir, gz ? "img.gz" : "img");
+    td_write_images(p, 7, 5, 3, 2, gz);
+    uint8_t *pix;
+    int n, rows, cols;
+    assert_int_equal(cl_idx_read_images(p, &pix, &n, &rows, &cols), 0);
+    assert_int_equal(n, 7);
+    assert_int_equal(rows, 5);
+    assert_int_equal(cols, 3);
+    for (int i = 0; i < 7; i++)
+        for (int r = 0; r < 5; r++)
+            for (int c = 0; c < 3; c++) assert_int_equal(pix[i * 15 + r * 3 + c], td_pixel(i, r, c, 2));
+    free(pix);
+}
+
+static void test_images_raw_roundtrip(void **state) { images_roundtrip(*state, TD_RAW); }
+static void test_images_gz_roundtrip(void **state) { images_roundtrip(*state, TD_GZIP); }
+
+static void test_labels_roundtrip(void **state)
+{
+    char p[4096];
+    for (int gz = 0; gz <= 1; gz++) {
+        td_path(p, *state, gz ? "lab.gz" : "lab");
+        td_write_labels(p, 300, 10, 4, gz);
+        uint8_t *lab;
+        int n;
+        assert_int_equal(cl_idx_read_labels(p, &lab, &n), 0);
+        assert_int_equal(n, 300);
+        for (int i = 0; i < n; i++) assert_int_equal(lab[i], td_label(i, 10, 4));
+        free(lab);
+    }
+}
+
+/* gzip is recognised by content, not by the file name. */
+static void test_gzip_detected_by_content(void **state)
+{
+    char p[4096];
+    uint8_t *pix;
+    int n, rows, cols;
+    td_write_images(td_path(p, *state, "gzip-without-suffix"), 3, 2, 2, 0, TD_GZIP);
+    assert_int_equal(cl_idx_read_images(p, &pix, &n, &rows, &cols), 0);
+    assert_int_equal(pix[3], td_pixel(0, 1, 1, 0));
+    free(pix);
+    td_write_images(td_path(p, *state, "raw-named.gz"), 3, 2, 2, 0, TD_RAW);
+    assert_int_equal(cl_idx_read_images(p, &pix, &n, &rows, &cols), 0);
+    assert_int_equal(pix[11], td_pixel(2, 1, 1, 0));
+    free(pix);
+}
+
+static void load_dir(const char *dir, int gz, const char *location)
+{
+    td_write_mnist(dir, "", 30, 12, 6, 4, 10, gz);
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", location, 10, 0), 0);
+    assert_string_equal(d.train.name, "toy/train");
+    assert_string_equal(d.test.name, "toy/test");
+    check_split(&d.train, 30, 6, 4, 10, 0, 0);
+    check_split(&d.test, 12, 6, 4, 10, 1, 0);
+    cl_data_free(&d);
+    assert_null(d.train.pix);
+}
+
+static void test_load_dir_gz(void **state) { load_dir(*state, TD_GZIP, *state); }
+static void test_load_dir_raw(void **state) { load_dir(*state, TD_RAW, *state); }
+
+static void test_load_dir_trailing_slash(void **state)
+{
+    char loc[4096];
+    snprintf(loc, sizeof loc, "%s/", (char *)*state);
+    load_dir(*state, TD_GZIP, loc);
+}
+
+/* With both x.gz and x present, the .gz is the one read. */
+static void test_load_prefers_gz(void **state)
+{
+    char p[4096];
+    td_write_mnist(*state, "", 20, 10, 4, 4, 10, TD_GZIP);
+    td_write_images(td_path(p, *state, STD[0]), 20, 4, 4, 9, TD_RAW); /* different content, raw */
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 10, 0), 0);
+    check_split(&d.train, 20, 4, 4, 10, 0, 0);
+    cl_data_free(&d);
+}
+
+/* A location that is not a directory is a file-name prefix (EMNIST's naming). */
+static void test_load_prefix(void **state)
+{
+    char loc[4096];
+    td_write_mnist(*state, "emnist-toy-", 25, 10, 5, 5, 10, TD_GZIP);
+    snprintf(loc, sizeof loc, "%s/emnist-toy-", (char *)*state);
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "emnist", loc, 10, 0), 0);
+    check_split(&d.train, 25, 5, 5, 10, 0, 0);
+    check_split(&d.test, 10, 5, 5, 10, 1, 0);
+    cl_data_free(&d);
+}
+
+static void test_transpose(void **state)
+{
+    td_write_mnist(*state, "", 9, 4, 3, 5, 10, TD_RAW);
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 10, 1), 0);
+    check_split(&d.train, 9, 3, 5, 10, 0, 1);
+    check_split(&d.test, 4, 3, 5, 10, 1, 1);
+    cl_data_free(&d);
+}
+
+/* nclasses 0: max label + 1 over both splits, the same for both. */
+static void test_nclasses_from_labels(void **state)
+{
+    char p[4096];
+    td_write_mnist(*state, "", 20, 5, 2, 2, 7, TD_RAW);
+    uint8_t lab[5] = {0, 1, 8, 2, 3};
+    uint32_t n = 5;
+    td_write_idx(td_path(p, *state, STD[3]), TD_MAGIC_LABELS, &n, 1, lab, 5, TD_RAW);
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 0, 0), 0);
+    assert_int_equal(d.train.nclasses, 9);
+    assert_int_equal(d.test.nclasses, 9);
+    assert_int_equal(d.test.labels[2], 8);
+    cl_data_free(&d);
+}
+
+/* ---- validation: files ---------------------------------------------------------------------------- */
+
+static void test_missing_file(void **state)
+{
+    char p[4096];
+    uint8_t *pix = (uint8_t *)1;
+    int n, rows, cols;
+    assert_int_equal(cl_idx_read_images(td_path(p, *state, "nope"), &pix, &n, &rows, &cols), -1);
+    assert_null(pix);
+    assert_true(td_has_all(cl_errmsg(), p, "cannot open", "No such file", NULL));
+}
+
+static void test_directory_given(void **state)
+{
+    uint8_t *lab;
+    int n;
+    assert_int_equal(cl_idx_read_labels(*state, &lab, &n), -1);
+    assert_true(td_has_all(cl_errmsg(), (char *)*state, "is a directory", NULL));
+}
+
+static void test_unreadable_file(void **state)
+{
+    if (geteuid() == 0) skip(); /* root reads files whatever their mode */
+    char p[4096];
+    td_write_labels(td_path(p, *state, "lab"), 5, 10, 0, TD_RAW);
+    chmod(p, 0);
+    uint8_t *lab;
+    int n;
+    assert_int_equal(cl_idx_read_labels(p, &lab, &n), -1);
+    assert_true(td_has_all(cl_errmsg(), p, "Permission denied", NULL));
+}
+
+static void test_empty_file(void **state)
+{
+    char p[4096];
+    td_write_text(td_path(p, *state, "empty"), "");
+    uint8_t *pix;
+    int n, rows, cols;
+    assert_int_equal(cl_idx_read_images(p, &pix, &n, &rows, &cols), -1);
+    assert_true(td_has_all(cl_errmsg(), p, "empty file", NULL));
+}
+
+/* ---- validation: magic numbers -------------------------------------------------------------------- */
+
+static int read_images_fails(const char *p)
+{
+    uint8_t *pix = NULL;
+    int n, rows, cols;
+    int rc = cl_idx_read_images(p, &pix, &n, &rows, &cols);
+    free(pix);
+    return rc == -1 && pix == NULL;
+}
+
+static int read_labels_fails(const char *p)
+{
+    uint8_t *lab = NULL;
+    int n;
+    int rc = cl_idx_read_labels(p, &lab, &n);
+    free(lab);
+    return rc == -1 && lab == NULL;
+}
+
+static void test_bad_magic(void **state)
+{
+    char p[4096];
+    uint32_t dims[3] = {2, 2, 2};
+    uint8_t pix[8] = {0};
+    td_write_idx(td_path(p, *state, "x"), 0x12345678u, dims, 3, pix, 8, TD_GZIP);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "bad magic number 0x12345678", "expected 0x00000803 (idx3-ubyte images)",
+                           NULL));
+}
+
+static void test_labels_given_as_images(void **state)
+{
+    char p[4096];
+    td_write_labels(td_path(p, *state, "lab"), 5, 10, 0, TD_RAW);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "magic", "0x00000801", "label file", "expected 0x00000803", NULL));
+}
+
+static void test_images_given_as_labels(void **state)
+{
+    char p[4096];
+    td_write_images(td_path(p, *state, "img.gz"), 5, 2, 2, 0, TD_GZIP);
+    assert_true(read_labels_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "magic", "0x00000803", "image", "expected 0x00000801", NULL));
+}
+
+static void test_text_file_given(void **state)
+{
+    char p[4096];
+    td_write_text(td_path(p, *state, "page.gz"), "<!DOCTYPE html><html><body>404 Not Found</body></html>\n");
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "magic", "text", "expected 0x00000803", NULL));
+}
+
+static void test_byteswapped_magic(void **state)
+{
+    char p[4096];
+    uint32_t dims[1] = {3};
+    uint8_t lab[3] = {1, 2, 3};
+    td_write_idx(td_path(p, *state, "lab"), 0x01080000u, dims, 1, lab, 3, TD_RAW);
+    assert_true(read_labels_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "magic", "byte-swapped", NULL));
+}
+
+static void test_float_idx(void **state)
+{
+    char p[4096];
+    uint32_t dims[3] = {1, 1, 1};
+    uint8_t f[4] = {0};
+    td_write_idx(td_path(p, *state, "img"), 0x00000D03u, dims, 3, f, 4, TD_RAW);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "magic", "float", "unsigned bytes", NULL));
+}
+
+/* ---- validation: header and payload --------------------------------------------------------------- */
+
+static void test_truncated_header(void **state)
+{
+    char p[4096];
+    td_write_images(td_path(p, *state, "img"), 5, 2, 2, 0, TD_RAW);
+    td_truncate(p, 10);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "truncated header", "16 bytes", "has 10", NULL));
+}
+
+static void test_zero_dimensions(void **state)
+{
+    char p[4096];
+    uint32_t dims[3] = {0, 28, 28};
+    td_write_idx(td_path(p, *state, "img0"), TD_MAGIC_IMAGES, dims, 3, NULL, 0, TD_RAW);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "zero dimension", "0 images", NULL));
+
+    uint32_t dims2[3] = {5, 0, 28};
+    td_write_idx(td_path(p, *state, "img1"), TD_MAGIC_IMAGES, dims2, 3, NULL, 0, TD_GZIP);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "zero dimension", "0x28", NULL));
+
+    uint32_t zero = 0;
+    td_write_idx(td_path(p, *state, "lab0"), TD_MAGIC_LABELS, &zero, 1, NULL, 0, TD_RAW);
+    assert_true(read_labels_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "zero dimension", "0 labels", NULL));
+}
+
+static void test_absurd_dimensions(void **state)
+{
+    char p[4096];
+    uint32_t dims[3] = {10, 100000, 28};
+    td_write_idx(td_path(p, *state, "img"), TD_MAGIC_IMAGES, dims, 3, NULL, 0, TD_RAW);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "absurd", "100000x28", NULL));
+
+    uint32_t many = 0xFFFFFFFFu;
+    td_write_idx(td_path(p, *state, "lab"), TD_MAGIC_LABELS, &many, 1, NULL, 0, TD_RAW);
+    assert_true(read_labels_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "absurd", "4294967295 labels", NULL));
+}
+
+/* A header claiming 1.6 TB over a small file must fail as truncated without trying to allocate it (under
+ * ASan an attempt aborts the test). */
+static void test_huge_claim_small_file(void **state)
+{
+    char p[4096];
+    uint32_t dims[3] = {0x7FFFFFFFu, 28, 28};
+    uint8_t pix[100];
+    memset(pix, 7, sizeof pix);
+    for (int gz = 0; gz <= 1; gz++) {
+        td_write_idx(td_path(p, *state, gz ? "huge.gz" : "huge"), TD_MAGIC_IMAGES, dims, 3, pix, sizeof pix, gz);
+        assert_true(read_images_fails(p));
+        assert_true(td_has_all(cl_errmsg(), p, "truncated", "2147483647 images of 28x28 = 1683627179248 bytes",
+                               "file has 100 bytes of pixel data", NULL));
+    }
+}
+
+static void test_truncated_payload_raw(void **state)
+{
+    char p[4096];
+    td_write_images(td_path(p, *state, "img"), 10, 4, 3, 0, TD_RAW);
+    td_truncate(p, 16 + 50);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p,
+                           "truncated: header says 10 images of 4x3 = 120 bytes, file has 50 bytes of pixel data",
+                           NULL));
+    td_write_labels(td_path(p, *state, "lab"), 60, 10, 0, TD_RAW);
+    td_truncate(p, 8 + 59);
+    assert_true(read_labels_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "truncated: header says 60 labels", "file has 59 bytes of label data",
+                           NULL));
+}
+
+/* A valid gzip stream whose content is short of what its header claims. */
+static void test_truncated_payload_gz(void **state)
+{
+    char p[4096];
+    uint32_t dims[3] = {10, 4, 3};
+    uint8_t pix[50] = {0};
+    td_write_idx(td_path(p, *state, "img.gz"), TD_MAGIC_IMAGES, dims, 3, pix, 50, TD_GZIP);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "truncated: header says 10 images of 4x3 = 120 bytes",
+                           "file has 50 bytes of pixel data", NULL));
+}
+
+static void test_trailing_data(void **state)
+{
+    char p[4096];
+    uint32_t dims[3] = {10, 4, 3};
+    uint8_t pix[130] = {0};
+    for (int gz = 0; gz <= 1; gz++) {
+        td_write_idx(td_path(p, *state, gz ? "img.gz" : "img"), TD_MAGIC_IMAGES, dims, 3, pix, 130, gz);
+        assert_true(read_images_fails(p));
+        assert_true(td_has_all(cl_errmsg(), p, "trailing data", "10 images of 4x3 = 120 bytes", "10 more bytes", NULL));
+    }
+    uint32_t n = 4;
+    td_write_idx(td_path(p, *state, "lab"), TD_MAGIC_LABELS, &n, 1, pix, 5, TD_RAW);
+    assert_true(read_labels_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "trailing data", "4 labels", "1 more byte follow", NULL));
+}
+
+/* ---- validation: gzip integrity ------------------------------------------------------------------- */
+
+static void test_gzip_crc_error(void **state)
+{
+    char p[4096];
+    td_write_images(td_path(p, *state, "img.gz"), 20, 8, 8, 0, TD_GZIP);
+    td_flip_byte(p, -8); /* first byte of the CRC-32 in the gzip trailer */
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "corrupt gzip stream", "incorrect data check", NULL));
+}
+
+static void test_gzip_length_error(void **state)
+{
+    char p[4096];
+    td_write_labels(td_path(p, *state, "lab.gz"), 100, 10, 0, TD_GZIP);
+    td_flip_byte(p, -4); /* the uncompressed length in the trailer */
+    assert_true(read_labels_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "corrupt gzip stream", "incorrect length check", NULL));
+}
+
+static void test_gzip_truncated(void **state)
+{
+    char p[4096];
+    td_write_images(td_path(p, *state, "img.gz"), 200, 28, 28, 0, TD_GZIP);
+    td_truncate(p, td_file_size(p) / 2);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "truncated gzip stream", "unexpected end of file", NULL));
+    /* cut off only the 8-byte trailer: all the data decompresses, the integrity check cannot be made */
+    td_write_images(p, 20, 8, 8, 0, TD_GZIP);
+    td_truncate(p, td_file_size(p) - 8);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "truncated gzip stream", NULL));
+}
+
+static void test_gzip_corrupt_data(void **state)
+{
+    char p[4096];
+    td_write_images(td_path(p, *state, "img.gz"), 200, 28, 28, 0, TD_GZIP);
+    td_flip_byte(p, td_file_size(p) / 2);
+    assert_true(read_images_fails(p));
+    assert_true(td_has_all(cl_errmsg(), p, "gzip stream", NULL));
+}
+
+/* ---- validation: pairs ---------------------------------------------------------------------------- */
+
+static void test_count_mismatch(void **state)
+{
+    char p[4096], q[4096];
+    td_write_mnist(*state, "", 30, 10, 4, 4, 10, TD_GZIP);
+    td_write_labels(td_path(p, *state, "train-labels-idx1-ubyte.gz"), 29, 10, 0, TD_GZIP);
+    td_path(q, *state, "train-images-idx3-ubyte.gz");
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 10, 0), -1);
+    assert_data_empty(&d);
+    assert_true(td_has_all(cl_errmsg(), q, "30 images", p, "29 labels", "must agree", NULL));
+}
+
+static void test_geometry_mismatch(void **state)
+{
+    char p[4096], q[4096];
+    td_write_mnist(*state, "", 10, 10, 6, 4, 10, TD_RAW);
+    td_write_images(td_path(p, *state, "t10k-images-idx3-ubyte"), 10, 5, 4, 1, TD_RAW);
+    td_path(q, *state, "train-images-idx3-ubyte");
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 10, 0), -1);
+    assert_data_empty(&d);
+    assert_true(td_has_all(cl_errmsg(), "geometry mismatch", q, "6x4", p, "5x4", NULL));
+}
+
+static void test_label_out_of_range(void **state)
+{
+    char p[4096];
+    td_write_mnist(*state, "", 10, 10, 2, 2, 12, TD_GZIP); /* labels 0..11, sample 1 has label 10 */
+    assert_int_equal(td_label(1, 12, 0), 10);
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 10, 0), -1);
+    assert_data_empty(&d);
+    td_path(p, *state, "train-labels-idx1-ubyte.gz");
+    assert_true(td_has_all(cl_errmsg(), p, "label 10 at sample 1", "out of range", "0..9", NULL));
+}
+
+static void test_no_files_found(void **state)
+{
+    char p[4096], q[4096];
+    td_path(p, *state, "train-images-idx3-ubyte.gz");
+    td_path(q, *state, "train-images-idx3-ubyte");
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 10, 0), -1);
+    assert_true(td_has_all(cl_errmsg(), "no train images file found", p, q, NULL));
+    /* one file missing: that one is named */
+    td_write_mnist(*state, "", 5, 5, 2, 2, 10, TD_RAW);
+    unlink(td_path(p, *state, "t10k-labels-idx1-ubyte"));
+    assert_int_equal(cl_data_load_idx(&d, "toy", *state, 10, 0), -1);
+    assert_true(td_has_all(cl_errmsg(), "no test labels file found", p, NULL));
+}
+
+static void test_prefix_missing(void **state)
+{
+    char loc[4096], p[4200];
+    snprintf(loc, sizeof loc, "%s/emnist-letters-", (char *)*state);
+    cl_data d;
+    assert_int_equal(cl_data_load_idx(&d, "emnist", loc, 0, 1), -1);
+    snprintf(p, sizeof p, "%strain-images-idx3-ubyte.gz", loc);
+    assert_true(td_has_all(cl_errmsg(), p, "prefix", NULL));
+    /* a file given as the location: the message says to give its directory */
+    td_write_mnist(*state, "", 5, 5, 2, 2, 10, TD_GZIP);
+    assert_int_equal(cl_data_load_idx(&d, "emnist", td_path(p, *state, "train-images-idx3-ubyte.gz"), 0, 1), -1);
+    assert_true(td_has_all(cl_errmsg(), "is a file", NULL));
+}
+
+/* ---- the real Fashion-MNIST ----------------------------------------------------------------------- */
+
+static void check_histogram(const cl_dataset *d, int per_class)
+{
+    int hist[10] = {0};
+    for (int i = 0; i < d->n; i++) {
+        assert_in_range(d->labels[i], 0, 9);
+        hist[d->labels[i]]++;
+    }
+    for (int c = 0; c < 10; c++) assert_int_equal(hist[c], per_class);
+}
+
+static void test_fashion_mnist(void **state)
+{
+    struct stat st;
+    if (stat(CL_FASHION_MNIST_DIR, &st) != 0) {
+        fprintf(stderr, "%s not installed (Debian package dataset-fashion-mnist)\n", CL_FASHION_MNIST_DIR);
+        skip();
+    }
+    cl_data d;
+    assert_int_equal(cl_data_open(&d, "fashion-mnist", NULL, 1), 0);
+    assert_string_equal(d.train.name, "fashion-mnist/train");
+    assert_int_equal(d.train.n, 60000);
+    assert_int_equal(d.test.n, 10000);
+    assert_int_equal(d.train.rows, 28);
+    assert_int_equal(d.train.cols, 28);
+    assert_int_equal(d.test.dim, 784);
+    assert_int_equal(d.train.nclasses, 10);
+    assert_int_equal(d.test.nclasses, 10);
+    check_histogram(&d.train, 6000);
+    check_histogram(&d.test, 1000);
+    /* first labels of the published files: ankle boot, T-shirt, T-shirt, dress, ... */
+    const int first[5] = {9, 0, 0, 3, 0};
+    for (int i = 0; i < 5; i++) assert_int_equal(d.train.labels[i], first[i]);
+    long sum = 0;
+    for (int j = 0; j < 784; j++) sum += d.train.pix[j];
+    assert_true(sum > 0);
+    cl_data_free(&d);
+}
+
+/* ---- cl_data_open ----------------------------------------------------------------------------------- */
+
+static void test_open_unknown_name(void **state)
+{
+    cl_data d;
+    assert_int_equal(cl_data_open(&d, "cifar10", NULL, 1), -1);
+    assert_true(td_has_all(cl_errmsg(), "unknown dataset 'cifar10'", "fashion-mnist", "mnist", "kmnist", "emnist",
+                           "idx", "csv", "synthetic", NULL));
+    assert_int_equal(cl_data_open(&d, NULL, NULL, 1), -1);
+    assert_true(td_has_all(cl_errmsg(), "unknown dataset", NULL));
+}
+
+static void test_open_missing_path(void **state)
+{
+    const char *need[] = {"mnist", "kmnist", "emnist", "idx", "csv"};
+    cl_data d;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(cl_data_open(&d, need[i], NULL, 1), -1);
+        assert_true(td_has_all(cl_errmsg(), need[i], "needs --data-path", NULL));
+        assert_int_equal(cl_data_open(&d, need[i], "", 1), -1);
+        assert_true(td_has_all(cl_errmsg(), "--data-path", NULL));
+    }
+}
+
+static void test_open_idx_names(void **state)
+{
+    td_write_mnist(*state, "", 12, 6, 3, 2, 10, TD_GZIP);
+    cl_data d;
+    assert_int_equal(cl_data_open(&d, "mnist", *state, 1), 0);
+    check_split(&d.train, 12, 3, 2, 10, 0, 0);
+    assert_string_equal(d.train.name, "mnist/train");
+    cl_data_free(&d);
+    assert_int_equal(cl_data_open(&d, "KMNIST", *state, 1), 0); /* names are case-insensitive */
+    cl_data_free(&d);
+    assert_int_equal(cl_data_open(&d, "emnist", *state, 1), 0); /* transposed, classes from the labels */
+    check_split(&d.test, 6, 3, 2, 10, 1, 1);
+    cl_data_free(&d);
+    assert_int_equal(cl_data_open(&d, "idx", *state, 1), 0);
+    check_split(&d.test, 6, 3, 2, 10, 1, 0);
+    cl_data_free(&d);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_images_raw_roundtrip),
+        T(test_images_gz_roundtrip),
+        T(test_labels_roundtrip),
+        T(test_gzip_detected_by_content),
+        T(test_load_dir_gz),
+        T(test_load_dir_raw),
+        T(test_load_dir_trailing_slash),
+        T(test_load_prefers_gz),
+        T(test_load_prefix),
+        T(test_transpose),
+        T(test_nclasses_from_labels),
+        T(test_missing_file),
+        T(test_directory_given),
+        T(test_unreadable_file),
+        T(test_empty_file),
+        T(test_bad_magic),
+        T(test_labels_given_as_images),
+        T(test_images_given_as_labels),
+        T(test_text_file_given),
+        T(test_byteswapped_magic),
+        T(test_float_idx),
+        T(test_truncated_header),
+        T(test_zero_dimensions),
+        T(test_absurd_dimensions),
+        T(test_huge_claim_small_file),
+        T(test_truncated_payload_raw),
+        T(test_truncated_payload_gz),
+        T(test_trailing_data),
+        T(test_gzip_crc_error),
+        T(test_gzip_length_error),
+        T(test_gzip_truncated),
+        T(test_gzip_corrupt_data),
+        T(test_count_mismatch),
+        T(test_geometry_mismatch),
+        T(test_label_out_of_range),
+        T(test_no_files_found),
+        T(test_prefix_missing),
+        T(test_fashion_mnist),
+        T(test_open_unknown_name),
+        T(test_open_missing_path),
+        T(test_open_idx_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
