@@ -12,6 +12,7 @@
 #include "experiments/metrics.h"
 #include "experiments/train.h"
 #include "models/mlp.h"
+#include "regularizers/regularizer.h"
 
 #define CLREG_VERSION "0.1.0"
 #define MAX_HIDDEN 16
@@ -25,6 +26,7 @@ static void usage_main(FILE *f)
             "\n"
             "commands:\n"
             "  train      train one network through one task stream and print its accuracy matrix\n"
+            "  list       list the regularizers with their parameters and defaults\n"
             "  version    print the version and the BLAS library, build and kernel in use\n"
             "  help       this text; 'clreg <command> --help' explains a command\n"
             "\n"
@@ -59,6 +61,12 @@ static void usage_train(FILE *f)
             "  --permute-first     permuted: permute task 1 too\n"
             "  --pad N             zero border of N pixels (2 makes 28x28 into 32x32; default 0)\n"
             "  --no-scale          feed raw pixel values instead of scaling them to [0, 1]\n"
+            "regularizer:\n"
+            "  --reg NAME          none (default), joint, l2, ewc, mas, mas-local, si ('clreg list' explains)\n"
+            "  --lambda X          penalty strength (each method has its own default)\n"
+            "  -p, --param K=V     a method parameter, e.g. -p fisher=exact -p mode=online (repeatable)\n"
+            "  --save-state DIR    after each task, write parameters and importances as .npy files under\n"
+            "                      DIR/task<k>/params/ and DIR/task<k>/importance/\n"
             "model and training:\n"
             "  --hidden L          hidden layer widths, e.g. 400,400 (default); 'none' for a linear model\n"
             "  --optimizer O       adam (default) or sgd (with momentum)\n"
@@ -71,7 +79,12 @@ static void usage_train(FILE *f)
             "  --threads N         BLAS threads (default: all cores)\n"
             "  --quiet             no per-epoch progress on stderr\n"
             "\n"
-            "example: clreg train --stream split --scenario task --epochs 2\n");
+            "The penalty is lambda * sum_i Omega_i (theta_i - theta*_i)^2 (no 1/2: the EWC paper's lambda is 2x).\n"
+            "\n"
+            "examples:\n"
+            "  clreg train --stream split --scenario task --epochs 2\n"
+            "  clreg train --reg ewc --lambda 100 -p fisher=empirical\n"
+            "  clreg train --reg mas --lambda 1 -p data=test --save-state results/mas-state\n");
 }
 
 static int cmd_version(void)
@@ -104,15 +117,18 @@ static void print_matrix(const cl_stream *s, const cl_run *run)
     cl_metrics mt = cl_metrics_compute(run->R, T);
     printf("ACC %.4f  BWT %+.4f  FWT %+.4f  forgetting %.4f  learning accuracy %.4f\n", mt.acc, mt.bwt, mt.fwt,
            mt.forgetting, mt.learning);
-    printf("time: training %.1f s, evaluation %.1f s%s\n", run->train_sec, run->eval_sec,
+    printf("time: training %.1f s, importance %.1f s, evaluation %.1f s%s\n", run->train_sec, run->importance_sec,
+           run->eval_sec,
            run->diverged ? "  (DIVERGED: a loss became NaN or Inf; later rows are nan)" : "");
 }
 
 enum {
     OPT_DATASET = 256, OPT_DATA_PATH, OPT_STREAM, OPT_SCENARIO, OPT_TASKS, OPT_GROUPS, OPT_ANGLES,
     OPT_ANGLE_STEP, OPT_PERMUTE_FIRST, OPT_PAD, OPT_NO_SCALE, OPT_HIDDEN, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM,
-    OPT_EPOCHS, OPT_BATCH, OPT_RESET, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP
+    OPT_EPOCHS, OPT_BATCH, OPT_RESET, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP, OPT_REG, OPT_LAMBDA,
+    OPT_PARAM = 'p', OPT_SAVE_STATE = 300
 };
+#define MAX_REG_PARAMS 16
 
 static int cmd_train(int argc, char **argv)
 {
@@ -128,8 +144,13 @@ static int cmd_train(int argc, char **argv)
         {"batch", required_argument, 0, OPT_BATCH},       {"reset-optim", no_argument, 0, OPT_RESET},
         {"seed", required_argument, 0, OPT_SEED},         {"threads", required_argument, 0, OPT_THREADS},
         {"quiet", no_argument, 0, OPT_QUIET},             {"help", no_argument, 0, OPT_HELP},
+        {"reg", required_argument, 0, OPT_REG},           {"lambda", required_argument, 0, OPT_LAMBDA},
+        {"param", required_argument, 0, OPT_PARAM},       {"save-state", required_argument, 0, OPT_SAVE_STATE},
         {0, 0, 0, 0}};
-    const char *dataset = "fashion-mnist", *data_path = NULL, *optimizer = "adam";
+    const char *dataset = "fashion-mnist", *data_path = NULL, *optimizer = "adam", *reg_name = "none";
+    const char *save_dir = NULL, *reg_params[MAX_REG_PARAMS + 1];
+    char lambda_param[64];
+    int nreg_params = 0;
     cl_stream_cfg sc = cl_stream_defaults();
     cl_train_cfg tc = cl_train_defaults();
     int hidden[MAX_HIDDEN] = {400, 400}, nhidden = 2, threads = 0, quiet = 0;
@@ -138,7 +159,7 @@ static int cmd_train(int argc, char **argv)
     int rc = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
         switch (c) {
         case OPT_DATASET: dataset = optarg; break;
         case OPT_DATA_PATH: data_path = optarg; break;
@@ -165,6 +186,20 @@ static int cmd_train(int argc, char **argv)
         case OPT_SEED: rc = cl_parse_u64("--seed", optarg, &seed); break;
         case OPT_THREADS: rc = cl_parse_int("--threads", optarg, 1, 1024, &threads); break;
         case OPT_QUIET: quiet = 1; break;
+        case OPT_REG: reg_name = optarg; break;
+        case OPT_LAMBDA:
+            if (nreg_params == MAX_REG_PARAMS) {
+                rc = cl_fail("--lambda: too many regularizer parameters");
+                break;
+            }
+            snprintf(lambda_param, sizeof lambda_param, "lambda=%s", optarg);
+            reg_params[nreg_params++] = lambda_param;
+            break;
+        case OPT_PARAM:
+            if (nreg_params == MAX_REG_PARAMS) rc = cl_fail("-p: at most %d regularizer parameters", MAX_REG_PARAMS);
+            else reg_params[nreg_params++] = optarg;
+            break;
+        case OPT_SAVE_STATE: save_dir = optarg; break;
         case OPT_HELP: usage_train(stdout); return 0;
         default:
             if (optopt) {
@@ -172,7 +207,9 @@ static int cmd_train(int argc, char **argv)
                 for (const struct option *o = opts; o->name; o++)
                     if (o->val == optopt) name = o->name;
                 rc = cl_fail("option --%s needs a value (see clreg train --help)", name);
-            } else
+            } else if (argv[optind - 1][0] == '-' && argv[optind - 1][1] != '-')
+                rc = cl_fail("unknown option '%s' (see clreg train --help)", argv[optind - 1]);
+            else
                 rc = cl_fail("unknown option '%s' (see clreg train --help)", argv[optind - 1]);
         }
         if (rc) break;
@@ -209,6 +246,16 @@ static int cmd_train(int argc, char **argv)
         cl_data_free(&data);
         return 2;
     }
+    cl_reg *reg = cl_reg_create(reg_name, reg_params, nreg_params, m);
+    if (!reg) {
+        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
+        cl_mlp_free(m);
+        cl_stream_free(&s);
+        cl_data_free(&data);
+        return 2;
+    }
+    tc.reg = reg;
+    tc.save_dir = save_dir;
     if (!quiet) {
         char blas[256];
         cl_blas_describe(blas, sizeof blas);
@@ -216,15 +263,22 @@ static int cmd_train(int argc, char **argv)
                         "MLP %d", dataset, data.train.n, data.test.n, data.train.nclasses,
                 cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario), s.ntasks, s.input_dim);
         for (int l = 0; l < nhidden; l++) fprintf(stderr, "-%d", hidden[l]);
-        fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nBLAS: %s\n",
+        char rdesc[512];
+        cl_reg_describe(reg, rdesc, sizeof rdesc);
+        fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
                 s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,
-                tc.batch, seed, blas);
+                tc.batch, seed, rdesc, blas);
     }
     cl_run run;
-    cl_train_stream(m, &s, &tc, &run);
+    int trc = cl_train_stream(m, &s, &tc, &run);
     print_matrix(&s, &run);
     int status = run.diverged ? 3 : 0;
+    if (trc) {
+        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
+        status = 1;
+    }
     cl_run_free(&run);
+    cl_reg_free(reg);
     cl_mlp_free(m);
     cl_stream_free(&s);
     cl_data_free(&data);
@@ -241,11 +295,16 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
+    if (strcmp(cmd, "list") == 0) {
+        printf("regularizers (clreg train --reg NAME --lambda X -p KEY=VALUE):\n\n");
+        cl_reg_list(stdout);
+        return 0;
+    }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) usage_train(stdout);
         else usage_main(stdout);
         return 0;
     }
-    fprintf(stderr, "clreg: unknown command '%s'; commands: train, version, help (see clreg --help)\n", cmd);
+    fprintf(stderr, "clreg: unknown command '%s'; commands: train, list, version, help (see clreg --help)\n", cmd);
     return 2;
 }

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "experiments/state.h"
 
 cl_train_cfg cl_train_defaults(void)
 {
@@ -60,38 +61,161 @@ static void evaluate_row(cl_mlp *m, const cl_stream *s, cl_run *run, int row)
         *cl_run_R(run, row, j) = cl_evaluate(m, s, j, cl_stream_eval_active(s, row - 1, j));
 }
 
-/* One epoch over task t; returns the mean loss (NaN/Inf when the run diverged). */
-static double train_epoch(cl_mlp *m, const cl_stream *s, int t, int epoch, const cl_train_cfg *cfg,
-                          cl_optim *opt, float *X, int *y, float *dlogits, int *order)
-{
-    const cl_task *tk = &s->task[t];
-    int B = cfg->batch, C = m->head_out[tk->head];
-    cl_rng r;
-    cl_rng_seed(&r, cfg->seed, cl_hash_mix(cl_hash_mix(cl_hash_str("shuffle"), (uint64_t)tk->id), (uint64_t)epoch));
-    for (int i = 0; i < tk->ntrain; i++) order[i] = i;
-    cl_rng_shuffle(&r, order, tk->ntrain);
+/* Buffers of one training run. */
+typedef struct trainer {
+    cl_mlp *m;
+    const cl_stream *s;
+    const cl_train_cfg *cfg;
+    cl_optim opt;
+    float *X, *dlogits;
+    int *y;
+    int *order;              /* shuffled sample positions of an epoch */
+    int *utask, *upos;       /* joint: the union of tasks seen so far, as (task, position) pairs */
+    int *btask, *bpos;       /* joint: one batch's pairs, grouped by task */
+    float *grad_task, *theta_before; /* for regularizers with after_step (SI) */
+    cl_range *ranges;
+} trainer;
 
-    /* Only the trunk and this task's head are trained (see core/optim.h on why that matters for Adam). */
-    cl_range ranges[2] = {{0, m->ntrunk}, {m->head_off[tk->head], m->head_len[tk->head]}};
+/* Loss, gradient and update of one batch of nb samples already in t->X / t->y, all of task `task`. */
+static float step_single(trainer *t, int task, int nb)
+{
+    cl_mlp *m = t->m;
+    const cl_task *tk = &t->s->task[task];
+    int C = m->head_out[tk->head];
+    cl_mlp_forward(m, t->X, nb, tk->head);
+    float loss = cl_softmax_xent(m->logits, t->y, nb, C, tk->active, t->dlogits);
+    if (!isfinite(loss)) return loss;
+    cl_mlp_backward(m, t->dlogits, nb, tk->head, CL_GRAD_SET);
+    return loss;
+}
+
+/* Joint training: a batch mixing tasks 0..cur. With one shared head it is a single pass (softmax over the
+ * current task's active units, which covers every class seen so far); with a head per task each task's
+ * rows go through their own head and the gradients add up, each group weighted by its share of the batch
+ * so the result is the gradient of the mean loss over the whole batch. */
+static float step_joint(trainer *t, int cur, int nb)
+{
+    cl_mlp *m = t->m;
+    const cl_stream *s = t->s;
+    if (s->nheads == 1) {
+        int C = m->head_out[0];
+        cl_mlp_forward(m, t->X, nb, 0);
+        float loss = cl_softmax_xent(m->logits, t->y, nb, C, s->task[cur].active, t->dlogits);
+        if (!isfinite(loss)) return loss;
+        cl_mlp_backward(m, t->dlogits, nb, 0, CL_GRAD_SET);
+        return loss;
+    }
+    memset(m->grads, 0, m->nparams * sizeof(float));
+    double total = 0;
+    for (int a = 0; a < nb;) {
+        int task = t->btask[a], b = a;
+        while (b < nb && t->btask[b] == task) b++;
+        const cl_task *tk = &s->task[task];
+        int C = m->head_out[tk->head], ng = b - a;
+        const float *Xg = t->X + (size_t)a * s->input_dim;
+        cl_mlp_forward(m, Xg, ng, tk->head);
+        float loss = cl_softmax_xent(m->logits, t->y + a, ng, C, tk->active, t->dlogits);
+        if (!isfinite(loss)) return loss;
+        float share = (float)ng / (float)nb;
+        for (int i = 0; i < ng * C; i++) t->dlogits[i] *= share;
+        cl_mlp_backward(m, t->dlogits, ng, tk->head, CL_GRAD_ADD);
+        total += (double)loss * ng;
+        a = b;
+    }
+    return (float)(total / nb);
+}
+
+/* Assemble a joint batch from union entries order[start .. start+nb): grouped by task (counting sort,
+ * stable), so every group is contiguous in X. */
+static void joint_batch(trainer *t, int cur, const int *entries, int nb)
+{
+    int count[cur + 2];
+    memset(count, 0, sizeof count);
+    for (int k = 0; k < nb; k++) count[t->utask[entries[k]] + 1]++;
+    for (int g = 1; g <= cur + 1; g++) count[g] += count[g - 1];
+    for (int k = 0; k < nb; k++) {
+        int e = entries[k], slot = count[t->utask[e]]++;
+        t->btask[slot] = t->utask[e];
+        t->bpos[slot] = t->upos[e];
+    }
+    for (int a = 0; a < nb;) {
+        int b = a;
+        while (b < nb && t->btask[b] == t->btask[a]) b++;
+        cl_stream_batch(t->s, t->btask[a], 0, t->bpos + a, b - a, t->X + (size_t)a * t->s->input_dim, t->y + a);
+        a = b;
+    }
+}
+
+/* One epoch of task `cur`; returns the mean task loss (NaN/Inf when the run diverged). */
+static double train_epoch(trainer *t, int cur, int epoch, int nranges)
+{
+    cl_mlp *m = t->m;
+    const cl_stream *s = t->s;
+    const cl_train_cfg *cfg = t->cfg;
+    cl_reg *reg = cfg->reg;
+    int joint = reg && reg->method->joint;
+    int n = 0;
+    if (joint) {
+        for (int j = 0; j <= cur; j++)
+            for (int p = 0; p < s->task[j].ntrain; p++) {
+                t->utask[n] = j;
+                t->upos[n++] = p;
+            }
+    } else {
+        n = s->task[cur].ntrain;
+    }
+    cl_rng r;
+    cl_rng_seed(&r, cfg->seed, cl_hash_mix(cl_hash_mix(cl_hash_str("shuffle"), (uint64_t)s->task[cur].id), (uint64_t)epoch));
+    for (int i = 0; i < n; i++) t->order[i] = i;
+    cl_rng_shuffle(&r, t->order, n);
+
+    int B = cfg->batch, has_after = cl_reg_has_after_step(reg);
     double total = 0.0;
     int nbatches = 0;
-    for (int start = 0; start < tk->ntrain; start += B) {
-        int nb = tk->ntrain - start < B ? tk->ntrain - start : B;
-        cl_stream_batch(s, t, 0, order + start, nb, X, y);
-        cl_mlp_forward(m, X, nb, tk->head);
-        float loss = cl_softmax_xent(m->logits, y, nb, C, tk->active, dlogits);
+    for (int start = 0; start < n; start += B) {
+        int nb = n - start < B ? n - start : B;
+        float loss;
+        if (joint) {
+            joint_batch(t, cur, t->order + start, nb);
+            loss = step_joint(t, cur, nb);
+        } else {
+            cl_stream_batch(s, cur, 0, t->order + start, nb, t->X, t->y);
+            loss = step_single(t, cur, nb);
+        }
         if (!isfinite(loss)) return loss;
-        cl_mlp_backward(m, dlogits, nb, tk->head, 1);
-        cl_optim_step(opt, m->params, m->grads, ranges, 2);
+        if (has_after) {
+            memcpy(t->grad_task, m->grads, m->nparams * sizeof(float));
+            memcpy(t->theta_before, m->params, m->nparams * sizeof(float));
+        }
+        cl_reg_add_penalty_grad(reg, m, m->grads);
+        cl_optim_step(&t->opt, m->params, m->grads, t->ranges, nranges);
+        if (has_after) cl_reg_after_step(reg, m, t->grad_task, t->theta_before);
         total += loss;
         nbatches++;
     }
     return nbatches ? total / nbatches : 0.0;
 }
 
+/* Trainable ranges while task `cur` trains: the trunk, and the heads of the tasks being trained (the
+ * current one; joint training: every head seen so far). */
+static int trainable_ranges(const trainer *t, int cur, int joint)
+{
+    const cl_mlp *m = t->m;
+    int n = 0;
+    t->ranges[n++] = (cl_range){0, m->ntrunk};
+    for (int h = 0; h < m->nheads; h++) {
+        int used = 0;
+        for (int j = joint ? 0 : cur; j <= cur; j++) used |= t->s->task[j].head == h;
+        if (used) t->ranges[n++] = (cl_range){m->head_off[h], m->head_len[h]};
+    }
+    return n;
+}
+
 int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_run *run)
 {
-    int T = s->ntasks;
+    int T = s->ntasks, rc = 0;
+    cl_reg *reg = cfg->reg;
+    int joint = reg && reg->method->joint;
     memset(run, 0, sizeof *run);
     run->ntasks = T;
     run->R = cl_malloc(sizeof(float) * (size_t)(T + 1) * T);
@@ -99,49 +223,89 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
     run->loss = cl_malloc(sizeof(float) * T);
     for (int i = 0; i < T; i++) run->loss[i] = NAN;
 
-    int maxtrain = 0;
-    for (int t = 0; t < T; t++) maxtrain = s->task[t].ntrain > maxtrain ? s->task[t].ntrain : maxtrain;
-    float *X = cl_aligned_calloc((size_t)cfg->batch * s->input_dim, sizeof(float));
-    float *dlogits = cl_aligned_calloc((size_t)cfg->batch * m->maxout, sizeof(float));
-    int *y = cl_malloc(sizeof(int) * cfg->batch);
-    int *order = cl_malloc(sizeof(int) * (maxtrain ? maxtrain : 1));
-    cl_optim opt;
-    cl_optim_init(&opt, &cfg->opt, m->nparams);
+    trainer t = {.m = m, .s = s, .cfg = cfg};
+    long maxn = 0, union_n = 0;
+    for (int j = 0; j < T; j++) {
+        maxn = s->task[j].ntrain > maxn ? s->task[j].ntrain : maxn;
+        union_n += s->task[j].ntrain;
+    }
+    if (joint) maxn = union_n;
+    t.X = cl_aligned_calloc((size_t)cfg->batch * s->input_dim, sizeof(float));
+    t.dlogits = cl_aligned_calloc((size_t)cfg->batch * m->maxout, sizeof(float));
+    t.y = cl_malloc(sizeof(int) * cfg->batch);
+    t.order = cl_malloc(sizeof(int) * (maxn ? maxn : 1));
+    t.ranges = cl_malloc(sizeof(cl_range) * (m->nheads + 1));
+    if (joint) {
+        t.utask = cl_malloc(sizeof(int) * (maxn ? maxn : 1));
+        t.upos = cl_malloc(sizeof(int) * (maxn ? maxn : 1));
+        t.btask = cl_malloc(sizeof(int) * cfg->batch);
+        t.bpos = cl_malloc(sizeof(int) * cfg->batch);
+    }
+    if (cl_reg_has_after_step(reg)) {
+        t.grad_task = cl_aligned_calloc(m->nparams, sizeof(float));
+        t.theta_before = cl_aligned_calloc(m->nparams, sizeof(float));
+    }
+    cl_optim_init(&t.opt, &cfg->opt, m->nparams);
 
     double t0 = now_sec();
     evaluate_row(m, s, run, 0);
     run->eval_sec += now_sec() - t0;
 
-    for (int t = 0; t < T && !run->diverged; t++) {
-        if (t > 0 && cfg->reset_optim) cl_optim_reset(&opt);
+    for (int cur = 0; cur < T && !run->diverged && rc == 0; cur++) {
+        if (cur > 0 && cfg->reset_optim) cl_optim_reset(&t.opt);
+        int nranges = trainable_ranges(&t, cur, joint);
+        cl_reg_begin_task(reg, m, cur);
         for (int e = 0; e < cfg->epochs; e++) {
             double e0 = now_sec();
-            double loss = train_epoch(m, s, t, e, cfg, &opt, X, y, dlogits, order);
+            double loss = train_epoch(&t, cur, e, nranges);
             run->train_sec += now_sec() - e0;
-            run->loss[t] = (float)loss;
+            run->loss[cur] = (float)loss;
             if (!isfinite(loss)) {
                 run->diverged = 1;
-                if (cfg->progress) fprintf(stderr, "task %d/%d epoch %d/%d: loss %g, diverged; stopping\n", t + 1,
-                                           T, e + 1, cfg->epochs, loss);
+                if (cfg->progress)
+                    fprintf(stderr, "task %d/%d epoch %d/%d: loss %g, diverged; stopping\n", cur + 1, T, e + 1,
+                            cfg->epochs, loss);
                 break;
             }
-            if (cfg->progress)
-                fprintf(stderr, "task %d/%d (%s) epoch %d/%d: loss %.4f, %.1f s\n", t + 1, T, s->task[t].desc,
-                        e + 1, cfg->epochs, loss, now_sec() - e0);
-            if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, m, t, e, loss);
+            if (cfg->progress) {
+                double pen = cl_reg_penalty(reg, m);
+                fprintf(stderr, "task %d/%d (%s) epoch %d/%d: loss %.4f", cur + 1, T, s->task[cur].desc, e + 1,
+                        cfg->epochs, loss);
+                if (reg && reg->method->penalty) fprintf(stderr, ", penalty %.4g", pen);
+                fprintf(stderr, ", %.1f s\n", now_sec() - e0);
+            }
+            if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, m, cur, e, loss);
         }
         if (run->diverged) break;
+
+        double i0 = now_sec();
+        cl_rng irng;
+        cl_rng_seed(&irng, cfg->seed, cl_hash_mix(cl_hash_str("importance"), (uint64_t)s->task[cur].id));
+        cl_task_view view = {.stream = s, .task = cur, .test = reg ? reg->on_test : 0,
+                             .nsamples = reg ? reg->samples : 0, .rng = &irng};
+        rc = cl_reg_end_task(reg, m, &view);
+        run->importance_sec += now_sec() - i0;
+        if (rc) break;
+
         double v0 = now_sec();
-        evaluate_row(m, s, run, t + 1);
+        evaluate_row(m, s, run, cur + 1);
         run->eval_sec += now_sec() - v0;
-        if (cfg->on_task) cfg->on_task(cfg->ctx, m, t, cl_run_R(run, t + 1, 0));
+        if (cfg->save_dir && (rc = cl_save_state(cfg->save_dir, cur + 1, m, reg))) break;
+        if (cfg->on_task) cfg->on_task(cfg->ctx, m, cur, cl_run_R(run, cur + 1, 0));
     }
-    cl_optim_free(&opt);
-    free(X);
-    free(dlogits);
-    free(y);
-    free(order);
-    return 0;
+    cl_optim_free(&t.opt);
+    free(t.X);
+    free(t.dlogits);
+    free(t.y);
+    free(t.order);
+    free(t.ranges);
+    free(t.utask);
+    free(t.upos);
+    free(t.btask);
+    free(t.bpos);
+    free(t.grad_task);
+    free(t.theta_before);
+    return rc;
 }
 
 void cl_run_free(cl_run *run)

@@ -2,8 +2,13 @@
  *
  * R[i][j] is the test accuracy on task j after training tasks 0..i-1 in order (row 0: before any
  * training, for forward transfer). Every task, seen or not, is evaluated after every task. Randomness
- * (initialization, shuffling) derives from (seed, purpose, task, epoch) only, so a run is reproducible
- * to the bit for a given seed and BLAS kernel. */
+ * (initialization, shuffling, sampled labels) derives from (seed, purpose, task, epoch) only, so a run is
+ * reproducible to the bit for a given seed and BLAS kernel.
+ *
+ * A training step: forward, backward of the task loss, then (with a regularizer) the penalty gradient
+ * 2 lambda Omega (theta - theta*) is added, the optimizer steps over the trainable ranges, and the
+ * regularizer's after_step sees the unregularized gradient. At the end of each task the regularizer's
+ * end_task computes its importances on the task's data. */
 #ifndef CLREG_TRAIN_H
 #define CLREG_TRAIN_H
 
@@ -12,6 +17,7 @@
 #include "core/optim.h"
 #include "datasets/stream.h"
 #include "models/mlp.h"
+#include "regularizers/regularizer.h"
 
 typedef struct cl_train_cfg {
     int epochs;          /* per task */
@@ -21,6 +27,8 @@ typedef struct cl_train_cfg {
     int reset_optim;     /* zero the optimizer state at every task boundary */
     uint64_t seed;
     int progress;        /* one line per epoch on stderr */
+    cl_reg *reg;         /* the regularizer, or NULL for plain fine-tuning */
+    const char *save_dir; /* if set: after every task, parameters and importances as .npy (see state.h) */
     /* Optional observers, called after every epoch and after every task (after its evaluation row);
      * the model must not be changed by them. `ctx` is passed through. */
     void (*on_epoch)(void *ctx, const cl_mlp *m, int task, int epoch, double loss);
@@ -35,7 +43,7 @@ typedef struct cl_run {
     float *R;            /* (ntasks + 1) x ntasks, row-major: cl_run_R(run, i, j) */
     float *loss;         /* mean training loss of each task's last epoch */
     int diverged;        /* a loss became NaN or Inf: training stopped there, later rows are NaN */
-    double train_sec, eval_sec;
+    double train_sec, eval_sec, importance_sec;
 } cl_run;
 
 static inline float *cl_run_R(const cl_run *r, int i, int j) { return &r->R[(size_t)i * r->ntasks + j]; }
@@ -45,7 +53,8 @@ static inline float *cl_run_R(const cl_run *r, int i, int j) { return &r->R[(siz
 cl_mlp *cl_model_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg);
 
 /* Train m through every task of s and fill run (allocated here; cl_run_free releases it). Returns 0,
- * also when the run diverged (run->diverged says so). */
+ * also when the run diverged (run->diverged says so); -1 with a message when a regularizer's end_task or
+ * writing the saved state failed (run holds the rows up to there). */
 int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_run *run);
 void cl_run_free(cl_run *run);
 

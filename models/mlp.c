@@ -118,12 +118,13 @@ void cl_linear_forward(float *out, const float *in, const float *W, const float 
 }
 
 void cl_linear_backward(float *din, float *dW, float *db, const float *dout, const float *in, const float *W,
-                        int B, int nin, int nout)
+                        int B, int nin, int nout, int accumulate)
 {
     if (dW) /* dW[nout][nin] = dout^T[nout][B] in[B][nin] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, 1.0f, dout, nout, in, nin, 0.0f, dW, nin);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, 1.0f, dout, nout, in, nin,
+                    accumulate ? 1.0f : 0.0f, dW, nin);
     if (db) {
-        memset(db, 0, sizeof(float) * nout);
+        if (!accumulate) memset(db, 0, sizeof(float) * nout);
         for (int k = 0; k < B; k++) {
             const float *d = dout + (size_t)k * nout;
             for (int o = 0; o < nout; o++) db[o] += d[o];
@@ -189,7 +190,7 @@ void cl_mlp_forward(cl_mlp *m, const float *x, int B, int head)
     cl_linear_forward(m->logits, m->act[m->nhidden], P + H->w, P + H->b, B, H->in, H->out);
 }
 
-void cl_mlp_backward(cl_mlp *m, const float *dlogits, int B, int head, int param_grads)
+void cl_mlp_backward(cl_mlp *m, const float *dlogits, int B, int head, cl_grad_mode mode)
 {
     const float *P = m->params;
     float *G = m->grads;
@@ -201,8 +202,9 @@ void cl_mlp_backward(cl_mlp *m, const float *dlogits, int B, int head, int param
     for (int l = m->nhidden; l >= 0; l--) {
         const cl_linear *L = l == m->nhidden ? H : &m->layer[l];
         float *din = l > 0 ? m->dz[l - 1] : NULL;
-        cl_linear_backward(din, param_grads ? G + L->w : NULL, param_grads ? G + L->b : NULL, m->dz[l],
-                           m->act[l], P + L->w, B, L->in, L->out);
+        int grads = mode != CL_GRAD_NONE;
+        cl_linear_backward(din, grads ? G + L->w : NULL, grads ? G + L->b : NULL, m->dz[l], m->act[l], P + L->w, B,
+                           L->in, L->out, mode == CL_GRAD_ADD);
         if (din) cl_relu_backward(din, m->act[l], (size_t)B * L->in);
     }
 }

@@ -57,20 +57,26 @@ static inline const cl_linear *cl_mlp_head(const cl_mlp *m, int k) { return &m->
  * x must stay valid until backward (act[0] points at it). */
 void cl_mlp_forward(cl_mlp *m, const float *x, int B, int head);
 
+/* What a backward pass does with the parameter gradients. */
+typedef enum {
+    CL_GRAD_NONE, /* backward signals only (dz[]): what per-sample importances need */
+    CL_GRAD_SET,  /* write the gradient of the trunk and of this head into m->grads */
+    CL_GRAD_ADD   /* add it to m->grads (a batch that mixes heads, trained one head group at a time) */
+} cl_grad_mode;
+
 /* Backward from dlogits[B][head_out[head]] (the gradient of the loss w.r.t. the logits; for a mean loss it
- * already carries the 1/B). Fills dz[] for every layer; with param_grads, also writes the gradient of the
- * trunk and of this head into m->grads (overwriting; other heads' gradients are left alone). Without
- * param_grads only the backward signals are computed, which is what per-sample importances need. */
-void cl_mlp_backward(cl_mlp *m, const float *dlogits, int B, int head, int param_grads);
+ * already carries the 1/B). Fills dz[] for every layer, and handles the parameter gradients of the trunk
+ * and of this head as `mode` says; other heads' gradients are never touched. */
+void cl_mlp_backward(cl_mlp *m, const float *dlogits, int B, int head, cl_grad_mode mode);
 
 /* ---- layers, as free functions over row-major arrays ------------------------------------------------ */
 
 /* out[B][nout] = in[B][nin] W[nout][nin]^T + b[nout] */
 void cl_linear_forward(float *out, const float *in, const float *W, const float *b, int B, int nin, int nout);
 /* Given dout[B][nout] = dL/dout: din[B][nin] = dout W (if din), dW[nout][nin] = dout^T in (if dW),
- * db[nout] = sum_k dout[k] (if db). dW and db are overwritten, not accumulated. */
+ * db[nout] = sum_k dout[k] (if db). dW and db are overwritten, or added to with `accumulate`. */
 void cl_linear_backward(float *din, float *dW, float *db, const float *dout, const float *in, const float *W,
-                        int B, int nin, int nout);
+                        int B, int nin, int nout, int accumulate);
 /* In place y = max(x, 0). */
 void cl_relu_forward(float *x, size_t n);
 /* In place d <- d * (y > 0), with y the ReLU output. */

@@ -44,7 +44,7 @@ static double check_gemms(void)
     for (int i = 0; i < NO; i++) b[i] = cl_rng_normal(&r);
     for (int i = 0; i < NB * NO; i++) dout[i] = cl_rng_normal(&r);
     cl_linear_forward(out, in, W, b, NB, NI, NO);
-    cl_linear_backward(din, dW, db, dout, in, W, NB, NI, NO);
+    cl_linear_backward(din, dW, db, dout, in, W, NB, NI, NO, 0);
     double worst = 0;
     for (int k = 0; k < NB; k++)
         for (int o = 0; o < NO; o++) {

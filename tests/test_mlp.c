@@ -41,7 +41,7 @@ static void test_linear_backward(void **state)
     fill(W, O * I, &r, 1);
     fill(b, O, &r, 1);
     fill(R, B * O, &r, 1);
-    cl_linear_backward(din, dW, db, R, in, W, B, I, O);
+    cl_linear_backward(din, dW, db, R, in, W, B, I, O, 0);
     const float h = 1e-2f;
     struct { float *p, *g; int n; const char *name; } groups[] = {{in, din, B * I, "din"}, {W, dW, O * I, "dW"}, {b, db, O, "db"}};
     for (int gi = 0; gi < 3; gi++)
@@ -130,7 +130,7 @@ static void test_mlp_backward(void **state)
     for (size_t i = m->head_off[0]; i < m->head_off[0] + m->head_len[0]; i++) m->grads[i] = sentinel;
     cl_mlp_forward(m, x, B, head);
     cl_softmax_xent(m->logits, y, B, C, C, dlogits);
-    cl_mlp_backward(m, dlogits, B, head, 1);
+    cl_mlp_backward(m, dlogits, B, head, CL_GRAD_SET);
 
     const float h = 1e-3f;
     size_t checked = 0;
@@ -171,17 +171,50 @@ static void test_per_sample_signals(void **state)
     int y[B] = {3, 0, 1, 2};
     cl_mlp_forward(m, x, B, 0);
     cl_softmax_xent(m->logits, y, B, 4, 4, dl);
-    cl_mlp_backward(m, dl, B, 0, 0);
+    cl_mlp_backward(m, dl, B, 0, CL_GRAD_NONE);
     float saved[2][B * 5];
     for (int l = 0; l < 2; l++) memcpy(saved[l], m->dz[l], sizeof(float) * B * hidden[l]);
     for (int k = 0; k < B; k++) {
         cl_mlp_forward(m, x + k * IN, 1, 0);
         cl_softmax_xent(m->logits, y + k, 1, 4, 4, dl1);
-        cl_mlp_backward(m, dl1, 1, 0, 0);
+        cl_mlp_backward(m, dl1, 1, 0, CL_GRAD_NONE);
         for (int l = 0; l < 2; l++)
             for (int o = 0; o < hidden[l]; o++)
                 assert_close(saved[l][k * hidden[l] + o] * B, m->dz[l][o], 1e-6, 1e-5, "dz", (size_t)o);
     }
+    cl_mlp_free(m);
+}
+
+/* CL_GRAD_ADD: a batch trained in two groups (each group's logit gradient weighted by its share) gives the
+ * same parameter gradient as the whole batch at once. Joint training over several heads relies on it. */
+static void test_grad_accumulate(void **state)
+{
+    (void)state;
+    enum { B = 6, IN = 5 };
+    int hidden[1] = {4}, heads[1] = {3};
+    cl_mlp *m = cl_mlp_create(IN, hidden, 1, heads, 1, B);
+    cl_rng r;
+    cl_rng_seed(&r, 2, 9);
+    cl_mlp_init(m, &r);
+    float x[B * IN], dl[B * 3];
+    fill(x, B * IN, &r, 1);
+    int y[B] = {0, 1, 2, 2, 1, 0};
+    cl_mlp_forward(m, x, B, 0);
+    cl_softmax_xent(m->logits, y, B, 3, 3, dl);
+    cl_mlp_backward(m, dl, B, 0, CL_GRAD_SET);
+    float *whole = malloc(m->nparams * sizeof(float));
+    memcpy(whole, m->grads, m->nparams * sizeof(float));
+    memset(m->grads, 0, m->nparams * sizeof(float));
+    int split = 2;
+    for (int part = 0; part < 2; part++) {
+        int a = part ? split : 0, nb = part ? B - split : split;
+        cl_mlp_forward(m, x + a * IN, nb, 0);
+        cl_softmax_xent(m->logits, y + a, nb, 3, 3, dl);
+        for (int i = 0; i < nb * 3; i++) dl[i] *= (float)nb / B;
+        cl_mlp_backward(m, dl, nb, 0, CL_GRAD_ADD);
+    }
+    for (size_t i = 0; i < m->nparams; i++) assert_close(m->grads[i], whole[i], 1e-6, 1e-5, "accumulated", i);
+    free(whole);
     cl_mlp_free(m);
 }
 
@@ -211,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_linear_backward),   cmocka_unit_test(test_relu_backward),
         cmocka_unit_test(test_softmax_xent_backward), cmocka_unit_test(test_mlp_backward),
         cmocka_unit_test(test_per_sample_signals), cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_grad_accumulate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

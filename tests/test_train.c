@@ -119,12 +119,62 @@ static void test_divergence_reported(void **state)
     cl_run_free(&r);
 }
 
+/* Joint training sees every task so far in every epoch: on a domain-incremental split stream, where the
+ * tasks' labels conflict and fine-tuning forgets, it keeps task 1. With a head per task it trains the old
+ * heads too (several heads in one batch). */
+static void test_joint(void **state)
+{
+    (void)state;
+    cl_stream_cfg sc = cl_stream_defaults();
+    sc.kind = CL_STREAM_SPLIT;
+    sc.scenario = CL_SCEN_DOMAIN;
+    cl_train_cfg tc = cl_train_defaults();
+    tc.epochs = 3;
+    tc.batch = 32;
+    tc.eval_batch = 64;
+    cl_run plain, joint;
+    run_stream(&sc, &tc, &plain);
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &data, &sc), 0);
+    int hidden[2] = {32, 16};
+    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    tc.reg = cl_reg_create("joint", NULL, 0, m);
+    assert_int_equal(cl_train_stream(m, &s, &tc, &joint), 0);
+    print_message("task 1 after task 2: fine-tuning %.3f, joint %.3f\n", *cl_run_R(&plain, 2, 0), *cl_run_R(&joint, 2, 0));
+    assert_true(*cl_run_R(&joint, 2, 0) > 0.85f);
+    assert_true(*cl_run_R(&joint, 2, 1) > 0.85f);
+    assert_true(*cl_run_R(&plain, 2, 0) < *cl_run_R(&joint, 2, 0) - 0.1f);
+    cl_reg_free(tc.reg);
+    cl_mlp_free(m);
+    cl_stream_free(&s);
+    cl_run_free(&plain);
+    cl_run_free(&joint);
+
+    /* task-incremental: both heads are trained while task 2 trains (head 0 moves; it would not otherwise) */
+    sc.scenario = CL_SCEN_TASK;
+    assert_int_equal(cl_stream_create(&s, &data, &sc), 0);
+    m = cl_model_for_stream(&s, hidden, 2, &tc);
+    tc.reg = cl_reg_create("joint", NULL, 0, m);
+    head_watch w = {NULL, 0};
+    tc.on_task = watch_head;
+    tc.ctx = &w;
+    assert_int_equal(cl_train_stream(m, &s, &tc, &joint), 0);
+    assert_false(w.same);
+    assert_true(*cl_run_R(&joint, 2, 0) > 0.9f && *cl_run_R(&joint, 2, 1) > 0.9f);
+    free(w.after_task1);
+    cl_reg_free(tc.reg);
+    cl_mlp_free(m);
+    cl_stream_free(&s);
+    cl_run_free(&joint);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_reproduces),
         cmocka_unit_test(test_old_head_frozen),
         cmocka_unit_test(test_divergence_reported),
+        cmocka_unit_test(test_joint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

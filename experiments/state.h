@@ -1,0 +1,21 @@
+/* --save-state: after each task, every parameter tensor and every importance tensor as .npy files:
+ *
+ *     DIR/task<k>/params/layer0.weight.npy      [out, in]   trunk layer 0 (k = 1 after the first task)
+ *     DIR/task<k>/params/layer0.bias.npy        [out]
+ *     DIR/task<k>/params/head<h>.weight.npy     [out, in]   output head h
+ *     DIR/task<k>/importance/<same names>       the Omega the penalty applies after task k (the sum over
+ *                                                its terms for EWC in separate mode); absent for none/joint
+ */
+#ifndef CLREG_STATE_H
+#define CLREG_STATE_H
+
+#include "models/mlp.h"
+#include "regularizers/regularizer.h"
+
+int cl_save_state(const char *dir, int task, const cl_mlp *m, const cl_reg *reg);
+
+/* Tensor names: "layer<l>" for trunk layers, "head<h>" for heads; layer index l < nhidden + nheads as in
+ * m->layer. */
+void cl_layer_name(const cl_mlp *m, int l, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,135 @@
+/* Exact per-sample importances with one batched backward pass and one gemm per layer.
+ *
+ * The per-sample gradient of a dense layer z = W x + b for sample k is the outer product d_k x_k^T (and d_k
+ * for the bias), with d_k = dloss_k/dz the per-sample backward signal. Elementwise, |d_k x_k^T| =
+ * |d_k| |x_k|^T and (d_k x_k^T)^2 = d_k^2 (x_k^2)^T, so the sum over a batch of |per-sample gradient| is
+ * the product |D|^T |X|, and of its square (D o D)^T (X o X): exact, not the abs or square of the batch
+ * gradient that many libraries compute instead. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "core/error.h"
+#include "regularizers/regularizer.h"
+
+int cl_view_count(const cl_task_view *v)
+{
+    const cl_task *t = &v->stream->task[v->task];
+    int n = v->test ? t->ntest : t->ntrain;
+    return v->nsamples > 0 && v->nsamples < n ? v->nsamples : n;
+}
+
+static void transform(float *out, const float *in, size_t n, cl_imp_combine c)
+{
+    if (c == CL_IMP_ABS)
+        for (size_t i = 0; i < n; i++) out[i] = fabsf(in[i]);
+    else
+        for (size_t i = 0; i < n; i++) out[i] = in[i] * in[i];
+}
+
+/* omW[out][in] += alpha * TD^T TX; omB += alpha * column sums of TD (TD, TX already transformed). */
+static void accumulate(float *omW, float *omB, const float *TD, const float *TX, int B, int nout, int nin, float alpha)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, alpha, TD, nout, TX, nin, 1.0f, omW, nin);
+    for (int k = 0; k < B; k++)
+        for (int o = 0; o < nout; o++) omB[o] += alpha * TD[(size_t)k * nout + o];
+}
+
+/* The batch-mean compatibility estimate: G = D^T X is B times the batch-mean gradient; add
+ * (B/N) |G/B| = |G|/N, or (B/N) (G/B)^2 = G^2/(N B). */
+static void accumulate_batch(float *omW, float *omB, const float *D, const float *X, int B, int nout, int nin, int N,
+                             cl_imp_combine c, float *G, float *gb)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, 1.0f, D, nout, X, nin, 0.0f, G, nin);
+    memset(gb, 0, sizeof(float) * nout);
+    for (int k = 0; k < B; k++)
+        for (int o = 0; o < nout; o++) gb[o] += D[(size_t)k * nout + o];
+    size_t nw = (size_t)nout * nin;
+    if (c == CL_IMP_ABS) {
+        float s = 1.0f / (float)N;
+        for (size_t i = 0; i < nw; i++) omW[i] += s * fabsf(G[i]);
+        for (int o = 0; o < nout; o++) omB[o] += s * fabsf(gb[o]);
+    } else {
+        float s = 1.0f / ((float)N * (float)B);
+        for (size_t i = 0; i < nw; i++) omW[i] += s * G[i] * G[i];
+        for (int o = 0; o < nout; o++) omB[o] += s * gb[o] * gb[o];
+    }
+}
+
+int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est, float *omega)
+{
+    const cl_stream *s = v->stream;
+    const cl_task *tk = &s->task[v->task];
+    int head = tk->head, C = m->head_out[head], L = m->nhidden + 1;
+    int N = cl_view_count(v);
+    if (N <= 0) return cl_fail("importance: task %d has no samples to compute it on", v->task + 1);
+    int B = est->batch > 0 && est->batch < m->bmax ? est->batch : m->bmax;
+
+    /* Layer l < nhidden is trunk layer l; l == nhidden is the task's head. */
+    const cl_linear *lay[L];
+    int widest = 0;
+    for (int l = 0; l < L; l++) {
+        lay[l] = l < m->nhidden ? &m->layer[l] : cl_mlp_head(m, head);
+        widest = lay[l]->in > widest ? lay[l]->in : widest;
+        widest = lay[l]->out > widest ? lay[l]->out : widest;
+    }
+    float *X = cl_aligned_calloc((size_t)B * s->input_dim, sizeof(float));
+    float *dlogits = cl_aligned_calloc((size_t)B * C, sizeof(float));
+    float *weight = cl_malloc(sizeof(float) * B);
+    float *TD = cl_aligned_calloc((size_t)B * widest, sizeof(float));
+    float **TX = cl_calloc(L, sizeof *TX);
+    for (int l = 0; l < L; l++) TX[l] = cl_aligned_calloc((size_t)B * lay[l]->in, sizeof(float));
+    float *G = NULL, *gb = NULL;
+    if (est->batch_estimate) {
+        size_t big = 0;
+        for (int l = 0; l < L; l++) big = (size_t)lay[l]->out * lay[l]->in > big ? (size_t)lay[l]->out * lay[l]->in : big;
+        G = cl_aligned_calloc(big, sizeof(float));
+        gb = cl_malloc(sizeof(float) * widest);
+    }
+    int *y = cl_malloc(sizeof(int) * B), *pos = cl_malloc(sizeof(int) * B);
+    float invN = 1.0f / (float)N;
+
+    for (int start = 0; start < N; start += B) {
+        int nb = N - start < B ? N - start : B;
+        for (int k = 0; k < nb; k++) pos[k] = start + k;
+        cl_stream_batch(s, v->task, v->test, pos, nb, X, y);
+        cl_mlp_forward(m, X, nb, head);
+        if (!est->batch_estimate)
+            for (int l = 0; l < L; l++) transform(TX[l], m->act[l], (size_t)nb * lay[l]->in, est->combine);
+        for (int p = 0; p < est->npasses; p++) {
+            for (int k = 0; k < nb; k++) weight[k] = 1.0f;
+            est->signal(est->ctx, p, m->logits, y, nb, C, tk->active, dlogits, weight);
+            cl_mlp_backward(m, dlogits, nb, head, CL_GRAD_NONE);
+            for (int l = 0; l < L; l++) {
+                const cl_linear *ly = lay[l];
+                float *D = m->dz[l];
+                if (est->batch_estimate) {
+                    for (int k = 0; k < nb; k++)
+                        if (weight[k] != 1.0f)
+                            for (int o = 0; o < ly->out; o++) D[(size_t)k * ly->out + o] *= weight[k];
+                    accumulate_batch(omega + ly->w, omega + ly->b, D, m->act[l], nb, ly->out, ly->in, N,
+                                     est->combine, G, gb);
+                    continue;
+                }
+                transform(TD, D, (size_t)nb * ly->out, est->combine);
+                for (int k = 0; k < nb; k++)
+                    if (weight[k] != 1.0f)
+                        for (int o = 0; o < ly->out; o++) TD[(size_t)k * ly->out + o] *= weight[k];
+                accumulate(omega + ly->w, omega + ly->b, TD, TX[l], nb, ly->out, ly->in, invN);
+            }
+        }
+    }
+    for (int l = 0; l < L; l++) free(TX[l]);
+    free(TX);
+    free(TD);
+    free(X);
+    free(dlogits);
+    free(weight);
+    free(G);
+    free(gb);
+    free(y);
+    free(pos);
+    return 0;
+}

@@ -1,0 +1,8 @@
+/* Fine-tuning: no regularizer at all. The lower bound every method is compared against. */
+#include "regularizers/regularizer.h"
+
+const cl_reg_method cl_reg_none = {
+    .name = "none",
+    .summary = "fine-tuning baseline: no penalty, the network is free to forget",
+    .params = (const cl_reg_param[]){{NULL, NULL, NULL}},
+};

@@ -1,0 +1,17 @@
+/* The one table of regularizers. Adding a method: write regularizers/<name>.c defining a cl_reg_method,
+ * declare it here and add it to the list; `clreg list`, the command line and the contract tests
+ * (tests/test_contract.c) pick it up from this table. */
+#include "regularizers/regularizer.h"
+
+extern const cl_reg_method cl_reg_none, cl_reg_joint, cl_reg_l2, cl_reg_ewc, cl_reg_mas, cl_reg_mas_local, cl_reg_si;
+
+const cl_reg_method *const cl_reg_methods[] = {
+    &cl_reg_none,      /* fine-tuning: no penalty (the lower bound) */
+    &cl_reg_joint,     /* joint training on every task seen so far (the upper bound) */
+    &cl_reg_l2,        /* Omega = 1 */
+    &cl_reg_ewc,       /* diagonal Fisher (Kirkpatrick et al. 2017; online: Schwarz et al. 2018) */
+    &cl_reg_mas,       /* Memory Aware Synapses, global (Aljundi et al. 2018) */
+    &cl_reg_mas_local, /* MAS, local Hebbian variant */
+    &cl_reg_si,        /* Synaptic Intelligence (Zenke et al. 2017) */
+    NULL,
+};

@@ -1,0 +1,82 @@
+/* SI, synaptic intelligence (Zenke et al. 2017). Along the training path of a task, each parameter's
+ * contribution to the decrease of the (unregularized) loss is integrated:
+ *
+ *     omega_i += -g_i * delta_theta_i          at every optimizer step, g the task gradient without penalty
+ *
+ * and at the end of the task it becomes importance, normalized by how far the parameter moved:
+ *
+ *     Omega_i += relu( omega_i / ((theta_end_i - theta_start_i)^2 + xi) ),   xi the damping (default 0.1)
+ *
+ * Summed across tasks, anchored at the latest optimum. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "regularizers/regularizer.h"
+
+typedef struct si_state {
+    float xi;
+    float *path;  /* omega: the running path integral of this task */
+    float *start; /* theta at the start of the task */
+} si_state;
+
+static int si_create(cl_reg *r, const cl_mlp *m)
+{
+    si_state *st = cl_calloc(1, sizeof *st);
+    r->state = st;
+    if (cl_reg_get_float(r, "xi", 1e-12, 1e12, &st->xi)) return -1;
+    st->path = cl_aligned_calloc(m->nparams, sizeof(float));
+    st->start = cl_aligned_calloc(m->nparams, sizeof(float));
+    return 0;
+}
+
+static void si_begin_task(cl_reg *r, const cl_mlp *m, int task)
+{
+    si_state *st = r->state;
+    memcpy(st->start, m->params, m->nparams * sizeof(float));
+    memset(st->path, 0, m->nparams * sizeof(float));
+}
+
+static void si_after_step(cl_reg *r, const cl_mlp *m, const float *grad_task, const float *theta_before)
+{
+    si_state *st = r->state;
+    const float *restrict th = m->params;
+    float *restrict w = st->path;
+    for (size_t i = 0; i < m->nparams; i++) w[i] -= grad_task[i] * (th[i] - theta_before[i]);
+}
+
+static int si_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
+{
+    si_state *st = r->state;
+    cl_quad_term *t = cl_quad_single(&r->quad);
+    for (size_t i = 0; i < m->nparams; i++) {
+        float d = m->params[i] - st->start[i];
+        float o = st->path[i] / (d * d + st->xi);
+        t->omega[i] += o > 0.0f ? o : 0.0f;
+    }
+    memcpy(t->anchor, m->params, m->nparams * sizeof(float));
+    return 0;
+}
+
+static void si_destroy(cl_reg *r)
+{
+    si_state *st = r->state;
+    if (!st) return;
+    free(st->path);
+    free(st->start);
+}
+
+const cl_reg_method cl_reg_si = {
+    .name = "si",
+    .summary = "synaptic intelligence: Omega from the path integral of -g * delta theta",
+    .params = (const cl_reg_param[]){{"lambda", "1", "penalty strength"},
+                                     {"xi", "0.1", "damping added to the squared distance moved"},
+                                     {NULL, NULL, NULL}},
+    .create = si_create,
+    .begin_task = si_begin_task,
+    .after_step = si_after_step,
+    .end_task = si_end_task,
+    .penalty = cl_reg_quad_penalty,
+    .add_penalty_grad = cl_reg_quad_add_grad,
+    .destroy = si_destroy,
+};

@@ -1,0 +1,154 @@
+/* --save-state: .npy files a NumPy user can load, holding exactly the model's parameters and the
+ * regularizer's importances after each task. */
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <sys/stat.h>
+
+#include "core/npy.h"
+#include "datasets/dataset.h"
+#include "datasets/stream.h"
+#include "experiments/state.h"
+#include "experiments/train.h"
+
+/* Read a .npy written by clreg: check the format-1.0 header and return the data (caller frees). */
+static float *read_npy(const char *path, char *dict, size_t dictcap, size_t *count)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("%s missing", path);
+    unsigned char h[10];
+    assert_int_equal(fread(h, 1, 10, f), 10);
+    assert_memory_equal(h, "\x93NUMPY\x01\x00", 8);
+    size_t hl = h[8] | (h[9] << 8);
+    assert_int_equal((10 + hl) % 64, 0); /* data starts aligned */
+    assert_true(hl < dictcap);
+    assert_int_equal(fread(dict, 1, hl, f), hl);
+    dict[hl] = 0;
+    assert_int_equal(dict[hl - 1], '\n');
+    long start = ftell(f);
+    fseek(f, 0, SEEK_END);
+    *count = (size_t)(ftell(f) - start) / sizeof(float);
+    fseek(f, start, SEEK_SET);
+    float *d = malloc(*count * sizeof(float) + 1);
+    assert_int_equal(fread(d, sizeof(float), *count, f), *count);
+    fclose(f);
+    return d;
+}
+
+static void test_npy_header(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), path[4096], dict[256];
+    float v[6] = {1, 2, 3, 4, 5, 6};
+    snprintf(path, sizeof path, "%s/a/b/m.npy", dir);
+    snprintf(dict, sizeof dict, "%s/a/b", dir);
+    assert_int_equal(cl_mkdirs(dict), 0);
+    size_t shape2[2] = {2, 3}, shape1[1] = {6}, n;
+    assert_int_equal(cl_npy_write(path, v, 2, shape2), 0);
+    float *d = read_npy(path, dict, sizeof dict, &n);
+    assert_non_null(strstr(dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
+    assert_int_equal(n, 6);
+    assert_memory_equal(d, v, sizeof v);
+    free(d);
+    assert_int_equal(cl_npy_write(path, v, 1, shape1), 0);
+    d = read_npy(path, dict, sizeof dict, &n);
+    assert_non_null(strstr(dict, "'shape': (6,), }"));
+    free(d);
+    /* an unwritable place is a message, not a crash */
+    snprintf(path, sizeof path, "%s/a/b/m.npy/x", dir);
+    assert_int_equal(cl_mkdirs(path), -1);
+    tu_rmdir(dir);
+}
+
+typedef struct snap {
+    float *params[3], *omega[3];
+    cl_reg *reg;
+} snap;
+
+static void keep(void *ctx, const cl_mlp *m, int task, const float *row)
+{
+    (void)row;
+    snap *s = ctx;
+    s->params[task] = malloc(m->nparams * sizeof(float));
+    memcpy(s->params[task], m->params, m->nparams * sizeof(float));
+    s->omega[task] = malloc(m->nparams * sizeof(float));
+    cl_reg_importance(s->reg, s->omega[task]);
+}
+
+static void test_save_state(void **state)
+{
+    (void)state;
+    cl_data data;
+    cl_data_synthetic(&data, 300, 60, 6, 6, 6, 3);
+    cl_stream_cfg sc = cl_stream_defaults();
+    sc.kind = CL_STREAM_SPLIT;
+    sc.scenario = CL_SCEN_TASK;
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &data, &sc), 0);
+    cl_train_cfg tc = cl_train_defaults();
+    tc.batch = 32;
+    tc.eval_batch = 64;
+    int hidden[2] = {8, 5};
+    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    snap sn = {{0}, {0}, cl_reg_create("ewc", NULL, 0, m)};
+    char *dir = tu_mkdtemp();
+    tc.reg = sn.reg;
+    tc.save_dir = dir;
+    tc.on_task = keep;
+    tc.ctx = &sn;
+    cl_run run;
+    assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
+    for (int task = 0; task < 3; task++)
+        for (int l = 0; l < m->nhidden + m->nheads; l++) {
+            const cl_linear *L = &m->layer[l];
+            char name[32], path[4200], dict[256], want[64];
+            cl_layer_name(m, l, name, sizeof name);
+            for (int kind = 0; kind < 2; kind++) {
+                const float *src = kind ? sn.omega[task] : sn.params[task];
+                size_t n;
+                snprintf(path, sizeof path, "%s/task%d/%s/%s.weight.npy", dir, task + 1, kind ? "importance" : "params", name);
+                float *d = read_npy(path, dict, sizeof dict, &n);
+                snprintf(want, sizeof want, "'shape': (%d, %d)", L->out, L->in);
+                assert_non_null(strstr(dict, want));
+                assert_memory_equal(d, src + L->w, n * sizeof(float));
+                free(d);
+                snprintf(path, sizeof path, "%s/task%d/%s/%s.bias.npy", dir, task + 1, kind ? "importance" : "params", name);
+                d = read_npy(path, dict, sizeof dict, &n);
+                assert_int_equal(n, L->out);
+                assert_memory_equal(d, src + L->b, n * sizeof(float));
+                free(d);
+            }
+        }
+    /* the importance of head 3 is zero until its task is over (task-incremental: one head per task) */
+    const cl_linear *H = cl_mlp_head(m, 2);
+    for (int o = 0; o < H->out; o++) assert_true(sn.omega[1][H->b + o] == 0.0f && sn.omega[2][H->b + o] > 0.0f);
+    for (int t = 0; t < 3; t++) free(sn.params[t]), free(sn.omega[t]);
+    cl_run_free(&run);
+    cl_reg_free(sn.reg);
+    tu_rmdir(dir);
+
+    /* fine-tuning has no importance: parameters only */
+    dir = tu_mkdtemp();
+    tc.reg = cl_reg_create("none", NULL, 0, m);
+    tc.save_dir = dir;
+    tc.on_task = NULL;
+    assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
+    struct stat st;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/task3/params/head2.weight.npy", dir);
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/task1/importance", dir);
+    assert_int_equal(stat(path, &st), -1);
+    cl_run_free(&run);
+    cl_reg_free(tc.reg);
+    cl_mlp_free(m);
+    cl_stream_free(&s);
+    cl_data_free(&data);
+    tu_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_npy_header), cmocka_unit_test(test_save_state)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
