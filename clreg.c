@@ -159,7 +159,7 @@ static int cmd_train(int argc, char **argv)
     int rc = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:", opts, NULL)) != -1) {
         switch (c) {
         case OPT_DATASET: dataset = optarg; break;
         case OPT_DATA_PATH: data_path = optarg; break;
@@ -201,16 +201,15 @@ static int cmd_train(int argc, char **argv)
             break;
         case OPT_SAVE_STATE: save_dir = optarg; break;
         case OPT_HELP: usage_train(stdout); return 0;
+        case ':': { /* a known option without its value (getopt reports this with the leading ':') */
+            const char *name = "?";
+            for (const struct option *o = opts; o->name; o++)
+                if (o->val == optopt) name = o->name;
+            rc = cl_fail("option --%s needs a value (see clreg train --help)", name);
+            break;
+        }
         default:
-            if (optopt) {
-                const char *name = "?";
-                for (const struct option *o = opts; o->name; o++)
-                    if (o->val == optopt) name = o->name;
-                rc = cl_fail("option --%s needs a value (see clreg train --help)", name);
-            } else if (argv[optind - 1][0] == '-' && argv[optind - 1][1] != '-')
-                rc = cl_fail("unknown option '%s' (see clreg train --help)", argv[optind - 1]);
-            else
-                rc = cl_fail("unknown option '%s' (see clreg train --help)", argv[optind - 1]);
+            rc = cl_fail("unknown option '%s' (see clreg train --help)", argv[optind - 1]);
         }
         if (rc) break;
     }

@@ -29,6 +29,20 @@ static void transform(float *out, const float *in, size_t n, cl_imp_combine c)
         for (size_t i = 0; i < n; i++) out[i] = in[i] * in[i];
 }
 
+/* TD[k] += w_k T(D[k]) for the B rows of width nout, T = |.| or (.)^2. */
+static void add_transformed(float *TD, const float *D, const float *w, int B, int nout, cl_imp_combine c)
+{
+    for (int k = 0; k < B; k++) {
+        float *t = TD + (size_t)k * nout;
+        const float *d = D + (size_t)k * nout;
+        float wk = w[k];
+        if (c == CL_IMP_ABS)
+            for (int o = 0; o < nout; o++) t[o] += wk * fabsf(d[o]);
+        else
+            for (int o = 0; o < nout; o++) t[o] += wk * d[o] * d[o];
+    }
+}
+
 /* omW[out][in] += alpha * TD^T TX; omB += alpha * column sums of TD (TD, TX already transformed). */
 static void accumulate(float *omW, float *omB, const float *TD, const float *TX, int B, int nout, int nin, float alpha)
 {
@@ -78,9 +92,14 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
     float *X = cl_aligned_calloc((size_t)B * s->input_dim, sizeof(float));
     float *dlogits = cl_aligned_calloc((size_t)B * C, sizeof(float));
     float *weight = cl_malloc(sizeof(float) * B);
-    float *TD = cl_aligned_calloc((size_t)B * widest, sizeof(float));
-    float **TX = cl_calloc(L, sizeof *TX);
-    for (int l = 0; l < L; l++) TX[l] = cl_aligned_calloc((size_t)B * lay[l]->in, sizeof(float));
+    /* Per layer: the transformed inputs TX (|X| or X o X) and the transformed signals TD summed over the
+     * passes. X is the same in every pass, so sum_p (w_p o T(D_p))^T T(X) = (sum_p w_p o T(D_p))^T T(X):
+     * one gemm per layer and batch however many passes (the exact Fisher's C). */
+    float **TX = cl_calloc(L, sizeof *TX), **TD = cl_calloc(L, sizeof *TD);
+    for (int l = 0; l < L; l++) {
+        TX[l] = cl_aligned_calloc((size_t)B * lay[l]->in, sizeof(float));
+        TD[l] = cl_aligned_calloc((size_t)B * lay[l]->out, sizeof(float));
+    }
     float *G = NULL, *gb = NULL;
     if (est->batch_estimate) {
         size_t big = 0;
@@ -97,7 +116,10 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
         cl_stream_batch(s, v->task, v->test, pos, nb, X, y);
         cl_mlp_forward(m, X, nb, head);
         if (!est->batch_estimate)
-            for (int l = 0; l < L; l++) transform(TX[l], m->act[l], (size_t)nb * lay[l]->in, est->combine);
+            for (int l = 0; l < L; l++) {
+                transform(TX[l], m->act[l], (size_t)nb * lay[l]->in, est->combine);
+                memset(TD[l], 0, sizeof(float) * (size_t)nb * lay[l]->out);
+            }
         for (int p = 0; p < est->npasses; p++) {
             for (int k = 0; k < nb; k++) weight[k] = 1.0f;
             est->signal(est->ctx, p, m->logits, y, nb, C, tk->active, dlogits, weight);
@@ -113,15 +135,17 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
                                      est->combine, G, gb);
                     continue;
                 }
-                transform(TD, D, (size_t)nb * ly->out, est->combine);
-                for (int k = 0; k < nb; k++)
-                    if (weight[k] != 1.0f)
-                        for (int o = 0; o < ly->out; o++) TD[(size_t)k * ly->out + o] *= weight[k];
-                accumulate(omega + ly->w, omega + ly->b, TD, TX[l], nb, ly->out, ly->in, invN);
+                add_transformed(TD[l], D, weight, nb, ly->out, est->combine);
             }
         }
+        if (!est->batch_estimate)
+            for (int l = 0; l < L; l++)
+                accumulate(omega + lay[l]->w, omega + lay[l]->b, TD[l], TX[l], nb, lay[l]->out, lay[l]->in, invN);
     }
-    for (int l = 0; l < L; l++) free(TX[l]);
+    for (int l = 0; l < L; l++) {
+        free(TX[l]);
+        free(TD[l]);
+    }
     free(TX);
     free(TD);
     free(X);

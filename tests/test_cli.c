@@ -52,6 +52,46 @@ static void test_bad_options(void **state)
     expect_error("train --dataset mnist", 1, "mnist", "--data-path");
     expect_error("train --dataset synthetic --stream split --groups 0,1/2,77", 2, "class 77", NULL);
     expect_error("train --dataset synthetic --stream split --tasks 9", 2, "only 5 class groups", NULL);
+    expect_error("train --dataset synthetic --reg mass", 2, "unknown regularizer 'mass'", "did you mean 'mas'");
+    expect_error("train --dataset synthetic --reg ewc -p fisher=bogus", 2, "fisher", "empirical, sampled, exact");
+    expect_error("train --dataset synthetic --reg ewc --lambda -5", 2, "lambda", "[0, ");
+    expect_error("train --dataset synthetic --reg si -p lamda=2", 2, "did you mean 'lambda'", NULL);
+    expect_error("train --dataset synthetic --reg none --lambda 3", 2, "none: takes no parameters", NULL);
+    expect_error("train -x", 2, "unknown option '-x'", NULL);
+}
+
+/* clreg list names every registered method with its parameters. */
+static void test_list(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_run_clreg("list", out, sizeof out), 0);
+    const char *names[] = {"none", "joint", "l2", "ewc", "mas", "mas-local", "si", "fisher", "mode", "gamma", "norm",
+                           "estimate", "xi", "samples", "data"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strstr(out, names[i])) fail_msg("clreg list lacks '%s':\n%s", names[i], out);
+}
+
+/* A regularized run with --save-state writes the .npy files after every task. */
+static void test_save_state_cli(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), args[8192], path[4200];
+    snprintf(args, sizeof args, "train --dataset synthetic --tasks 2 --hidden 16 --reg mas -p samples=100 --quiet "
+                                "--save-state %s/state", dir);
+    assert_int_equal(tu_run_clreg(args, out, sizeof out), 0);
+    const char *files[] = {"task1/params/layer0.weight.npy", "task1/params/head0.bias.npy",
+                           "task2/importance/layer0.weight.npy", "task2/importance/head0.weight.npy"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/state/%s", dir, files[i]);
+        if (access(path, R_OK) != 0) fail_msg("%s was not written", path);
+    }
+    /* a place that cannot be a directory: one message, exit 1 */
+    snprintf(path, sizeof path, "%s/file", dir);
+    td_write_text(path, "x");
+    snprintf(args, sizeof args, "train --dataset synthetic --tasks 1 --hidden 8 --quiet --save-state %s/file/sub", dir);
+    int rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 1 || !strstr(out, "not a directory")) fail_msg("exit %d, output:\n%s", rc, out);
+    tu_rmdir(dir);
 }
 
 /* Each damaged IDX file, through the command line: one message naming the file, exit 1, no crash. */
@@ -139,7 +179,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help), cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_bad_idx_files),    cmocka_unit_test(test_bad_csv),
-        cmocka_unit_test(test_run_and_reproduce),
+        cmocka_unit_test(test_run_and_reproduce), cmocka_unit_test(test_list),
+        cmocka_unit_test(test_save_state_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
