@@ -227,43 +227,30 @@ static int cmd_train(int argc, char **argv)
     sc.seed = seed;
     if (threads) cl_blas_set_threads(threads);
 
+    /* Each stage owns what it creates; on failure jump to the cleanup of what exists so far. Exit status:
+     * 1 for data that cannot be read, 2 for a configuration the data or model rejects. */
+    int status = 2;
     cl_data data;
+    cl_stream s;
+    cl_mlp *m = NULL;
+    cl_reg *reg = NULL;
     if (cl_data_open(&data, dataset, data_path, seed)) {
         fprintf(stderr, "clreg train: %s\n", cl_errmsg());
         return 1;
     }
-    cl_stream s;
-    if (cl_stream_create(&s, &data, &sc)) {
-        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
-        cl_data_free(&data);
-        return 2;
-    }
-    cl_mlp *m = cl_model_for_stream(&s, hidden, nhidden, &tc);
-    if (!m) {
-        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
-        cl_stream_free(&s);
-        cl_data_free(&data);
-        return 2;
-    }
-    cl_reg *reg = cl_reg_create(reg_name, reg_params, nreg_params, m);
-    if (!reg) {
-        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
-        cl_mlp_free(m);
-        cl_stream_free(&s);
-        cl_data_free(&data);
-        return 2;
-    }
+    if (cl_stream_create(&s, &data, &sc)) goto fail_data;
+    if (!(m = cl_model_for_stream(&s, hidden, nhidden, &tc))) goto fail_stream;
+    if (!(reg = cl_reg_create(reg_name, reg_params, nreg_params, m))) goto fail_model;
     tc.reg = reg;
     tc.save_dir = save_dir;
     if (!quiet) {
-        char blas[256];
+        char blas[256], rdesc[512];
         cl_blas_describe(blas, sizeof blas);
+        cl_reg_describe(reg, rdesc, sizeof rdesc);
         fprintf(stderr, "clreg train: %s (%d train, %d test, %d classes), %s stream, %s-incremental, %d tasks; "
                         "MLP %d", dataset, data.train.n, data.test.n, data.train.nclasses,
                 cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario), s.ntasks, s.input_dim);
         for (int l = 0; l < nhidden; l++) fprintf(stderr, "-%d", hidden[l]);
-        char rdesc[512];
-        cl_reg_describe(reg, rdesc, sizeof rdesc);
         fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
                 s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,
                 tc.batch, seed, rdesc, blas);
@@ -271,15 +258,22 @@ static int cmd_train(int argc, char **argv)
     cl_run run;
     int trc = cl_train_stream(m, &s, &tc, &run);
     print_matrix(&s, &run);
-    int status = run.diverged ? 3 : 0;
-    if (trc) {
-        fprintf(stderr, "clreg train: %s\n", cl_errmsg());
-        status = 1;
-    }
+    status = run.diverged ? 3 : 0;
+    if (trc) status = 1; /* the message is printed below */
     cl_run_free(&run);
     cl_reg_free(reg);
+    if (status != 1) {
+        cl_mlp_free(m);
+        cl_stream_free(&s);
+        cl_data_free(&data);
+        return status;
+    }
+fail_model:
     cl_mlp_free(m);
+fail_stream:
     cl_stream_free(&s);
+fail_data:
+    fprintf(stderr, "clreg train: %s\n", cl_errmsg());
     cl_data_free(&data);
     return status;
 }

@@ -9,17 +9,11 @@
 
 #include "core/blas.h"
 #include "core/error.h"
+#include "core/timer.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "experiments/train.h"
 #include "regularizers/regularizer.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {
@@ -57,12 +51,12 @@ int main(int argc, char **argv)
         cl_rng rng;
         cl_rng_seed(&rng, 1, 1);
         cl_task_view v = {.stream = &s, .task = 0, .rng = &rng};
-        double t0 = now();
+        double t0 = cl_now();
         if (cl_reg_end_task(r, m, &v)) {
             fprintf(stderr, "bench: %s\n", cl_errmsg());
             return 1;
         }
-        double t = now() - t0;
+        double t = cl_now() - t0;
         printf("  %-40s %6.2f s  %5.2fx an epoch  (target <= %gx)\n", cases[i].label, t, t / epoch, cases[i].target);
         cl_reg_free(r);
     }
@@ -74,9 +68,9 @@ int main(int argc, char **argv)
     cl_task_view v = {.stream = &s, .task = 0, .nsamples = 1000, .rng = &rng};
     cl_reg_end_task(r, m, &v);
     int reps = 2000;
-    double t0 = now();
+    double t0 = cl_now();
     for (int k = 0; k < reps; k++) cl_reg_add_penalty_grad(r, m, m->grads);
-    double per = (now() - t0) / reps, steps = (d.train.n + tc.batch - 1) / tc.batch;
+    double per = (cl_now() - t0) / reps, steps = (d.train.n + tc.batch - 1) / tc.batch;
     printf("  penalty gradient over %zu parameters: %.3f ms per step, %.1f%% of a training step\n", m->nparams,
            per * 1e3, 100.0 * per / (epoch / steps));
     cl_reg_free(r);

@@ -18,16 +18,10 @@
 
 #include "core/blas.h"
 #include "core/error.h"
+#include "core/timer.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "experiments/train.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The sgemm calls of one training step of a 784-400-400-10 MLP at batch B, as models/mlp.c issues them. */
 static void step_gemms(int B, const int *w, int L, float **act, float **dz, float **W, float **dW)
@@ -60,9 +54,9 @@ static double gemm_ceiling(int n, int batch)
         for (size_t i = 0; i < (size_t)w[l] * w[l + 1]; i++) W[l][i] = 0.001f * (float)(i % 11);
     }
     step_gemms(batch, w, L, act, dz, W, dW); /* warm up */
-    double t0 = now();
+    double t0 = cl_now();
     for (int start = 0; start < n; start += batch) step_gemms(n - start < batch ? n - start : batch, w, L, act, dz, W, dW);
-    double t = now() - t0;
+    double t = cl_now() - t0;
     for (int l = 0; l <= L; l++) free(act[l]), free(dz[l]);
     for (int l = 0; l < L; l++) free(W[l]), free(dW[l]);
     return t;

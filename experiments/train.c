@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/timer.h"
 #include "core/rng.h"
 #include "experiments/state.h"
 
@@ -15,13 +16,6 @@ cl_train_cfg cl_train_defaults(void)
     cl_train_cfg c = {.epochs = 1, .batch = 128, .eval_batch = 1000, .opt = cl_optim_defaults(CL_OPT_ADAM),
                       .reset_optim = 0, .seed = 1, .progress = 0};
     return c;
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 cl_mlp *cl_model_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg)
@@ -247,18 +241,18 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
     }
     cl_optim_init(&t.opt, &cfg->opt, m->nparams);
 
-    double t0 = now_sec();
+    double t0 = cl_now();
     evaluate_row(m, s, run, 0);
-    run->eval_sec += now_sec() - t0;
+    run->eval_sec += cl_now() - t0;
 
     for (int cur = 0; cur < T && !run->diverged && rc == 0; cur++) {
         if (cur > 0 && cfg->reset_optim) cl_optim_reset(&t.opt);
         int nranges = trainable_ranges(&t, cur, joint);
         cl_reg_begin_task(reg, m, cur);
         for (int e = 0; e < cfg->epochs; e++) {
-            double e0 = now_sec();
+            double e0 = cl_now();
             double loss = train_epoch(&t, cur, e, nranges);
-            run->train_sec += now_sec() - e0;
+            run->train_sec += cl_now() - e0;
             run->loss[cur] = (float)loss;
             if (!isfinite(loss)) {
                 run->diverged = 1;
@@ -272,24 +266,24 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
                 fprintf(stderr, "task %d/%d (%s) epoch %d/%d: loss %.4f", cur + 1, T, s->task[cur].desc, e + 1,
                         cfg->epochs, loss);
                 if (reg && reg->method->penalty) fprintf(stderr, ", penalty %.4g", pen);
-                fprintf(stderr, ", %.1f s\n", now_sec() - e0);
+                fprintf(stderr, ", %.1f s\n", cl_now() - e0);
             }
             if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, m, cur, e, loss);
         }
         if (run->diverged) break;
 
-        double i0 = now_sec();
+        double i0 = cl_now();
         cl_rng irng;
         cl_rng_seed(&irng, cfg->seed, cl_hash_mix(cl_hash_str("importance"), (uint64_t)s->task[cur].id));
         cl_task_view view = {.stream = s, .task = cur, .test = reg ? reg->on_test : 0,
                              .nsamples = reg ? reg->samples : 0, .rng = &irng};
         rc = cl_reg_end_task(reg, m, &view);
-        run->importance_sec += now_sec() - i0;
+        run->importance_sec += cl_now() - i0;
         if (rc) break;
 
-        double v0 = now_sec();
+        double v0 = cl_now();
         evaluate_row(m, s, run, cur + 1);
-        run->eval_sec += now_sec() - v0;
+        run->eval_sec += cl_now() - v0;
         if (cfg->save_dir && (rc = cl_save_state(cfg->save_dir, cur + 1, m, reg))) break;
         if (cfg->on_task) cfg->on_task(cfg->ctx, m, cur, cl_run_R(run, cur + 1, 0));
     }
