@@ -1,5 +1,6 @@
 /* clreg: the command line. It parses, validates and dispatches; the work lives in the modules. */
 #include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,9 @@
 #include "core/error.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
+#include "experiments/grid.h"
 #include "experiments/metrics.h"
+#include "experiments/runner.h"
 #include "experiments/train.h"
 #include "models/mlp.h"
 #include "regularizers/regularizer.h"
@@ -25,12 +28,14 @@ static void usage_main(FILE *f)
             "usage: clreg <command> [options]\n"
             "\n"
             "commands:\n"
+            "  run        run an experiment grid (INI file) in parallel and write CSV results\n"
+            "  summarize  recompute the summaries of a results directory\n"
             "  train      train one network through one task stream and print its accuracy matrix\n"
             "  list       list the regularizers with their parameters and defaults\n"
             "  version    print the version and the BLAS library, build and kernel in use\n"
             "  help       this text; 'clreg <command> --help' explains a command\n"
             "\n"
-            "Start with:  clreg train --help\n",
+            "Start with:  clreg run experiments/quick.ini     (or: clreg run --help, clreg train --help)\n",
             CLREG_VERSION);
 }
 
@@ -85,6 +90,132 @@ static void usage_train(FILE *f)
             "  clreg train --stream split --scenario task --epochs 2\n"
             "  clreg train --reg ewc --lambda 100 -p fisher=empirical\n"
             "  clreg train --reg mas --lambda 1 -p data=test --save-state results/mas-state\n");
+}
+
+static void usage_run(FILE *f)
+{
+    fprintf(f,
+            "usage: clreg run GRID.ini [-j N] [-o DIR] [--fresh] [--quiet]\n"
+            "\n"
+            "Expands the grid into cells (method section x parameter combination x task order x seed), runs them\n"
+            "in parallel and writes CSV results into DIR (default results/<grid name>/): runs.csv (one row per\n"
+            "cell), matrix.csv, curves.csv, the summaries, a copy of the grid and a manifest. Rerunning the same\n"
+            "grid into the same directory resumes: finished cells are kept, the rest run.\n"
+            "\n"
+            "  -j, --threads N   cells in parallel (default: all cores); results do not depend on it\n"
+            "  -o, --out DIR     results directory\n"
+            "  --fresh           discard earlier results in DIR and start over\n"
+            "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
+            "\n"
+            "Grid files: see experiments/README.md and the shipped experiments/*.ini.\n"
+            "example: clreg run experiments/quick.ini -j 2\n");
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"threads", required_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
+                                         {"fresh", no_argument, 0, 'F'},         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    cl_runner_opts ro = {.progress = -1};
+    int c, rc = 0;
+    /* the command as typed, for the manifest (getopt reorders argv) */
+    char command[2048] = "clreg run";
+    for (int i = 1; i < argc; i++) {
+        size_t len = strlen(command);
+        snprintf(command + len, sizeof command - len, " %s", argv[i]);
+    }
+    ro.command = command;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":j:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': rc = cl_parse_int("--threads", optarg, 1, 1024, &ro.threads); break;
+        case 'o': ro.outdir = optarg; break;
+        case 'F': ro.fresh = 1; break;
+        case 'q': ro.progress = 0; break;
+        case 'h': usage_run(stdout); return 0;
+        case ':': rc = cl_fail("option '%s' needs a value (see clreg run --help)", argv[optind - 1]); break;
+        default: rc = cl_fail("unknown option '%s' (see clreg run --help)", argv[optind - 1]);
+        }
+        if (rc) break;
+    }
+    if (!rc && optind != argc - 1)
+        rc = cl_fail(optind >= argc ? "expected a grid file, e.g. clreg run experiments/quick.ini"
+                                    : "expected one grid file, got '%s' and more", argv[optind]);
+    if (rc) {
+        fprintf(stderr, "clreg run: %s\n", cl_errmsg());
+        return 2;
+    }
+    cl_grid g;
+    if (cl_grid_load(&g, argv[optind])) {
+        fprintf(stderr, "clreg run: %s\n", cl_errmsg());
+        cl_grid_free(&g);
+        return 2;
+    }
+    cl_data data;
+    if (cl_data_open(&data, g.dataset, g.data_path, 1)) {
+        fprintf(stderr, "clreg run: %s: %s\n", g.path, cl_errmsg());
+        cl_grid_free(&g);
+        return 1;
+    }
+    if (cl_grid_prepare(&g, &data)) {
+        fprintf(stderr, "clreg run: %s\n", cl_errmsg());
+        cl_data_free(&data);
+        cl_grid_free(&g);
+        return 2;
+    }
+    char outdir[4096];
+    snprintf(outdir, sizeof outdir, "%s", ro.outdir ? ro.outdir : "");
+    if (!ro.outdir) snprintf(outdir, sizeof outdir, "results/%s", g.name);
+    ro.outdir = outdir;
+    if (ro.progress != 0 && isatty(2))
+        fprintf(stderr, "clreg run: %s: %d cells (%d method sections, %d seeds, %d orders, %d tasks) into %s\n", g.path,
+                g.ncells, g.nsections, g.nseeds, g.norders, g.ntasks, outdir);
+    int status = 0;
+    if (cl_grid_run(&g, &data, &ro)) {
+        fprintf(stderr, "clreg run: %s\n", cl_errmsg());
+        status = 1;
+    } else {
+        printf("%s: %d cells done; results in %s/ (runs.csv, summary.csv, ...)\n", g.name, g.ncells, outdir);
+    }
+    cl_data_free(&data);
+    cl_grid_free(&g);
+    return status;
+}
+
+static int cmd_summarize(int argc, char **argv)
+{
+    const char *dir = NULL, *select[64];
+    int nselect = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: clreg summarize DIR [--select LABEL=LAMBDA ...]\n\n"
+                   "Sorts runs/matrix/curves by run, fills in intransigence, and rewrites summary.csv, summary_tasks.csv,\n"
+                   "summary_matrix.csv, summary_curves.csv and best.csv: means and standard deviations over seeds and\n"
+                   "orders per (label, params, lambda). --select chooses the group a label's figures draw (default:\n"
+                   "the best mean ACC).\n");
+            return 0;
+        }
+        if (!strcmp(argv[i], "--select") && i + 1 < argc && nselect < 64) select[nselect++] = argv[++i];
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "clreg summarize: unknown option '%s' (see clreg summarize --help)\n", argv[i]);
+            return 2;
+        } else if (!dir) dir = argv[i];
+        else {
+            fprintf(stderr, "clreg summarize: expected one results directory, got '%s' and '%s'\n", dir, argv[i]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "clreg summarize: expected a results directory, e.g. clreg summarize results/quick\n");
+        return 2;
+    }
+    if (cl_results_finalize(dir, select, nselect)) {
+        fprintf(stderr, "clreg summarize: %s\n", cl_errmsg());
+        return 1;
+    }
+    printf("%s: summaries written\n", dir);
+    return 0;
 }
 
 static int cmd_version(void)
@@ -287,6 +418,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
     if (strcmp(cmd, "list") == 0) {
         printf("regularizers (clreg train --reg NAME --lambda X -p KEY=VALUE):\n\n");
@@ -295,9 +428,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) usage_train(stdout);
+        else if (argc > 2 && strcmp(argv[2], "run") == 0) usage_run(stdout);
         else usage_main(stdout);
         return 0;
     }
-    fprintf(stderr, "clreg: unknown command '%s'; commands: train, list, version, help (see clreg --help)\n", cmd);
+    fprintf(stderr, "clreg: unknown command '%s'; commands: run, summarize, train, list, version, help (see clreg --help)\n", cmd);
     return 2;
 }

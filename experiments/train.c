@@ -55,6 +55,13 @@ static void evaluate_row(cl_mlp *m, const cl_stream *s, cl_run *run, int row)
         *cl_run_R(run, row, j) = cl_evaluate(m, s, j, cl_stream_eval_active(s, row - 1, j));
 }
 
+long cl_steps_per_epoch(const cl_stream *s, int t, int batch, int joint)
+{
+    long n = 0;
+    for (int j = joint ? 0 : t; j <= t; j++) n += s->task[j].ntrain;
+    return (n + batch - 1) / batch;
+}
+
 /* Buffers of one training run. */
 typedef struct trainer {
     cl_mlp *m;
@@ -68,6 +75,7 @@ typedef struct trainer {
     int *btask, *bpos;       /* joint: one batch's pairs, grouped by task */
     float *grad_task, *theta_before; /* for regularizers with after_step (SI) */
     cl_range *ranges;
+    long step;               /* optimizer steps of the current task so far */
 } trainer;
 
 /* Loss, gradient and update of one batch of nb samples already in t->X / t->y, all of task `task`. */
@@ -186,6 +194,9 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
         if (has_after) cl_reg_after_step(reg, m, t->grad_task, t->theta_before);
         total += loss;
         nbatches++;
+        t->step++;
+        if (cfg->on_steps && cfg->steps_every > 0 && t->step % cfg->steps_every == 0)
+            cfg->on_steps(cfg->ctx, m, cur, epoch, t->step);
     }
     return nbatches ? total / nbatches : 0.0;
 }
@@ -248,6 +259,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
     for (int cur = 0; cur < T && !run->diverged && rc == 0; cur++) {
         if (cur > 0 && cfg->reset_optim) cl_optim_reset(&t.opt);
         int nranges = trainable_ranges(&t, cur, joint);
+        t.step = 0;
         cl_reg_begin_task(reg, m, cur);
         for (int e = 0; e < cfg->epochs; e++) {
             double e0 = cl_now();
@@ -268,7 +280,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
                 if (reg && reg->method->penalty) fprintf(stderr, ", penalty %.4g", pen);
                 fprintf(stderr, ", %.1f s\n", cl_now() - e0);
             }
-            if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, m, cur, e, loss);
+            if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, m, cur, e, t.step, loss);
         }
         if (run->diverged) break;
 

@@ -29,10 +29,13 @@ typedef struct cl_train_cfg {
     int progress;        /* one line per epoch on stderr */
     cl_reg *reg;         /* the regularizer, or NULL for plain fine-tuning */
     const char *save_dir; /* if set: after every task, parameters and importances as .npy (see state.h) */
-    /* Optional observers, called after every epoch and after every task (after its evaluation row);
-     * the model must not be changed by them. `ctx` is passed through. */
-    void (*on_epoch)(void *ctx, const cl_mlp *m, int task, int epoch, double loss);
-    void (*on_task)(void *ctx, const cl_mlp *m, int task, const float *R_row);
+    /* Optional observers, called after every epoch, every `steps_every` optimizer steps of a task (if > 0)
+     * and after every task (after its evaluation row). They may run the model (e.g. cl_evaluate) but must
+     * not change its parameters. `ctx` is passed through. */
+    void (*on_epoch)(void *ctx, cl_mlp *m, int task, int epoch, long step, double loss);
+    void (*on_steps)(void *ctx, cl_mlp *m, int task, int epoch, long step);
+    int steps_every;
+    void (*on_task)(void *ctx, cl_mlp *m, int task, const float *R_row);
     void *ctx;
 } cl_train_cfg;
 
@@ -57,6 +60,9 @@ cl_mlp *cl_model_for_stream(const cl_stream *s, const int *hidden, int nhidden, 
  * writing the saved state failed (run holds the rows up to there). */
 int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_run *run);
 void cl_run_free(cl_run *run);
+
+/* Optimizer steps in one epoch of task t (the joint method's epochs are longer: see train.c). */
+long cl_steps_per_epoch(const cl_stream *s, int t, int batch, int joint);
 
 /* Test accuracy on task j with `active` output units in the softmax. */
 float cl_evaluate(cl_mlp *m, const cl_stream *s, int j, int active);

@@ -65,7 +65,7 @@ typedef struct snap {
     cl_reg *reg;
 } snap;
 
-static void keep(void *ctx, const cl_mlp *m, int task, const float *row)
+static void keep(void *ctx, cl_mlp *m, int task, const float *row)
 {
     (void)row;
     snap *s = ctx;

@@ -68,7 +68,7 @@ static void test_learns_and_reproduces(void **state)
 /* Snapshots of head 0 after each task: it must not change once task 1 is over, under Adam. */
 typedef struct { float *after_task1; int same; } head_watch;
 
-static void watch_head(void *ctx, const cl_mlp *m, int task, const float *row)
+static void watch_head(void *ctx, cl_mlp *m, int task, const float *row)
 {
     (void)row;
     head_watch *w = ctx;

@@ -1,0 +1,94 @@
+/* Experiment grids: an INI file (parsed with inih) describing a cross product of cells.
+ *
+ *     [experiment]                  the task stream, model, training, seeds and task orders
+ *     dataset = fashion-mnist
+ *     stream = permuted
+ *     tasks = 5
+ *     seeds = 3                     a count (seeds 1..3) or a list of two or more: 1, 7, 42
+ *     orders = 1                    a count (order 0 natural, the others random) or lists: 1 2 3 | 3 2 1
+ *
+ *     [none]                        one section per method to compare; every value may be a comma list
+ *     [ewc]
+ *     lambda = 10, 100, 1000
+ *     fisher = empirical, exact
+ *
+ *     [ewc online]                  a second section of one method, labelled "ewc online"
+ *     mode = online
+ *
+ * The cells are method section x parameter combination x order x seed, numbered in that order. Every value
+ * is checked before anything runs; a bad one gets a message with the file, the line and, for a misspelt
+ * name, the closest valid one. */
+#ifndef CLREG_GRID_H
+#define CLREG_GRID_H
+
+#include <stdint.h>
+
+#include "core/optim.h"
+#include "datasets/dataset.h"
+#include "datasets/stream.h"
+#include "regularizers/regularizer.h"
+
+#define CL_GRID_MAX_KEYS 16
+#define CL_GRID_MAX_HIDDEN 16
+
+typedef struct cl_grid_section {
+    char *label;                   /* the section name with spaces as '_' (a CSV and plot key) */
+    const cl_reg_method *method;
+    int line;
+    int nkeys;
+    char *keys[CL_GRID_MAX_KEYS];
+    int keyline[CL_GRID_MAX_KEYS];
+    int nvals[CL_GRID_MAX_KEYS];
+    char **vals[CL_GRID_MAX_KEYS]; /* the comma list of each key */
+} cl_grid_section;
+
+typedef struct cl_grid_cell {
+    int run;                       /* 1-based */
+    int section;
+    int nparams;
+    char *params[CL_GRID_MAX_KEYS + 1]; /* "key=value" for cl_reg_create (samples added from the grid) */
+    int order;                     /* index into the grid's orders */
+    uint64_t seed;
+} cl_grid_cell;
+
+typedef struct cl_grid {
+    char *path, *name, *text;      /* text: the file's bytes (copied into the results directory) */
+    /* [experiment] */
+    char *dataset, *data_path;
+    cl_stream_cfg stream;          /* groups and angles point at the strings below */
+    char *groups, *angles;
+    int hidden[CL_GRID_MAX_HIDDEN], nhidden;
+    cl_optim_cfg opt;
+    float lr, momentum;            /* as given (0 / -1: the optimizer's default) */
+    int epochs, batch, reset_optim;
+    int nseeds;
+    uint64_t *seeds;
+    int norders_random;            /* orders = N: order 0 natural plus N - 1 random */
+    int norders;                   /* after cl_grid_prepare: the orders, each a permutation (0-based ids) */
+    int **orders;
+    char *orders_text;             /* explicit lists, checked against the number of tasks in prepare */
+    int orders_line;
+    int importance_samples;        /* default for methods that take `samples` */
+    int eval_epochs;               /* eval = epoch: curves after every epoch */
+    int curve_steps;               /* also every k steps (0: never) */
+    int save_state;
+    int experiment_line;
+    /* methods and cells */
+    int nsections;
+    cl_grid_section *sections;
+    int ncells;
+    cl_grid_cell *cells;
+    int ntasks;                    /* after prepare */
+} cl_grid;
+
+/* Parse and check a grid file (syntax, names, values, parameter combinations). */
+int cl_grid_load(cl_grid *g, const char *path);
+/* With the data loaded: check the stream against it, fix the number of tasks, build the task orders and
+ * expand the cells. */
+int cl_grid_prepare(cl_grid *g, const cl_data *d);
+void cl_grid_free(cl_grid *g);
+
+/* "lambda=100 fisher=exact ..." parts of a cell, as written to runs.csv. */
+const char *cl_grid_cell_value(const cl_grid_cell *c, const char *key);
+
+#endif

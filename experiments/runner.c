@@ -1,0 +1,497 @@
+#include "experiments/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/blas.h"
+#include "core/error.h"
+#include "core/npy.h"
+#include "core/timer.h"
+#include "experiments/metrics.h"
+#include "experiments/table.h"
+#include "experiments/train.h"
+
+#define CLREG_VERSION_STRING "0.1.0"
+
+static const char *const runs_header =
+    "run,label,regularizer,params,lambda,dataset,stream,scenario,tasks,hidden,optimizer,lr,epochs,batch,order,"
+    "order_tasks,seed,acc,bwt,fwt,forgetting,learning,intransigence,diverged,train_sec,importance_sec,eval_sec\n";
+static const char *const matrix_header = "run,trained_task,eval_task,accuracy\n";
+static const char *const curves_header = "run,trained_task,epoch,step,x,eval_task,accuracy\n";
+
+/* ---- progress ------------------------------------------------------------------------------------------ */
+
+typedef struct progress {
+    int enabled;
+    int total, done_before, done, running;
+    double start;
+    double *cell_frac;   /* per thread: how far its current cell is (0..1), for the estimate */
+    int nthreads;
+} progress;
+
+static void fmt_time(char *buf, size_t n, double sec)
+{
+    if (sec < 0 || !isfinite(sec)) snprintf(buf, n, "?");
+    else if (sec < 60) snprintf(buf, n, "%.0fs", sec);
+    else if (sec < 3600) snprintf(buf, n, "%dm%02ds", (int)sec / 60, (int)sec % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)sec / 3600, ((int)sec % 3600) / 60);
+}
+
+/* One status line, redrawn in place: cells done and running, elapsed, and an estimate of the time left
+ * from the work done so far (finished cells plus the fractions of running ones). */
+static void progress_draw(progress *p)
+{
+    if (!p->enabled) return;
+    double el = cl_now() - p->start, work = p->done;
+    for (int t = 0; t < p->nthreads; t++) work += p->cell_frac[t];
+    int todo = p->total - p->done_before;
+    char e[32], left[32];
+    fmt_time(e, sizeof e, el);
+    fmt_time(left, sizeof left, work > 0.05 ? el / work * (todo - work) : -1);
+    fprintf(stderr, "\r\033[Kcells %d/%d done, %d running; elapsed %s, about %s left", p->done_before + p->done,
+            p->total, p->running, e, left);
+    fflush(stderr);
+}
+
+/* ---- one cell ------------------------------------------------------------------------------------------ */
+
+typedef struct cell_job {
+    const cl_grid *g;
+    const cl_grid_cell *c;
+    const cl_stream *s;
+    cl_buf curves;
+    int epochs;
+    long steps_per_epoch;
+    progress *prog;
+    int tid;
+} cell_job;
+
+static void curve_rows(cell_job *j, cl_mlp *m, int task, int epoch, long step)
+{
+    double x = task + (double)step / (double)(j->steps_per_epoch * j->epochs);
+    for (int e = 0; e < j->s->ntasks; e++) {
+        float acc = cl_evaluate(m, j->s, e, cl_stream_eval_active(j->s, task, e));
+        cl_buf_int(&j->curves, j->c->run);
+        cl_buf_int(&j->curves, task + 1);
+        cl_buf_int(&j->curves, epoch + 1);
+        cl_buf_int(&j->curves, step);
+        cl_buf_num(&j->curves, x);
+        cl_buf_int(&j->curves, e + 1);
+        cl_buf_num(&j->curves, acc);
+        cl_buf_endrow(&j->curves);
+    }
+}
+
+static void on_epoch(void *ctx, cl_mlp *m, int task, int epoch, long step, double loss)
+{
+    cell_job *j = ctx;
+    (void)loss;
+    /* the last epoch's point is the task's row of the accuracy matrix, written at the end */
+    if (j->g->eval_epochs && epoch < j->epochs - 1) curve_rows(j, m, task, epoch, step);
+    if (j->prog->enabled) {
+        j->prog->cell_frac[j->tid] = (task + (epoch + 1.0) / j->epochs) / j->s->ntasks;
+#pragma omp critical(clreg_progress)
+        progress_draw(j->prog);
+    }
+}
+
+static void on_steps(void *ctx, cl_mlp *m, int task, int epoch, long step)
+{
+    cell_job *j = ctx;
+    if (step % j->steps_per_epoch != 0) curve_rows(j, m, task, epoch, step); /* epoch ends: on_epoch */
+}
+
+typedef struct cell_out {
+    cl_buf runs, matrix, curves;
+    int failed;
+    char err[1024];
+} cell_out;
+
+static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, const char *outdir, progress *prog,
+                     int tid, cell_out *out)
+{
+    memset(out, 0, sizeof *out);
+    const cl_grid_section *sec = &g->sections[c->section];
+    cl_stream_cfg sc = g->stream;
+    sc.order = g->orders[c->order];
+    sc.seed = c->seed;
+    cl_stream s;
+    cl_mlp *m = NULL;
+    cl_reg *reg = NULL;
+    if (cl_stream_create(&s, d, &sc)) goto fail_early;
+    cl_train_cfg tc = cl_train_defaults();
+    tc.epochs = g->epochs;
+    tc.batch = g->batch;
+    tc.opt = g->opt;
+    tc.reset_optim = g->reset_optim;
+    tc.seed = c->seed;
+    m = cl_model_for_stream(&s, g->hidden, g->nhidden, &tc);
+    if (!m) goto fail_stream;
+    reg = cl_reg_create(sec->method->name, (const char *const *)c->params, c->nparams, m);
+    if (!reg) goto fail_model;
+    char statedir[4200];
+    if (g->save_state) {
+        snprintf(statedir, sizeof statedir, "%s/state/run%d", outdir, c->run);
+        tc.save_dir = statedir;
+    }
+    cell_job job = {.g = g, .c = c, .s = &s, .epochs = g->epochs, .prog = prog, .tid = tid};
+    job.steps_per_epoch = cl_steps_per_epoch(&s, 0, g->batch, 0);
+    tc.reg = reg;
+    tc.ctx = &job;
+    tc.on_epoch = on_epoch;
+    if (g->curve_steps > 0) {
+        tc.on_steps = on_steps;
+        tc.steps_every = g->curve_steps;
+    }
+    cl_run run;
+    int rc = cl_train_stream(m, &s, &tc, &run);
+    if (rc) {
+        cl_run_free(&run);
+        cl_buf_free(&job.curves);
+        goto fail_reg;
+    }
+    int T = s.ntasks;
+    /* curves: before training, then the per-epoch points (job.curves), then each task's end */
+    cl_buf *cv = &out->curves;
+    for (int e = 0; e < T; e++) {
+        cl_buf_int(cv, c->run), cl_buf_int(cv, 0), cl_buf_int(cv, 0), cl_buf_int(cv, 0), cl_buf_num(cv, 0.0);
+        cl_buf_int(cv, e + 1), cl_buf_num(cv, *cl_run_R(&run, 0, e)), cl_buf_endrow(cv);
+    }
+    /* per-epoch rows are in training order already; the task-end rows go after each task's epochs */
+    const char *p = job.curves.s ? job.curves.s : "";
+    for (int i = 1; i <= T; i++) {
+        /* copy this task's per-epoch rows (their trained_task column is i) */
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            const char *c1 = strchr(p, ',');
+            if (!nl || !c1 || atoi(c1 + 1) != i) break;
+            cl_buf_printf(cv, "%.*s", (int)(nl + 1 - p), p);
+            p = nl + 1;
+        }
+        long steps = job.steps_per_epoch * g->epochs;
+        for (int e = 0; e < T; e++) {
+            cl_buf_int(cv, c->run), cl_buf_int(cv, i), cl_buf_int(cv, g->epochs), cl_buf_int(cv, steps);
+            cl_buf_num(cv, (double)i), cl_buf_int(cv, e + 1), cl_buf_num(cv, *cl_run_R(&run, i, e)), cl_buf_endrow(cv);
+        }
+    }
+    cl_buf_free(&job.curves);
+
+    cl_buf *mx = &out->matrix;
+    for (int i = 0; i <= T; i++)
+        for (int e = 0; e < T; e++) {
+            cl_buf_int(mx, c->run), cl_buf_int(mx, i), cl_buf_int(mx, e + 1);
+            cl_buf_num(mx, *cl_run_R(&run, i, e)), cl_buf_endrow(mx);
+        }
+
+    cl_metrics mt = cl_metrics_compute(run.R, T);
+    char params[1024] = "", hidden[128] = "", order[1024] = "";
+    size_t len = 0;
+    for (const cl_reg_param *rp = sec->method->params; rp && rp->name; rp++) {
+        if (!strcmp(rp->name, "lambda")) continue;
+        len += (size_t)snprintf(params + len, len < sizeof params ? sizeof params - len : 0, "%s%s=%s", len ? " " : "",
+                                rp->name, cl_reg_get(reg, rp->name));
+    }
+    len = 0;
+    for (int l = 0; l < g->nhidden; l++)
+        len += (size_t)snprintf(hidden + len, sizeof hidden - len, "%s%d", l ? " " : "", g->hidden[l]);
+    len = 0;
+    for (int t = 0; t < T; t++)
+        len += (size_t)snprintf(order + len, len < sizeof order ? sizeof order - len : 0, "%s%d", t ? " " : "", g->orders[c->order][t] + 1);
+    int has_lambda = sec->method->penalty != NULL;
+    cl_buf *r = &out->runs;
+    cl_buf_int(r, c->run);
+    cl_buf_str(r, sec->label);
+    cl_buf_str(r, sec->method->name);
+    cl_buf_str(r, params);
+    cl_buf_num(r, has_lambda ? reg->lambda : NAN);
+    cl_buf_str(r, g->dataset);
+    cl_buf_str(r, cl_stream_kind_name(g->stream.kind));
+    cl_buf_str(r, cl_scenario_name(g->stream.scenario));
+    cl_buf_int(r, T);
+    cl_buf_str(r, hidden);
+    cl_buf_str(r, g->opt.kind == CL_OPT_ADAM ? "adam" : "sgd");
+    cl_buf_num(r, g->opt.lr);
+    cl_buf_int(r, g->epochs);
+    cl_buf_int(r, g->batch);
+    cl_buf_int(r, c->order);
+    cl_buf_str(r, order);
+    cl_buf_printf(r, ",%llu", (unsigned long long)c->seed);
+    double nanv = NAN;
+    cl_buf_num(r, run.diverged ? nanv : mt.acc);
+    cl_buf_num(r, run.diverged ? nanv : mt.bwt);
+    cl_buf_num(r, run.diverged ? nanv : mt.fwt);
+    cl_buf_num(r, run.diverged ? nanv : mt.forgetting);
+    cl_buf_num(r, run.diverged ? nanv : mt.learning);
+    cl_buf_num(r, nanv); /* intransigence: filled in when the results are finalized */
+    cl_buf_int(r, run.diverged);
+    cl_buf_printf(r, ",%.2f,%.2f,%.2f", run.train_sec, run.importance_sec, run.eval_sec);
+    cl_buf_endrow(r);
+    cl_run_free(&run);
+    cl_reg_free(reg);
+    cl_mlp_free(m);
+    cl_stream_free(&s);
+    return;
+
+fail_reg:
+    cl_reg_free(reg);
+fail_model:
+    cl_mlp_free(m);
+fail_stream:
+    cl_stream_free(&s);
+fail_early:
+    out->failed = 1;
+    snprintf(out->err, sizeof out->err, "cell %d (%s, order %d, seed %llu): %s", c->run, sec->label, c->order,
+             (unsigned long long)c->seed, cl_errmsg());
+    cl_buf_free(&out->curves);
+    cl_buf_free(&out->matrix);
+    cl_buf_free(&out->runs);
+}
+
+/* ---- the results directory ----------------------------------------------------------------------------- */
+
+static int path_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static char *read_text(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n, l = 0;
+    char *t = cl_malloc(cap);
+    while ((n = fread(t + l, 1, cap - l - 1, f)) > 0) {
+        l += n;
+        if (l + 1 == cap) t = cl_realloc(t, cap *= 2);
+    }
+    fclose(f);
+    t[l] = 0;
+    if (len) *len = l;
+    return t;
+}
+
+/* Open a results file for appending, writing the header if it is new or empty. */
+static int open_append(const char *dir, const char *name, const char *header, char *path, size_t pn)
+{
+    snprintf(path, pn, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return cl_fail("%s: cannot open for writing: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size == 0) {
+        cl_buf b = {(char *)header, strlen(header), 0};
+        if (cl_write_all(fd, path, &b)) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+/* Keep only the rows of finished runs in matrix.csv / curves.csv (a cell killed after writing them but
+ * before its runs.csv row is rerun, and must not appear twice). */
+static int drop_orphans(const char *dir, const char *name, const char *header, const char *done, int maxrun)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!path_exists(path)) return 0;
+    size_t len;
+    char *text = read_text(path, &len);
+    if (!text) return cl_fail("%s: cannot read: %s", path, strerror(errno));
+    cl_buf out = {0};
+    cl_buf_printf(&out, "%s", header);
+    int dropped = 0;
+    char *p = strchr(text, '\n');
+    p = p ? p + 1 : text + len;
+    while (*p) {
+        char *nl = strchr(p, '\n');
+        if (!nl) { /* a row cut short by a kill: not a row */
+            dropped++;
+            break;
+        }
+        long run = strtol(p, NULL, 10);
+        if (run >= 1 && run <= maxrun && done[run]) cl_buf_printf(&out, "%.*s", (int)(nl + 1 - p), p);
+        else dropped++;
+        p = nl + 1;
+    }
+    int rc = dropped ? cl_write_file_atomic(path, out.s, out.len) : 0;
+    free(text);
+    cl_buf_free(&out);
+    return rc;
+}
+
+static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_opts *o, int threads, time_t start,
+                           time_t end, int cells_run)
+{
+    char path[4200], blas[256], t0[64], t1[64] = "(running)";
+    snprintf(path, sizeof path, "%s/manifest.txt", dir);
+    cl_blas_describe(blas, sizeof blas);
+    strftime(t0, sizeof t0, "%Y-%m-%d %H:%M:%S %Z", localtime(&start));
+    if (end) strftime(t1, sizeof t1, "%Y-%m-%d %H:%M:%S %Z", localtime(&end));
+    cl_buf b = {0};
+    cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\ncell threads: %d (BLAS single-threaded "
+                      "inside cells)\ncells: %d in the grid, %d run by this invocation\nstarted: %s\nfinished: %s\n",
+                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, threads, g->ncells,
+                  cells_run, t0, t1);
+    if (cl_write_file_atomic(path, b.s, b.len))
+        fprintf(stderr, "clreg run: warning: %s\n", cl_errmsg()); /* the results stand without it */
+    cl_buf_free(&b);
+}
+
+int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
+{
+    char outdir[4096], path[4200];
+    if (o->outdir) snprintf(outdir, sizeof outdir, "%s", o->outdir);
+    else snprintf(outdir, sizeof outdir, "results/%s", g->name);
+    if (cl_mkdirs(outdir)) return -1;
+
+    /* The directory belongs to one grid: refuse to mix results of another into it. */
+    snprintf(path, sizeof path, "%s/grid.ini", outdir);
+    static const char *const files[] = {"runs.csv", "matrix.csv", "curves.csv", "summary.csv", "summary_tasks.csv",
+                                        "summary_matrix.csv", "summary_curves.csv", "best.csv", NULL};
+    if (o->fresh) {
+        for (int i = 0; files[i]; i++) {
+            char f[4200];
+            snprintf(f, sizeof f, "%s/%s", outdir, files[i]);
+            unlink(f);
+        }
+        unlink(path);
+    } else if (path_exists(path)) {
+        char *old = read_text(path, NULL);
+        int same = old && strcmp(old, g->text) == 0;
+        free(old);
+        if (!same)
+            return cl_fail("%s holds results of a different grid (its grid.ini differs from %s); rerun with --fresh "
+                           "to start over, or choose another directory with -o", outdir, g->path);
+    }
+    if (!path_exists(path) && cl_write_file_atomic(path, g->text, strlen(g->text))) return -1;
+
+    /* Resume: the cells that already have their runs.csv row are done. */
+    char *done = cl_calloc((size_t)g->ncells + 1, 1);
+    int ndone = 0;
+    snprintf(path, sizeof path, "%s/runs.csv", outdir);
+    if (path_exists(path)) {
+        cl_table t;
+        static const char *const req[] = {"run", NULL};
+        if (cl_table_read(&t, path, req)) {
+            free(done);
+            return cl_fail_prefix("cannot resume (use --fresh to start over)");
+        }
+        int col = cl_table_col(&t, "run");
+        for (int r = 0; r < t.nrows; r++) {
+            long run;
+            int bad = cl_table_int(&t, r, col, &run);
+            if (!bad && (run < 1 || run > g->ncells || done[run]))
+                bad = cl_fail("%s:%d: run %ld is not a cell of this grid, or appears twice", path, t.lines[r], run);
+            if (bad) {
+                cl_table_free(&t);
+                free(done);
+                return cl_fail_prefix("cannot resume (use --fresh to start over)");
+            }
+            done[run] = 1;
+            ndone++;
+        }
+        cl_table_free(&t);
+        /* runs.csv itself may end in a row cut short: rewrite it with whole rows only */
+        if (drop_orphans(outdir, "runs.csv", runs_header, done, g->ncells)) {
+            free(done);
+            return -1;
+        }
+    }
+    if (drop_orphans(outdir, "matrix.csv", matrix_header, done, g->ncells) ||
+        drop_orphans(outdir, "curves.csv", curves_header, done, g->ncells)) {
+        free(done);
+        return -1;
+    }
+
+    int *todo = cl_malloc(sizeof(int) * (g->ncells ? g->ncells : 1)), ntodo = 0;
+    for (int c = 0; c < g->ncells; c++)
+        if (!done[c + 1]) todo[ntodo++] = c;
+    free(done);
+
+    char pr[4200], pm[4200], pc[4200];
+    int fr = open_append(outdir, "runs.csv", runs_header, pr, sizeof pr);
+    int fm = fr < 0 ? -1 : open_append(outdir, "matrix.csv", matrix_header, pm, sizeof pm);
+    int fc = fm < 0 ? -1 : open_append(outdir, "curves.csv", curves_header, pc, sizeof pc);
+    if (fc < 0) {
+        if (fr >= 0) close(fr);
+        if (fm >= 0) close(fm);
+        free(todo);
+        return -1;
+    }
+
+    int threads = o->threads > 0 ? o->threads : omp_get_num_procs();
+    if (threads > ntodo && ntodo > 0) threads = ntodo;
+    if (threads < 1) threads = 1;
+    time_t start = time(NULL);
+    write_manifest(outdir, g, o, threads, start, 0, ntodo);
+
+    progress prog = {.enabled = o->progress < 0 ? isatty(2) : o->progress, .total = g->ncells,
+                     .done_before = g->ncells - ntodo, .start = cl_now(), .nthreads = threads};
+    prog.cell_frac = cl_calloc(threads, sizeof(double));
+    int failed = 0;
+    char first_err[1024] = "";
+
+    /* A single cell gets every thread for its BLAS calls; otherwise cells run side by side, each with
+     * single-threaded BLAS (OpenBLAS's OpenMP build would run single-threaded inside the parallel region
+     * anyway; setting it makes -j1 run exactly the same code as -jN). */
+    cl_blas_set_threads(ntodo == 1 ? (o->threads > 0 ? o->threads : omp_get_num_procs()) : 1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int k = 0; k < ntodo; k++) {
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        if (stop) continue;
+        int tid = omp_get_thread_num();
+#pragma omp critical(clreg_progress)
+        {
+            prog.running++;
+            prog.cell_frac[tid] = 0;
+            progress_draw(&prog);
+        }
+        cell_out out;
+        run_cell(g, d, &g->cells[todo[k]], outdir, &prog, tid, &out);
+#pragma omp critical(clreg_write)
+        {
+            if (out.failed) {
+                if (!failed) snprintf(first_err, sizeof first_err, "%s", out.err);
+#pragma omp atomic write
+                failed = 1;
+            } else if (cl_write_all(fc, pc, &out.curves) || cl_write_all(fm, pm, &out.matrix) ||
+                       cl_write_all(fr, pr, &out.runs)) {
+                if (!failed) snprintf(first_err, sizeof first_err, "%s", cl_errmsg());
+#pragma omp atomic write
+                failed = 1;
+            }
+        }
+#pragma omp critical(clreg_progress)
+        {
+            prog.running--;
+            if (!out.failed) prog.done++;
+            prog.cell_frac[tid] = 0;
+            progress_draw(&prog);
+        }
+        cl_buf_free(&out.curves);
+        cl_buf_free(&out.matrix);
+        cl_buf_free(&out.runs);
+    }
+    if (prog.enabled) fprintf(stderr, "\n");
+    cl_blas_set_threads(omp_get_num_procs());
+    close(fr);
+    close(fm);
+    close(fc);
+    free(prog.cell_frac);
+    free(todo);
+    if (failed) return cl_fail("%s", first_err);
+    if (cl_results_finalize(outdir, NULL, 0)) return -1;
+    write_manifest(outdir, g, o, threads, start, time(NULL), ntodo);
+    return 0;
+}

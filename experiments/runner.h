@@ -1,0 +1,33 @@
+/* Running a grid: cells in parallel under OpenMP, whole CSV rows as each cell ends, resume, progress.
+ *
+ * Determinism: a cell's random streams (initialization, shuffling, permutations, sampled labels) derive
+ * from its seed and task order only, and BLAS runs single-threaded inside cells, so a cell's numbers are
+ * the same whatever the thread count or the schedule. Cells of the same seed and order share their
+ * initialization and shuffling across methods: comparisons between methods are paired.
+ *
+ * Resume: rows are appended with one write(2) each, a cell's runs.csv row last. A rerun into the same
+ * directory reads runs.csv, drops matrix and curves rows of cells that have no runs row (a cell killed
+ * halfway), and runs only the missing cells. At the end every file is rewritten sorted by run (so the
+ * files do not depend on the schedule), intransigence is filled in, and the summaries are written. */
+#ifndef CLREG_RUNNER_H
+#define CLREG_RUNNER_H
+
+#include "experiments/grid.h"
+
+typedef struct cl_runner_opts {
+    int threads;          /* cells in parallel (default: all cores) */
+    const char *outdir;   /* default results/<grid name> */
+    int fresh;            /* discard earlier results in outdir */
+    int progress;         /* -1: when stderr is a terminal, 0: never, 1: always */
+    const char *command;  /* the command line, for the manifest */
+} cl_runner_opts;
+
+/* Run the grid (loaded and prepared with the data). Returns 0 when every cell has a row (diverged cells
+ * included), -1 with a message otherwise. */
+int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o);
+
+/* Rewrite runs/matrix/curves sorted with intransigence filled in, and write the summary files.
+ * select: NULL, or "label=lambda" entries choosing the group the figures draw for a label. */
+int cl_results_finalize(const char *dir, const char *const *select, int nselect);
+
+#endif

@@ -1,0 +1,265 @@
+#include "experiments/table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <csv.h>
+
+#include "core/error.h"
+
+/* ---- reading --------------------------------------------------------------------------------------- */
+
+typedef struct reader {
+    cl_table *t;
+    char **fields;
+    int nfields, cap;
+    int line, row_line; /* current line, first line of the current record */
+    int failed;
+} reader;
+
+static void on_field(void *s, size_t len, void *ctx)
+{
+    reader *r = ctx;
+    if (r->failed) return;
+    if (r->nfields == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 16;
+        r->fields = cl_realloc(r->fields, r->cap * sizeof *r->fields);
+    }
+    char *f = cl_malloc(len + 1);
+    if (len) memcpy(f, s, len);
+    f[len] = 0;
+    r->fields[r->nfields++] = f;
+}
+
+static void drop_fields(reader *r)
+{
+    for (int i = 0; i < r->nfields; i++) free(r->fields[i]);
+    r->nfields = 0;
+}
+
+static void on_row(int c, void *ctx)
+{
+    (void)c;
+    reader *r = ctx;
+    cl_table *t = r->t;
+    if (r->failed) {
+        drop_fields(r);
+        return;
+    }
+    if (!t->cols) {
+        t->ncols = r->nfields;
+        t->cols = cl_malloc(sizeof(char *) * (r->nfields ? r->nfields : 1));
+        memcpy(t->cols, r->fields, sizeof(char *) * r->nfields);
+        r->nfields = 0;
+        return;
+    }
+    if (r->nfields == 1 && r->fields[0][0] == 0) { /* a blank line */
+        drop_fields(r);
+        return;
+    }
+    if (r->nfields != t->ncols) {
+        cl_fail("%s:%d: %d fields, expected %d (as in the header)", t->path, r->row_line, r->nfields, t->ncols);
+        r->failed = 1;
+        drop_fields(r);
+        return;
+    }
+    t->cells = cl_realloc(t->cells, sizeof(char **) * (t->nrows + 1));
+    t->lines = cl_realloc(t->lines, sizeof(int) * (t->nrows + 1));
+    t->cells[t->nrows] = cl_malloc(sizeof(char *) * t->ncols);
+    memcpy(t->cells[t->nrows], r->fields, sizeof(char *) * t->ncols);
+    t->lines[t->nrows] = r->row_line;
+    t->nrows++;
+    r->nfields = 0;
+}
+
+int cl_table_read(cl_table *t, const char *path, const char *const *required)
+{
+    memset(t, 0, sizeof *t);
+    t->path = cl_strdup(path);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cl_fail("%s: cannot open: %s", path, strerror(errno));
+        cl_table_free(t);
+        return -1;
+    }
+    size_t cap = 1 << 16, len = 0, n;
+    char *text = cl_malloc(cap);
+    while ((n = fread(text + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap) text = cl_realloc(text, cap *= 2);
+    }
+    fclose(f);
+    while (len > 0 && text[len - 1] != '\n') len--; /* a row cut short by a kill is not a row */
+    struct csv_parser p;
+    csv_init(&p, CSV_APPEND_NULL);
+    reader r = {.t = t, .line = 1, .row_line = 1};
+    /* feed line by line so messages can name the line where each record starts */
+    size_t start = 0;
+    int rc = 0;
+    while (start < len && !r.failed) {
+        size_t end = start;
+        while (end < len && text[end] != '\n') end++;
+        if (r.nfields == 0) r.row_line = r.line;
+        if (csv_parse(&p, text + start, end + 1 - start, on_field, on_row, &r) != end + 1 - start) {
+            cl_fail("%s:%d: %s", path, r.line, csv_strerror(csv_error(&p)));
+            r.failed = 1;
+        }
+        r.line++;
+        start = end + 1;
+    }
+    if (!r.failed) csv_fini(&p, on_field, on_row, &r);
+    csv_free(&p);
+    drop_fields(&r);
+    free(r.fields);
+    free(text);
+    if (r.failed) rc = -1;
+    if (!rc && !t->cols) rc = cl_fail("%s: empty file, expected a header row", path);
+    for (int i = 0; !rc && required && required[i]; i++)
+        if (cl_table_col(t, required[i]) < 0) rc = cl_fail("%s: no column '%s' in the header", path, required[i]);
+    if (rc) cl_table_free(t);
+    return rc;
+}
+
+void cl_table_free(cl_table *t)
+{
+    for (int r = 0; r < t->nrows; r++) {
+        for (int c = 0; c < t->ncols; c++) free(t->cells[r][c]);
+        free(t->cells[r]);
+    }
+    for (int c = 0; c < t->ncols && t->cols; c++) free(t->cols[c]);
+    free(t->cols);
+    free(t->cells);
+    free(t->lines);
+    free(t->path);
+    memset(t, 0, sizeof *t);
+}
+
+int cl_table_col(const cl_table *t, const char *name)
+{
+    for (int c = 0; c < t->ncols; c++)
+        if (strcmp(t->cols[c], name) == 0) return c;
+    return -1;
+}
+
+int cl_table_num(const cl_table *t, int row, int col, double *out)
+{
+    const char *s = t->cells[row][col];
+    if (strcmp(s, "nan") == 0 || strcmp(s, "-nan") == 0) {
+        *out = NAN;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno)
+        return cl_fail("%s:%d: column '%s': expected a number, got '%s'", t->path, t->lines[row], t->cols[col], s);
+    *out = v;
+    return 0;
+}
+
+int cl_table_int(const cl_table *t, int row, int col, long *out)
+{
+    const char *s = t->cells[row][col];
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno)
+        return cl_fail("%s:%d: column '%s': expected a whole number, got '%s'", t->path, t->lines[row], t->cols[col], s);
+    *out = v;
+    return 0;
+}
+
+/* ---- writing --------------------------------------------------------------------------------------- */
+
+static void reserve(cl_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap) return;
+    while (b->len + extra + 1 > b->cap) b->cap = b->cap ? 2 * b->cap : 256;
+    b->s = cl_realloc(b->s, b->cap);
+}
+
+void cl_buf_free(cl_buf *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+void cl_buf_printf(cl_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static void sep(cl_buf *b)
+{
+    if (b->len && b->s[b->len - 1] != '\n') cl_buf_printf(b, ",");
+}
+
+void cl_buf_str(cl_buf *b, const char *s)
+{
+    sep(b);
+    if (!strpbrk(s, ",\"\n\r")) {
+        cl_buf_printf(b, "%s", s);
+        return;
+    }
+    /* libcsv quotes the field and doubles embedded quotes */
+    size_t n = strlen(s);
+    reserve(b, 2 * n + 2);
+    b->len += csv_write(b->s + b->len, 2 * n + 2, s, n);
+    b->s[b->len] = 0;
+}
+
+void cl_buf_int(cl_buf *b, long v)
+{
+    sep(b);
+    cl_buf_printf(b, "%ld", v);
+}
+
+void cl_buf_num(cl_buf *b, double v)
+{
+    sep(b);
+    if (isfinite(v)) cl_buf_printf(b, "%.6g", v);
+    else cl_buf_printf(b, "nan");
+}
+
+void cl_buf_endrow(cl_buf *b) { cl_buf_printf(b, "\n"); }
+
+int cl_write_all(int fd, const char *path, const cl_buf *b)
+{
+    size_t off = 0;
+    while (off < b->len) {
+        ssize_t w = write(fd, b->s + off, b->len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return cl_fail("%s: write failed: %s", path, strerror(errno));
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+int cl_write_file_atomic(const char *path, const char *data, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return cl_fail("%s: cannot write: %s", tmp, strerror(errno));
+    cl_buf b = {(char *)data, len, len};
+    int rc = cl_write_all(fd, tmp, &b);
+    if (!rc && fsync(fd) != 0) rc = cl_fail("%s: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && !rc) rc = cl_fail("%s: %s", tmp, strerror(errno));
+    if (!rc && rename(tmp, path) != 0) rc = cl_fail("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (rc) unlink(tmp);
+    return rc;
+}
