@@ -95,7 +95,7 @@ static void usage_train(FILE *f)
 static void usage_run(FILE *f)
 {
     fprintf(f,
-            "usage: clreg run GRID.ini [-j N] [-o DIR] [--fresh] [--quiet]\n"
+            "usage: clreg run GRID.ini [-j N] [-o DIR] [--fresh] [--quiet] [--data-path PATH]\n"
             "\n"
             "Expands the grid into cells (method section x parameter combination x task order x seed), runs them\n"
             "in parallel and writes CSV results into DIR (default results/<grid name>/): runs.csv (one row per\n"
@@ -106,6 +106,9 @@ static void usage_run(FILE *f)
             "  -o, --out DIR     results directory\n"
             "  --fresh           discard earlier results in DIR and start over\n"
             "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
+            "  --dry-run         check the grid against the data and list its cells, without running them\n"
+            "  --data-path PATH  where the grid's dataset is (overrides the grid's data_path), e.g. for\n"
+            "                    experiments/mnist/*.ini: --data-path ~/data/mnist\n"
             "\n"
             "Grid files: see experiments/README.md and the shipped experiments/*.ini.\n"
             "example: clreg run experiments/quick.ini -j 2\n");
@@ -115,7 +118,10 @@ static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"threads", required_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
                                          {"fresh", no_argument, 0, 'F'},         {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+                                         {"data-path", required_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
+                                         {"dry-run", no_argument, 0, 'n'},       {0, 0, 0, 0}};
+    int dry_run = 0;
+    const char *data_path = NULL;
     cl_runner_opts ro = {.progress = -1};
     int c, rc = 0;
     /* the command as typed, for the manifest (getopt reorders argv) */
@@ -133,6 +139,8 @@ static int cmd_run(int argc, char **argv)
         case 'o': ro.outdir = optarg; break;
         case 'F': ro.fresh = 1; break;
         case 'q': ro.progress = 0; break;
+        case 'D': data_path = optarg; break;
+        case 'n': dry_run = 1; break;
         case 'h': usage_run(stdout); return 0;
         case ':': rc = cl_fail("option '%s' needs a value (see clreg run --help)", argv[optind - 1]); break;
         default: rc = cl_fail("unknown option '%s' (see clreg run --help)", argv[optind - 1]);
@@ -152,6 +160,10 @@ static int cmd_run(int argc, char **argv)
         cl_grid_free(&g);
         return 2;
     }
+    if (data_path) { /* the command line wins over the grid's data_path */
+        free(g.data_path);
+        g.data_path = strdup(data_path);
+    }
     cl_data data;
     if (cl_data_open(&data, g.dataset, g.data_path, 1)) {
         fprintf(stderr, "clreg run: %s: %s\n", g.path, cl_errmsg());
@@ -163,6 +175,19 @@ static int cmd_run(int argc, char **argv)
         cl_data_free(&data);
         cl_grid_free(&g);
         return 2;
+    }
+    if (dry_run) {
+        printf("%s: %d cells (%d method sections x their parameter combinations, %d orders, %d seeds), %d tasks\n",
+               g.path, g.ncells, g.nsections, g.norders, g.nseeds, g.ntasks);
+        for (int i = 0; i < g.ncells; i++) {
+            const cl_grid_cell *cell = &g.cells[i];
+            printf("  %4d  %-12s", cell->run, g.sections[cell->section].label);
+            for (int k = 0; k < cell->nparams; k++) printf(" %s", cell->params[k]);
+            printf("  order %d  seed %llu\n", cell->order, (unsigned long long)cell->seed);
+        }
+        cl_data_free(&data);
+        cl_grid_free(&g);
+        return 0;
     }
     char outdir[4096];
     snprintf(outdir, sizeof outdir, "%s", ro.outdir ? ro.outdir : "");

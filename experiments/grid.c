@@ -77,7 +77,8 @@ static int parse_bool(const char *key, const char *v, int *out)
 static const char *const experiment_keys[] = {
     "name", "dataset", "data_path", "stream", "scenario", "tasks", "groups", "angles", "angle_step",
     "permute_first", "pad", "scale", "hidden", "optimizer", "lr", "momentum", "epochs", "batch",
-    "reset_optim", "seeds", "orders", "importance_samples", "eval", "curve_steps", "save_state", NULL};
+    "reset_optim", "seeds", "orders", "importance_samples", "eval", "curve_steps", "save_state", "blas_threads",
+    NULL};
 
 static int set_experiment(cl_grid *g, const char *key, const char *v)
 {
@@ -113,6 +114,7 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "importance_samples")) return cl_parse_int("importance_samples", v, 0, 1 << 30, &g->importance_samples);
     if (!strcmp(key, "curve_steps")) return cl_parse_int("curve_steps", v, 0, 1 << 30, &g->curve_steps);
     if (!strcmp(key, "save_state")) return parse_bool(key, v, &g->save_state);
+    if (!strcmp(key, "blas_threads")) return cl_parse_int("blas_threads", v, 1, 256, &g->blas_threads);
     if (!strcmp(key, "eval")) {
         if (!strcmp(v, "task")) g->eval_epochs = 0;
         else if (!strcmp(v, "epoch")) g->eval_epochs = 1;
@@ -354,6 +356,7 @@ int cl_grid_load(cl_grid *g, const char *path)
     g->batch = 128;
     g->norders_random = 1;
     g->eval_epochs = 1;
+    g->blas_threads = 1;
     g->nseeds = 1;
     g->seeds = cl_malloc(sizeof(uint64_t));
     g->seeds[0] = 1;

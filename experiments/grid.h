@@ -72,6 +72,7 @@ typedef struct cl_grid {
     int eval_epochs;               /* eval = epoch: curves after every epoch */
     int curve_steps;               /* also every k steps (0: never) */
     int save_state;
+    int blas_threads;              /* BLAS threads inside each cell (default 1; see runner.h) */
     int experiment_line;
     /* methods and cells */
     int nsections;

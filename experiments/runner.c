@@ -337,10 +337,10 @@ static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_op
     strftime(t0, sizeof t0, "%Y-%m-%d %H:%M:%S %Z", localtime(&start));
     if (end) strftime(t1, sizeof t1, "%Y-%m-%d %H:%M:%S %Z", localtime(&end));
     cl_buf b = {0};
-    cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\ncell threads: %d (BLAS single-threaded "
-                      "inside cells)\ncells: %d in the grid, %d run by this invocation\nstarted: %s\nfinished: %s\n",
-                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, threads, g->ncells,
-                  cells_run, t0, t1);
+    cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\ncells in parallel: %d, BLAS threads "
+                      "per cell: %d\ncells: %d in the grid, %d run by this invocation\nstarted: %s\nfinished: %s\n",
+                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, threads, g->blas_threads,
+                  g->ncells, cells_run, t0, t1);
     if (cl_write_file_atomic(path, b.s, b.len))
         fprintf(stderr, "clreg run: warning: %s\n", cl_errmsg()); /* the results stand without it */
     cl_buf_free(&b);
@@ -428,9 +428,14 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
         return -1;
     }
 
-    int threads = o->threads > 0 ? o->threads : omp_get_num_procs();
+    int avail = o->threads > 0 ? o->threads : omp_get_num_procs();
+    int threads = g->blas_threads > 1 ? 1 : avail;
     if (threads > ntodo && ntodo > 0) threads = ntodo;
     if (threads < 1) threads = 1;
+    if (g->blas_threads == 1 && ntodo > 0 && ntodo < avail && o->progress != 0)
+        fprintf(stderr, "clreg run: note: %d cell%s for %d threads; blas_threads = %d in [experiment] would give the "
+                        "cells' BLAS the spare threads (the numbers then differ in rounding from blas_threads = 1)\n",
+                ntodo, ntodo == 1 ? "" : "s", avail, avail);
     time_t start = time(NULL);
     write_manifest(outdir, g, o, threads, start, 0, ntodo);
 
@@ -440,10 +445,8 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
     int failed = 0;
     char first_err[1024] = "";
 
-    /* A single cell gets every thread for its BLAS calls; otherwise cells run side by side, each with
-     * single-threaded BLAS (OpenBLAS's OpenMP build would run single-threaded inside the parallel region
-     * anyway; setting it makes -j1 run exactly the same code as -jN). */
-    cl_blas_set_threads(ntodo == 1 ? (o->threads > 0 ? o->threads : omp_get_num_procs()) : 1);
+    /* BLAS threads inside cells are the grid's choice, never -j's (see runner.h). */
+    cl_blas_set_threads(g->blas_threads);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int k = 0; k < ntodo; k++) {
         int stop;

@@ -1,8 +1,12 @@
 /* Running a grid: cells in parallel under OpenMP, whole CSV rows as each cell ends, resume, progress.
  *
  * Determinism: a cell's random streams (initialization, shuffling, permutations, sampled labels) derive
- * from its seed and task order only, and BLAS runs single-threaded inside cells, so a cell's numbers are
- * the same whatever the thread count or the schedule. Cells of the same seed and order share their
+ * from its seed and task order only, and the number of BLAS threads inside a cell is fixed by the grid
+ * (blas_threads, default 1), so a cell's numbers are the same whatever -j or the schedule. The BLAS thread
+ * count cannot follow -j: OpenBLAS's sgemm rounds differently with 1 and 2 threads, and even when the same
+ * product is split by rows or columns (measured on this project's shapes: every split differs in the last
+ * bits), and forgetting amplifies such differences into visibly different accuracies. With blas_threads > 1
+ * the cells run one after another (OpenBLAS's OpenMP build is single-threaded inside a parallel region). Cells of the same seed and order share their
  * initialization and shuffling across methods: comparisons between methods are paired.
  *
  * Resume: rows are appended with one write(2) each, a cell's runs.csv row last. A rerun into the same

@@ -1,0 +1,102 @@
+# curves.gp: forgetting curves (Kirkpatrick et al. 2017, Fig. 2A): the test accuracy on each task while
+# training proceeds through the stream; one panel per task, stacked, sharing the x axis (tasks trained so
+# far, fractional); one line per label, its selected group; task boundaries dashed; the span in which a
+# panel's task is trained shaded.
+#   gnuplot -e "dir='DIR'; out='DIR/plots/curves'; term='png'" plots/curves.gp
+# optional: labels='none ewc ...', plotdir='plots'. Reads DIR/summary_curves.csv (and runs.csv for the
+# subtitle). Size: 1000 wide, 130 + T * (200 | 150 | 110) high (T <= 4 | <= 8 | more tasks).
+if (!exists("plotdir")) plotdir = 'plots'
+NAME = 'curves'
+load plotdir.'/common.gp'
+
+F = dir.'/summary_curves.csv'
+COLS = 'label params lambda selected x trained_task eval_task acc_mean acc_std'
+eval REQUIRE
+VAL = 'acc_mean'
+eval INFO
+if (NP == 0) { exit error sprintf('%s: no label has a selected group with accuracies in %s', NAME, F) }
+
+eval ACC0
+stats F using (acc(column('eval_task'))) nooutput
+T = ACC_N > 0 ? int(ACC_MAX) : 0
+if (T < 1) { exit error sprintf('%s: no task numbers in %s', NAME, F) }
+# points per line and panel (of the first label), to thin the point markers on dense curves
+_i0 = int(word(PRESENT, 1))
+eval ACC0
+stats F using (acc((sel(_i0) && column('eval_task') == 1) ? column('x') : NaN)) nooutput
+PI = ACC_N > 4 * T ? int(ACC_N / (2 * T)) : 1
+
+PH = T <= 4 ? 200 : (T <= 8 ? 150 : 110)
+TOPPX = SUBTITLE eq '' ? 60 : 80
+W = 1000
+H = TOPPX + 60 + T * PH
+# at least as tall as the legend (a title row, the shading entry and one row per label)
+H = H < TOPPX + 90 + 22 * (NP + 2) ? TOPPX + 90 + 22 * (NP + 2) : H
+eval OPEN
+
+# panel geometry, in screen fractions
+L = 0.10
+R = 0.76
+TOP = 1.0 - TOPPX / (1.0 * H)
+BOT = 60.0 / H
+PF = (TOP - BOT) / T
+GAP = 20.0 / H
+
+set multiplot
+set label 901 'Forgetting curves: accuracy on each task during training' at screen 0.5, screen 1 - 22.0 / H \
+    center font FONTNAME.',14'
+if (SUBTITLE ne '') { set label 902 SUBTITLE at screen 0.5, screen 1 - 48.0 / H center }
+set label 903 'accuracy (fraction of test set)' at screen 0.025, screen (TOP + BOT) / 2 center rotate by 90
+
+# the legend: an empty plot of its own right of the panels, as tall as all of them (a key inside the first
+# panel would be cut to that panel's height)
+set tmargin at screen TOP
+set bmargin at screen BOT
+set lmargin at screen R + 0.015
+set rmargin at screen 0.995
+unset border
+unset tics
+unset grid
+set xrange [0:1]
+set yrange [0:1]
+set key at graph 0, graph 1 left top Left reverse samplen 3 spacing 1.3 box lc rgb '#bfbfbf' width 1 \
+    title 'method (selected λ)'
+plot NaN with boxes fc rgb '#ececec' title 'training this task', \
+     for [k = 1:NP] NaN with linespoints ls 100 + int(word(PRESENT, k)) title ltitle(int(word(PRESENT, k)))
+unset label 901
+unset label 902
+unset label 903
+unset key
+
+# the panels
+set border 31 lw 1.2
+set grid ytics lc rgb '#cccccc' lw 1 dt 3
+set xrange [0:T]
+set yrange [0:1]
+set ytics 0, 0.5, 1 format '%.1f' nomirror out
+set mytics 5
+set xtics 1 nomirror out
+set mxtics 2
+set lmargin at screen L
+set rmargin at screen R
+do for [k = 1:T - 1] {
+  set arrow 100 + k from k, graph 0 to k, graph 1 nohead back lc rgb '#606060' dt 2 lw 1
+}
+
+do for [j = 1:T] {
+  set tmargin at screen TOP - (j - 1) * PF
+  set bmargin at screen TOP - j * PF + GAP
+  set ylabel sprintf('task %d', j) offset 1, 0
+  set object 1 rect from j - 1, graph 0 to j, graph 1 back fc rgb '#ececec' fs solid 1.0 noborder
+  if (j < T) {
+    set format x ''
+    unset xlabel
+  } else {
+    set format x '%g'
+    set xlabel 'tasks trained'
+  }
+  plot for [k = 1:NP] F using (column('x')):(sel(int(word(PRESENT, k))) && column('eval_task') == j ? \
+           column('acc_mean') : NaN) with linespoints ls 100 + int(word(PRESENT, k)) pi PI
+}
+unset multiplot
+set output
