@@ -25,7 +25,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 OPT_OBJ  := $(LIB_SRC:%.c=build/opt/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
 
-.PHONY: all deps run test test-opt test-asan bench clean help
+.PHONY: all deps run plots test test-opt test-asan bench clean help
 .DEFAULT_GOAL := all
 
 all: clreg
@@ -33,7 +33,8 @@ all: clreg
 help:
 	@echo "make            build ./clreg (optimized)"
 	@echo "make deps       install missing Debian packages (apt-get); silent when all are present"
-	@echo "make run        deps + build + the main job on Fashion-MNIST"
+	@echo "make run        deps + build + experiments/quick.ini on Fashion-MNIST, and its figures (results/quick/)"
+	@echo "make plots      the figures of RESULTS (default results/quick) into RESULTS/plots/"
 	@echo "make test       deps + build + the test suite, optimized and under ASan+UBSan"
 	@echo "make bench      deps + build + benchmarks (throughput against the BLAS ceiling, memory)"
 	@echo "make clean      remove build outputs"
@@ -82,9 +83,15 @@ build/asan/tests/%: build/asan/tests/%.o build/asan/libclreg.a
 build/opt/bench/%: build/opt/bench/%.o build/opt/libclreg.a
 	$(CC) $(OPTFLAGS) -o $@ $^ $(LDLIBS)
 
-# The main job on the default dataset.
+# The main job on the default dataset: the quick grid on Fashion-MNIST.
 run: deps clreg
-	./clreg train
+	./clreg run experiments/quick.ini
+	./clreg plot results/quick
+
+# The figures of a results directory (default: the quick grid's).
+RESULTS ?= results/quick
+plots: deps clreg
+	./clreg plot $(RESULTS)
 
 # The suite twice: optimized (as users run it) and under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: deps

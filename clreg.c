@@ -12,6 +12,7 @@
 #include "datasets/stream.h"
 #include "experiments/grid.h"
 #include "experiments/metrics.h"
+#include "experiments/plot.h"
 #include "experiments/runner.h"
 #include "experiments/train.h"
 #include "models/mlp.h"
@@ -30,6 +31,7 @@ static void usage_main(FILE *f)
             "commands:\n"
             "  run        run an experiment grid (INI file) in parallel and write CSV results\n"
             "  summarize  recompute the summaries of a results directory\n"
+            "  plot       draw the paper-style figures of a results directory with gnuplot\n"
             "  train      train one network through one task stream and print its accuracy matrix\n"
             "  list       list the regularizers with their parameters and defaults\n"
             "  version    print the version and the BLAS library, build and kernel in use\n"
@@ -243,6 +245,66 @@ static int cmd_summarize(int argc, char **argv)
     return 0;
 }
 
+static void usage_plot(FILE *f)
+{
+    fprintf(f,
+            "usage: clreg plot DIR [--select LABEL=LAMBDA ...] [--png | --svg]\n"
+            "\n"
+            "Draws the figures of a results directory (clreg run's output) into DIR/plots/, as PNG and SVG:\n"
+            "  curves          accuracy on each task as training proceeds, one panel per task (EWC Fig. 2A)\n"
+            "  avg_acc         average accuracy over the tasks seen so far vs tasks learned (EWC Fig. 2B)\n"
+            "  lambda          final average accuracy vs lambda per method, fine-tuning as a baseline\n"
+            "  bars            ACC, BWT and forgetting per method with error bars\n"
+            "  matrix_<label>  the accuracy matrix R[i][j] of each method as a heat map\n"
+            "  importance, importance_scatter   (grids with save_state) per-layer histograms of Omega for\n"
+            "                  ewc, mas, mas-local, and EWC Fisher against MAS Omega for the same parameters\n"
+            "\n"
+            "Each method is drawn at its best lambda (highest mean ACC) unless --select LABEL=LAMBDA chooses.\n"
+            "Means and standard deviations come from the summaries (recomputed first); gnuplot only draws.\n");
+}
+
+static int cmd_plot(int argc, char **argv)
+{
+    const char *dir = NULL, *select[64];
+    cl_plot_opts po = {.png = 1, .svg = 1};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage_plot(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--select")) {
+            if (i + 1 >= argc || po.nselect == 64) {
+                fprintf(stderr, "clreg plot: --select needs LABEL=LAMBDA\n");
+                return 2;
+            }
+            select[po.nselect++] = argv[++i];
+        } else if (!strcmp(argv[i], "--png")) {
+            po.svg = 0;
+        } else if (!strcmp(argv[i], "--svg")) {
+            po.png = 0;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "clreg plot: unknown option '%s' (see clreg plot --help)\n", argv[i]);
+            return 2;
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            fprintf(stderr, "clreg plot: expected one results directory, got '%s' and '%s'\n", dir, argv[i]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "clreg plot: expected a results directory, e.g. clreg plot results/quick\n");
+        return 2;
+    }
+    po.select = select;
+    if (cl_plot(dir, &po)) {
+        fprintf(stderr, "clreg plot: %s\n", cl_errmsg());
+        return 1;
+    }
+    printf("figures in %s/plots/\n", dir);
+    return 0;
+}
+
 static int cmd_version(void)
 {
     char blas[256];
@@ -445,6 +507,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
     if (strcmp(cmd, "list") == 0) {
         printf("regularizers (clreg train --reg NAME --lambda X -p KEY=VALUE):\n\n");
@@ -454,9 +517,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) usage_train(stdout);
         else if (argc > 2 && strcmp(argv[2], "run") == 0) usage_run(stdout);
+        else if (argc > 2 && strcmp(argv[2], "plot") == 0) usage_plot(stdout);
         else usage_main(stdout);
         return 0;
     }
-    fprintf(stderr, "clreg: unknown command '%s'; commands: run, summarize, train, list, version, help (see clreg --help)\n", cmd);
+    fprintf(stderr, "clreg: unknown command '%s'; commands: run, summarize, plot, train, list, version, help (see clreg --help)\n", cmd);
     return 2;
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,5 +53,52 @@ int cl_npy_write(const char *path, const float *data, int ndim, const size_t *sh
     int ok = fwrite(head, 1, total + pad, f) == total + pad && fwrite(data, sizeof(float), count, f) == count;
     if (fclose(f) != 0) ok = 0;
     if (!ok) return cl_fail("%s: write failed: %s", path, strerror(errno));
+    return 0;
+}
+
+int cl_npy_read(const char *path, float **data, size_t *count, int *ndim, size_t shape[4])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return cl_fail("%s: cannot open: %s", path, strerror(errno));
+    unsigned char h[10];
+    char dict[4096];
+    if (fread(h, 1, 10, f) != 10 || memcmp(h, "\x93NUMPY", 6) != 0 || h[6] != 1) {
+        fclose(f);
+        return cl_fail("%s: not a NumPy .npy file of format 1.0", path);
+    }
+    size_t hl = (size_t)h[8] | ((size_t)h[9] << 8);
+    if (hl >= sizeof dict || fread(dict, 1, hl, f) != hl) {
+        fclose(f);
+        return cl_fail("%s: truncated .npy header", path);
+    }
+    dict[hl] = 0;
+    if (!strstr(dict, "'descr': '<f4'") || !strstr(dict, "'fortran_order': False")) {
+        fclose(f);
+        return cl_fail("%s: expected float32 ('<f4') in C order", path);
+    }
+    const char *sp = strstr(dict, "'shape': (");
+    *ndim = 0;
+    *count = 1;
+    for (const char *p = sp ? sp + 10 : NULL; p && *p && *p != ')' && *ndim < 4;) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p) break;
+        shape[(*ndim)++] = (size_t)v;
+        *count *= (size_t)v;
+        p = end;
+        while (*p == ',' || *p == ' ') p++;
+    }
+    if (!sp || *ndim == 0) {
+        fclose(f);
+        return cl_fail("%s: no shape in the .npy header", path);
+    }
+    *data = cl_malloc(*count * sizeof(float) + 1);
+    size_t got = fread(*data, sizeof(float), *count, f);
+    fclose(f);
+    if (got != *count) {
+        free(*data);
+        *data = NULL;
+        return cl_fail("%s: truncated: %zu of %zu values", path, got, *count);
+    }
     return 0;
 }

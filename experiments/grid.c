@@ -113,7 +113,10 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "reset_optim")) return parse_bool(key, v, &g->reset_optim);
     if (!strcmp(key, "importance_samples")) return cl_parse_int("importance_samples", v, 0, 1 << 30, &g->importance_samples);
     if (!strcmp(key, "curve_steps")) return cl_parse_int("curve_steps", v, 0, 1 << 30, &g->curve_steps);
-    if (!strcmp(key, "save_state")) return parse_bool(key, v, &g->save_state);
+    if (!strcmp(key, "save_state")) {
+        if (!strcmp(v, "first")) return g->save_state = 2, 0; /* after the first task only */
+        return parse_bool(key, v, &g->save_state) ? cl_fail("save_state: expected yes, no or first, got '%s'", v) : 0;
+    }
     if (!strcmp(key, "blas_threads")) return cl_parse_int("blas_threads", v, 1, 256, &g->blas_threads);
     if (!strcmp(key, "eval")) {
         if (!strcmp(v, "task")) g->eval_epochs = 0;

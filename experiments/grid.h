@@ -71,7 +71,7 @@ typedef struct cl_grid {
     int importance_samples;        /* default for methods that take `samples` */
     int eval_epochs;               /* eval = epoch: curves after every epoch */
     int curve_steps;               /* also every k steps (0: never) */
-    int save_state;
+    int save_state;                /* 0 no, 1 after every task, 2 after the first task only */
     int blas_threads;              /* BLAS threads inside each cell (default 1; see runner.h) */
     int experiment_line;
     /* methods and cells */

@@ -69,14 +69,15 @@ typedef struct cell_job {
     const cl_stream *s;
     cl_buf curves;
     int epochs;
-    long steps_per_epoch;
+    int joint;           /* joint training's epochs grow with the union of tasks */
+    int batch;
     progress *prog;
     int tid;
 } cell_job;
 
 static void curve_rows(cell_job *j, cl_mlp *m, int task, int epoch, long step)
 {
-    double x = task + (double)step / (double)(j->steps_per_epoch * j->epochs);
+    double x = task + (double)step / (double)(cl_steps_per_epoch(j->s, task, j->batch, j->joint) * j->epochs);
     for (int e = 0; e < j->s->ntasks; e++) {
         float acc = cl_evaluate(m, j->s, e, cl_stream_eval_active(j->s, task, e));
         cl_buf_int(&j->curves, j->c->run);
@@ -106,7 +107,8 @@ static void on_epoch(void *ctx, cl_mlp *m, int task, int epoch, long step, doubl
 static void on_steps(void *ctx, cl_mlp *m, int task, int epoch, long step)
 {
     cell_job *j = ctx;
-    if (step % j->steps_per_epoch != 0) curve_rows(j, m, task, epoch, step); /* epoch ends: on_epoch */
+    if (step % cl_steps_per_epoch(j->s, task, j->batch, j->joint) != 0) /* epoch ends: on_epoch */
+        curve_rows(j, m, task, epoch, step);
 }
 
 typedef struct cell_out {
@@ -141,9 +143,11 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     if (g->save_state) {
         snprintf(statedir, sizeof statedir, "%s/state/run%d", outdir, c->run);
         tc.save_dir = statedir;
+        tc.save_tasks = g->save_state == 2 ? 1 : 0;
     }
     cell_job job = {.g = g, .c = c, .s = &s, .epochs = g->epochs, .prog = prog, .tid = tid};
-    job.steps_per_epoch = cl_steps_per_epoch(&s, 0, g->batch, 0);
+    job.joint = sec->method->joint;
+    job.batch = g->batch;
     tc.reg = reg;
     tc.ctx = &job;
     tc.on_epoch = on_epoch;
@@ -176,7 +180,7 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
             cl_buf_printf(cv, "%.*s", (int)(nl + 1 - p), p);
             p = nl + 1;
         }
-        long steps = job.steps_per_epoch * g->epochs;
+        long steps = cl_steps_per_epoch(&s, i - 1, g->batch, job.joint) * g->epochs;
         for (int e = 0; e < T; e++) {
             cl_buf_int(cv, c->run), cl_buf_int(cv, i), cl_buf_int(cv, g->epochs), cl_buf_int(cv, steps);
             cl_buf_num(cv, (double)i), cl_buf_int(cv, e + 1), cl_buf_num(cv, *cl_run_R(&run, i, e)), cl_buf_endrow(cv);

@@ -296,7 +296,9 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
         double v0 = cl_now();
         evaluate_row(m, s, run, cur + 1);
         run->eval_sec += cl_now() - v0;
-        if (cfg->save_dir && (rc = cl_save_state(cfg->save_dir, cur + 1, m, reg))) break;
+        if (cfg->save_dir && (cfg->save_tasks <= 0 || cur < cfg->save_tasks) &&
+            (rc = cl_save_state(cfg->save_dir, cur + 1, m, reg)))
+            break;
         if (cfg->on_task) cfg->on_task(cfg->ctx, m, cur, cl_run_R(run, cur + 1, 0));
     }
     cl_optim_free(&t.opt);

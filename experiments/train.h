@@ -29,6 +29,7 @@ typedef struct cl_train_cfg {
     int progress;        /* one line per epoch on stderr */
     cl_reg *reg;         /* the regularizer, or NULL for plain fine-tuning */
     const char *save_dir; /* if set: after every task, parameters and importances as .npy (see state.h) */
+    int save_tasks;       /* with save_dir: only after the first n tasks (0: every task) */
     /* Optional observers, called after every epoch, every `steps_every` optimizer steps of a task (if > 0)
      * and after every task (after its evaluation row). They may run the model (e.g. cl_evaluate) but must
      * not change its parameters. `ctx` is passed through. */

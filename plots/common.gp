@@ -24,12 +24,17 @@
 #                100+i per label (colour, dash, point), and PRESENT (the indices i with HAS[i], in order).
 #   ACC0, acc(v) min, max and count of an expression over the rows of a file, see below.
 #   OPEN         eval it after setting W and H (pixels): sets the terminal and opens the output file.
+#   num(c)       the number in column c (by name), NaN for nan/empty, without dropping the row (see below).
 #   lidx(s)      index of a label (as in the CSV, spaces allowed) in `labels`, 0 if absent.
 #   sel(i)       1 if the current row belongs to label i's selected group (use inside `using`).
 #   ltitle(i)    legend text "label, λ=lambda" (no lambda part when it is NaN).
 #   lcol(l), ldt(l), lpt(l): colour "#rrggbb", dash type, point type of the label l (underscore form).
 #   SUBTITLE     "dataset, stream, scenario, tasks x epochs" from the first row of runs.csv, set by INFO;
 #                "" when runs.csv cannot be read (gnuplot then prints two warnings, and goes on).
+#
+# Two gnuplot 5.4 behaviours the scripts work around: `plot for [i = 1:0] ...` (an empty iteration) still
+# draws its body once, so a plot command must not contain empty iterations (lambda.gp builds its command);
+# and `stats` that finds no valid point prints a warning and undefines STATS_*, hence ACC0/acc().
 
 if (!exists("dir")) { exit error "plots: no results directory: call with -e \"dir='DIR'\"" }
 if (!exists("NAME")) NAME = 'figure'

@@ -4,7 +4,8 @@
 # panel's task is trained shaded.
 #   gnuplot -e "dir='DIR'; out='DIR/plots/curves'; term='png'" plots/curves.gp
 # optional: labels='none ewc ...', plotdir='plots'. Reads DIR/summary_curves.csv (and runs.csv for the
-# subtitle). Size: 1000 wide, 130 + T * (200 | 150 | 110) high (T <= 4 | <= 8 | more tasks).
+# subtitle). Size: 1000 wide, 140 + T * (200 | 150 | 110) high for T <= 4 | <= 8 | more tasks (20 less
+# without runs.csv), and at least 170 + 22 * (labels + 2) so that the legend fits.
 if (!exists("plotdir")) plotdir = 'plots'
 NAME = 'curves'
 load plotdir.'/common.gp'
@@ -20,11 +21,36 @@ eval ACC0
 stats F using (acc(column('eval_task'))) nooutput
 T = ACC_N > 0 ? int(ACC_MAX) : 0
 if (T < 1) { exit error sprintf('%s: no task numbers in %s', NAME, F) }
+
+# Where each label's selected group lies in the file, so that a panel's line reads only its own rows
+# (filtering every row of a large file for every panel and label is slow: minutes for 20 tasks). The C
+# side writes a group's rows contiguously, one time point after the other, each with eval_task 1..T in
+# order; this pass verifies that, per label:
+#   MODE 2  contiguous rows, eval_task cycling 1..T: task j's rows are `every T::FIRST+j-1::LAST`
+#   MODE 1  contiguous rows in another order: `every ::FIRST::LAST`, filtered on eval_task
+#   MODE 0  anything else: every row of the file, filtered on label, selected and eval_task
+array FIRST[N]
+array LAST[N]
+array CNT[N]
+array BAD[N]
+array MODE[N]
+do for [i = 1:N] { FIRST[i] = -1; LAST[i] = -1; CNT[i] = 0; BAD[i] = 0 }
+_row = -1
+stats F using (_row = _row + 1, _i = lidx(strcol('label')), (_i > 0 && column('selected') == 1) ? \
+    (FIRST[_i] = FIRST[_i] < 0 ? _row : FIRST[_i], LAST[_i] = _row, \
+     BAD[_i] = BAD[_i] || column('eval_task') != CNT[_i] % T + 1, CNT[_i] = CNT[_i] + 1, 0) : 0) nooutput
+do for [i = 1:N] {
+  MODE[i] = (CNT[i] > 0 && LAST[i] - FIRST[i] + 1 == CNT[i]) ? ((BAD[i] || CNT[i] % T != 0) ? 1 : 2) : 0
+  if (MODE[i] == 0) { FIRST[i] = 0; LAST[i] = 2147483647 }
+}
+# every's start, step and filter for label i in panel j
+evs(i, j) = MODE[i] == 2 ? FIRST[i] + j - 1 : FIRST[i]
+evd(i) = MODE[i] == 2 ? T : 1
+yval(i, j) = MODE[i] == 2 ? column('acc_mean') : (MODE[i] == 1 ? (column('eval_task') == j ? column('acc_mean') : NaN) : \
+    ((column('eval_task') == j && sel(i)) ? column('acc_mean') : NaN))
 # points per line and panel (of the first label), to thin the point markers on dense curves
 _i0 = int(word(PRESENT, 1))
-eval ACC0
-stats F using (acc((sel(_i0) && column('eval_task') == 1) ? column('x') : NaN)) nooutput
-PI = ACC_N > 4 * T ? int(ACC_N / (2 * T)) : 1
+PI = CNT[_i0] > 4 * T * T ? int(CNT[_i0] / (2 * T * T)) : 1
 
 PH = T <= 4 ? 200 : (T <= 8 ? 150 : 110)
 TOPPX = SUBTITLE eq '' ? 60 : 80
@@ -95,8 +121,8 @@ do for [j = 1:T] {
     set format x '%g'
     set xlabel 'tasks trained'
   }
-  plot for [k = 1:NP] F using (column('x')):(sel(int(word(PRESENT, k))) && column('eval_task') == j ? \
-           column('acc_mean') : NaN) with linespoints ls 100 + int(word(PRESENT, k)) pi PI
+  plot for [k = 1:NP] F every evd(int(word(PRESENT, k)))::evs(int(word(PRESENT, k)), j)::LAST[int(word(PRESENT, k))] \
+           using (column('x')):(yval(int(word(PRESENT, k)), j)) with linespoints ls 100 + int(word(PRESENT, k)) pi PI
 }
 unset multiplot
 set output

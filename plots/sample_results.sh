@@ -8,9 +8,10 @@
 # does (groups in the grid's order of labels, then params, then lambda; sample standard deviations; the
 # diverged cell left out of the means; `selected` = the group with the highest mean ACC per label).
 #
-# Stream: 3 (or TASKS) permuted Fashion-MNIST tasks, 1 epoch each, curve points every 234 of 468 steps (x = 0.5,
-# 1.5, 2.5 between the task ends), seeds 1..3, natural order only. Labels: none, joint, ewc (lambda 10,
-# 100), mas (lambda 0.1, 1; one cell of lambda 1 diverged), mas-local (lambda 0.1), si (lambda 1).
+# Stream: 3 (or TASKS, 1..100) permuted Fashion-MNIST tasks, 1 epoch each, curve points every 234 of 468
+# steps (x = 0.5, 1.5, 2.5 between the task ends), seeds 1..3, natural order only. Labels: none, joint, ewc
+# (lambda 10, 100), mas (lambda 0.1, 1; one cell of lambda 1 diverged), mas-local (lambda 0.1), si
+# (lambda 1). The output is the same on every machine (its own random generator, LC_ALL=C).
 set -eu
 
 if [ $# -lt 1 ] || [ $# -gt 2 ] || [ -z "$1" ]; then
@@ -20,11 +21,17 @@ fi
 dir=$1
 tasks=${2:-3}
 case $tasks in
-    '' | *[!0-9]* | 0) echo "$0: TASKS must be a positive integer, not '$tasks'" >&2; exit 2 ;;
+    '' | *[!0-9]*) tasks_ok=0 ;;
+    *) if [ "$tasks" -ge 1 ] && [ "$tasks" -le 100 ]; then tasks_ok=1; else tasks_ok=0; fi ;;
 esac
+if [ "$tasks_ok" -ne 1 ]; then
+    echo "$0: TASKS must be a whole number from 1 to 100, not '$tasks'" >&2
+    exit 2
+fi
 mkdir -p "$dir"
 
-LC_ALL=C awk -v dir="$dir" -v tasks="$tasks" '
+# the directory goes through the environment: awk -v would interpret backslashes in it
+SAMPLE_DIR=$dir SAMPLE_TASKS=$tasks LC_ALL=C awk '
 function rnd() { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
 function noise(a) { return a * (2 * rnd() - 1) }
 function clamp(v) { return v < 0.05 ? 0.05 : (v > 0.99 ? 0.99 : v) }
@@ -45,6 +52,7 @@ function grow(lab, reg, par, lam, forget, learn) {
     ng++; GL[ng] = lab; GR[ng] = reg; GP[ng] = par; GLAM[ng] = lam; GF[ng] = forget; GLR[ng] = learn
 }
 BEGIN {
+    dir = ENVIRON["SAMPLE_DIR"]; tasks = ENVIRON["SAMPLE_TASKS"]
     seed = 20240607
     T = tasks + 0; NSEED = 3; STEPS = 468; HALF = 234
     ewcp = "fisher=exact mode=separate gamma=1 samples=0 data=train"

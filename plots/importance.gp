@@ -1,0 +1,55 @@
+# importance.gp: how importance is distributed: per layer, the histogram of log10(Omega) over the layer's
+# weights after task 1, one line per method (ewc, mas, mas-local at their selected lambda; their first run).
+# Written by clreg plot from the --save-state / save_state output as DIR/importance_hist.csv.
+#   gnuplot -e "dir='DIR'; out='DIR/plots/importance'; term='png'" plots/importance.gp
+if (!exists("plotdir")) plotdir = 'plots'
+NAME = 'importance'
+load plotdir.'/common.gp'
+
+F = dir.'/importance_hist.csv'
+COLS = 'label layer log10_lo log10_hi fraction'
+eval REQUIRE
+stats F using (_addl(us(strcol('label')))) nooutput
+eval ACC0
+stats F using (acc(column('layer'))) nooutput
+NL = int(ACC_MAX) + 1
+# the methods present in the file, in the order of `labels`
+HERE = ''
+do for [i = 1:words(labels)] {
+    eval ACC0
+    stats F using (acc(us(strcol('label')) eq word(labels, i) ? 1 : NaN)) nooutput
+    if (ACC_N > 0) { HERE = HERE.' '.word(labels, i) }
+}
+NM = words(HERE)
+if (NM == 0) { exit error sprintf('%s: no importance histograms in %s', NAME, F) }
+do for [k = 1:NM] {
+    set style line 100 + k lc rgb lcol(word(HERE, k)) dt ldt(word(HERE, k)) lw 2
+}
+eval READSUB
+
+W = 1000
+H = 160 + 220 * NL
+eval OPEN
+set multiplot title 'Importance after task 1: distribution of log10(Ω) over each layer''s weights'.(SUBTITLE ne '' ? "\n".SUBTITLE : '') font FONTNAME.',13'
+set lmargin at screen 0.09
+set rmargin at screen 0.78
+TOP = 1.0 - 90.0 / H
+BOT = 70.0 / H
+PH = (TOP - BOT) / NL
+set xrange [-14:4]
+set xtics 2
+set ylabel 'fraction of weights' font FONTNAME.',10'
+do for [l = 0:NL - 1] {
+    set tmargin at screen TOP - l * PH
+    set bmargin at screen TOP - (l + 1) * PH + 0.035
+    if (l == NL - 1) { set xlabel 'log10(Ω)  (zero importance counted in the leftmost bin)'; set format x '%g' } \
+    else { unset xlabel; set format x '' }
+    set label 1 sprintf('layer %d', l) at graph 0.98, graph 0.88 right front
+    if (l == 0) { set key at screen 0.985, screen TOP right top Left reverse box lc rgb '#bfbfbf' title 'method' } \
+    else { unset key }
+    plot for [k = 1:NM] F using ((column('log10_lo') + column('log10_hi')) / 2): \
+        (us(strcol('label')) eq word(HERE, k) && column('layer') == l ? column('fraction') : NaN) \
+        with steps ls 100 + k title word(HERE, k)
+}
+unset multiplot
+set output
