@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench/bench_common.h"
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/timer.h"
@@ -20,14 +21,8 @@ int main(int argc, char **argv)
     cl_blas_startup(argv);
     cl_blas_set_threads(1);
     cl_data d;
-    if (cl_data_open(&d, "fashion-mnist", NULL, 1)) {
-        fprintf(stderr, "bench: %s\n", cl_errmsg());
-        return 1;
-    }
-    cl_stream_cfg sc = cl_stream_defaults();
-    sc.ntasks = 1;
     cl_stream s;
-    if (cl_stream_create(&s, &d, &sc)) return 1;
+    if (bench_fashion_task(&d, &s)) return 1;
     cl_train_cfg tc = cl_train_defaults();
     int hidden[2] = {400, 400};
     cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);

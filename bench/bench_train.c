@@ -16,6 +16,7 @@
 
 #include <cblas.h>
 
+#include "bench/bench_common.h"
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/timer.h"
@@ -65,14 +66,8 @@ static double gemm_ceiling(int n, int batch)
 static int bench_throughput(void)
 {
     cl_data d;
-    if (cl_data_open(&d, "fashion-mnist", NULL, 1)) {
-        fprintf(stderr, "bench: %s\n", cl_errmsg());
-        return 1;
-    }
-    cl_stream_cfg sc = cl_stream_defaults();
-    sc.ntasks = 1;
     cl_stream s;
-    if (cl_stream_create(&s, &d, &sc)) return 1;
+    if (bench_fashion_task(&d, &s)) return 1;
     cl_train_cfg tc = cl_train_defaults();
     int hidden[2] = {400, 400};
     double best_train = 1e30, best_gemm = 1e30;

@@ -76,6 +76,7 @@ typedef struct trainer {
     float *grad_task, *theta_before; /* for regularizers with after_step (SI) */
     cl_range *ranges;
     long step;               /* optimizer steps of the current task so far */
+    double observer_sec;     /* time spent in on_steps (evaluations for curves): not training time */
 } trainer;
 
 /* Loss, gradient and update of one batch of nb samples already in t->X / t->y, all of task `task`. */
@@ -195,8 +196,11 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
         total += loss;
         nbatches++;
         t->step++;
-        if (cfg->on_steps && cfg->steps_every > 0 && t->step % cfg->steps_every == 0)
+        if (cfg->on_steps && cfg->steps_every > 0 && t->step % cfg->steps_every == 0) {
+            double o0 = cl_now();
             cfg->on_steps(cfg->ctx, m, cur, epoch, t->step);
+            t->observer_sec += cl_now() - o0;
+        }
     }
     return nbatches ? total / nbatches : 0.0;
 }
@@ -263,8 +267,10 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
         cl_reg_begin_task(reg, m, cur);
         for (int e = 0; e < cfg->epochs; e++) {
             double e0 = cl_now();
+            t.observer_sec = 0;
             double loss = train_epoch(&t, cur, e, nranges);
-            run->train_sec += cl_now() - e0;
+            run->train_sec += cl_now() - e0 - t.observer_sec;
+            run->eval_sec += t.observer_sec;
             run->loss[cur] = (float)loss;
             if (!isfinite(loss)) {
                 run->diverged = 1;
@@ -280,7 +286,11 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
                 if (reg && reg->method->penalty) fprintf(stderr, ", penalty %.4g", pen);
                 fprintf(stderr, ", %.1f s\n", cl_now() - e0);
             }
-            if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, m, cur, e, t.step, loss);
+            if (cfg->on_epoch) {
+                double o0 = cl_now();
+                cfg->on_epoch(cfg->ctx, m, cur, e, t.step, loss);
+                run->eval_sec += cl_now() - o0;
+            }
         }
         if (run->diverged) break;
 
