@@ -117,7 +117,10 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
         if (!strcmp(v, "first")) return g->save_state = 2, 0; /* after the first task only */
         return parse_bool(key, v, &g->save_state) ? cl_fail("save_state: expected yes, no or first, got '%s'", v) : 0;
     }
-    if (!strcmp(key, "blas_threads")) return cl_parse_int("blas_threads", v, 1, 256, &g->blas_threads);
+    if (!strcmp(key, "blas_threads")) {
+        if (!strcmp(v, "auto")) return g->blas_threads = 0, 0;
+        return cl_parse_int("blas_threads", v, 1, 256, &g->blas_threads) ? cl_fail_prefix("(or auto)") : 0;
+    }
     if (!strcmp(key, "eval")) {
         if (!strcmp(v, "task")) g->eval_epochs = 0;
         else if (!strcmp(v, "epoch")) g->eval_epochs = 1;
@@ -359,7 +362,7 @@ int cl_grid_load(cl_grid *g, const char *path)
     g->batch = 128;
     g->norders_random = 1;
     g->eval_epochs = 1;
-    g->blas_threads = 1;
+    g->blas_threads = 0; /* auto */
     g->nseeds = 1;
     g->seeds = cl_malloc(sizeof(uint64_t));
     g->seeds[0] = 1;

@@ -72,7 +72,7 @@ typedef struct cl_grid {
     int eval_epochs;               /* eval = epoch: curves after every epoch */
     int curve_steps;               /* also every k steps (0: never) */
     int save_state;                /* 0 no, 1 after every task, 2 after the first task only */
-    int blas_threads;              /* BLAS threads inside each cell (default 1; see runner.h) */
+    int blas_threads;              /* BLAS threads inside each cell; 0: auto (see runner.c) */
     int experiment_line;
     /* methods and cells */
     int nsections;

@@ -332,8 +332,8 @@ static int drop_orphans(const char *dir, const char *name, const char *header, c
     return rc;
 }
 
-static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_opts *o, int threads, time_t start,
-                           time_t end, int cells_run)
+static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_opts *o, int threads, int bt,
+                           time_t start, time_t end, int cells_run)
 {
     char path[4200], blas[256], t0[64], t1[64] = "(running)";
     snprintf(path, sizeof path, "%s/manifest.txt", dir);
@@ -343,7 +343,7 @@ static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_op
     cl_buf b = {0};
     cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\ncells in parallel: %d, BLAS threads "
                       "per cell: %d\ncells: %d in the grid, %d run by this invocation\nstarted: %s\nfinished: %s\n",
-                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, threads, g->blas_threads,
+                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, threads, bt,
                   g->ncells, cells_run, t0, t1);
     if (cl_write_file_atomic(path, b.s, b.len))
         fprintf(stderr, "clreg run: warning: %s\n", cl_errmsg()); /* the results stand without it */
@@ -432,16 +432,15 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
         return -1;
     }
 
-    int avail = o->threads > 0 ? o->threads : omp_get_num_procs();
-    int threads = g->blas_threads > 1 ? 1 : avail;
+    /* BLAS threads per cell: the grid's blas_threads, or automatically every core for a grid of a single
+     * cell (the spare threads) and one otherwise. It depends on the grid and the machine, never on -j or
+     * on how many cells are left, so a resumed or re-threaded run computes the same numbers. */
+    int bt = g->blas_threads > 0 ? g->blas_threads : (g->ncells == 1 ? omp_get_num_procs() : 1);
+    int threads = bt > 1 ? 1 : (o->threads > 0 ? o->threads : omp_get_num_procs());
     if (threads > ntodo && ntodo > 0) threads = ntodo;
     if (threads < 1) threads = 1;
-    if (g->blas_threads == 1 && ntodo > 0 && ntodo < avail && o->progress != 0)
-        fprintf(stderr, "clreg run: note: %d cell%s for %d threads; blas_threads = %d in [experiment] would give the "
-                        "cells' BLAS the spare threads (the numbers then differ in rounding from blas_threads = 1)\n",
-                ntodo, ntodo == 1 ? "" : "s", avail, avail);
     time_t start = time(NULL);
-    write_manifest(outdir, g, o, threads, start, 0, ntodo);
+    write_manifest(outdir, g, o, threads, bt, start, 0, ntodo);
 
     progress prog = {.enabled = o->progress < 0 ? isatty(2) : o->progress, .total = g->ncells,
                      .done_before = g->ncells - ntodo, .start = cl_now(), .nthreads = threads};
@@ -449,8 +448,7 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
     int failed = 0;
     char first_err[1024] = "";
 
-    /* BLAS threads inside cells are the grid's choice, never -j's (see runner.h). */
-    cl_blas_set_threads(g->blas_threads);
+    cl_blas_set_threads(bt);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int k = 0; k < ntodo; k++) {
         int stop;
@@ -499,6 +497,6 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
     free(todo);
     if (failed) return cl_fail("%s", first_err);
     if (cl_results_finalize(outdir, NULL, 0)) return -1;
-    write_manifest(outdir, g, o, threads, start, time(NULL), ntodo);
+    write_manifest(outdir, g, o, threads, bt, start, time(NULL), ntodo);
     return 0;
 }

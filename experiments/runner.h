@@ -2,7 +2,8 @@
  *
  * Determinism: a cell's random streams (initialization, shuffling, permutations, sampled labels) derive
  * from its seed and task order only, and the number of BLAS threads inside a cell is fixed by the grid
- * (blas_threads, default 1), so a cell's numbers are the same whatever -j or the schedule. The BLAS thread
+ * (blas_threads; auto: every core for a one-cell grid, else 1), so a cell's numbers are the same whatever
+ * -j, the schedule, or how many cells a resumed run has left. The BLAS thread
  * count cannot follow -j: OpenBLAS's sgemm rounds differently with 1 and 2 threads, and even when the same
  * product is split by rows or columns (measured on this project's shapes: every split differs in the last
  * bits), and forgetting amplifies such differences into visibly different accuracies. With blas_threads > 1

@@ -175,6 +175,31 @@ static void test_threads_do_not_change_results(void **state)
     tu_rmdir(dir);
 }
 
+/* A one-cell grid gives the cell's BLAS every core (the threads cells cannot use), whatever -j says, so
+ * -j 1 and -j 2 still agree. */
+static void test_single_cell_gets_blas_threads(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), path[4096], args[8400], a[4200], b[4200], man[4300];
+    write_grid(dir, "one.ini", "[experiment]\ndataset = synthetic\ntasks = 2\nhidden = 64\n[none]\n", path);
+    snprintf(a, sizeof a, "%s/j1", dir);
+    snprintf(b, sizeof b, "%s/j2", dir);
+    snprintf(args, sizeof args, "run %s -o %s -j 1", path, a);
+    assert_int_equal(tu_run_clreg(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "run %s -o %s -j 2", path, b);
+    assert_int_equal(tu_run_clreg(args, out, sizeof out), 0);
+    compare_dirs(a, b);
+    snprintf(man, sizeof man, "%s/manifest.txt", a);
+    FILE *f = fopen(man, "r");
+    char text[4096] = "", want[64];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    snprintf(want, sizeof want, "BLAS threads per cell: %ld", sysconf(_SC_NPROCESSORS_ONLN));
+    if (!strstr(text, want)) fail_msg("manifest lacks '%s':\n%s", want, text);
+    tu_rmdir(dir);
+}
+
 static long count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -340,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_expansion),
         cmocka_unit_test(test_bad_grids),
         cmocka_unit_test(test_threads_do_not_change_results),
+        cmocka_unit_test(test_single_cell_gets_blas_threads),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_directory_belongs_to_one_grid),
         cmocka_unit_test(test_finalize_hand_worked),
