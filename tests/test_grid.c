@@ -7,6 +7,7 @@
 #include <math.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <sys/stat.h>
 
 #include "core/error.h"
@@ -276,6 +277,48 @@ static void test_directory_belongs_to_one_grid(void **state)
 }
 
 /* Finalizing hand-made results: intransigence and the summaries against numbers worked by hand. */
+/* Every grid shipped in experiments/ must parse and expand to the cell count experiments/README.md gives,
+ * so an edit to a shipped grid cannot leave it broken or the documentation stale. The data is a tiny
+ * MNIST-format set of 10 classes (the MNIST versions need --data-path anyway; the Fashion-MNIST ones are
+ * pointed at it too, so the test does not need the dataset package). */
+static void test_shipped_grids(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        int cells;
+    } shipped[] = {
+        {"quick.ini", 7},         {"permuted.ini", 48},     {"split_task.ini", 66},
+        {"split_domain.ini", 66}, {"split_class.ini", 66}, {"rotated.ini", 48},
+    };
+    char *dir = tu_mkdtemp(), prefix[4200];
+    td_write_mnist(dir, "", 40, 20, 28, 28, 10, 1);
+    snprintf(prefix, sizeof prefix, "%s/", dir);
+    int checked = 0;
+    for (int mnist = 0; mnist < 2; mnist++) {
+        for (size_t i = 0; i < sizeof shipped / sizeof *shipped; i++) {
+            char path[256], args[8400], expect[300];
+            snprintf(path, sizeof path, "experiments/%s%s", mnist ? "mnist/" : "", shipped[i].file);
+            if (mnist && strcmp(shipped[i].file, "quick.ini") == 0) continue;
+            if (access(path, R_OK) != 0) fail_msg("%s: missing", path);
+            snprintf(args, sizeof args, "run %s --dry-run --data-path %s", path, prefix);
+            int rc = tu_run_clreg(args, out, sizeof out);
+            if (rc != 0) fail_msg("%s: exit %d:\n%.2000s", path, rc, out);
+            snprintf(expect, sizeof expect, "%s: %d cells", path, shipped[i].cells);
+            if (!strstr(out, expect)) fail_msg("%s: expected '%s', got:\n%.500s", path, expect, out);
+            checked++;
+        }
+    }
+    assert_int_equal(checked, 11);
+    /* A grid added to experiments/ must be added to the table above (and to the README's). */
+    glob_t g;
+    assert_int_equal(glob("experiments/*.ini", 0, NULL, &g), 0);
+    assert_int_equal(glob("experiments/mnist/*.ini", GLOB_APPEND, NULL, &g), 0);
+    if (g.gl_pathc != (size_t)checked) fail_msg("experiments/ holds %zu grids, the test knows %d", g.gl_pathc, checked);
+    globfree(&g);
+    tu_rmdir(dir);
+}
+
 static void test_finalize_hand_worked(void **state)
 {
     (void)state;
@@ -369,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_directory_belongs_to_one_grid),
         cmocka_unit_test(test_finalize_hand_worked),
+        cmocka_unit_test(test_shipped_grids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
