@@ -276,7 +276,6 @@ static void test_directory_belongs_to_one_grid(void **state)
     tu_rmdir(dir);
 }
 
-/* Finalizing hand-made results: intransigence and the summaries against numbers worked by hand. */
 /* Every grid shipped in experiments/ must parse and expand to the cell count experiments/README.md gives,
  * so an edit to a shipped grid cannot leave it broken or the documentation stale. The data is a tiny
  * MNIST-format set of 10 classes (the MNIST versions need --data-path anyway; the Fashion-MNIST ones are
@@ -319,6 +318,7 @@ static void test_shipped_grids(void **state)
     tu_rmdir(dir);
 }
 
+/* Finalizing hand-made results: intransigence and the summaries against numbers worked by hand. */
 static void test_finalize_hand_worked(void **state)
 {
     (void)state;
