@@ -1,5 +1,6 @@
 /* clreg: the command line. It parses, validates and dispatches; the work lives in the modules. */
 #include <getopt.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,15 @@ fail_data:
 
 int main(int argc, char **argv)
 {
+#ifdef M_MMAP_THRESHOLD
+    /* Buffers of 256 KiB and more (evaluation and importance batches, a cell's model state) come from mmap
+     * and go back to the system when freed. glibc's default raises this threshold to the largest buffer
+     * freed so far, after which these buffers come from the thread's heap; as aligned_alloc asks for a
+     * little more than the hole a freed one leaves, every evaluation then grew the heap by another batch
+     * of 3 MB. Measured on a 2-cell, 10-task grid: a peak of 143.5 MB with the default, 97.2 MB with this,
+     * with no change in speed (a few hundred page faults per evaluation batch of a thousand samples). */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     cl_blas_startup(argv);
     if (argc < 2) {
         usage_main(stderr);

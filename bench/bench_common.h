@@ -1,9 +1,14 @@
 /* What the benchmarks share: Fashion-MNIST as a one-task stream (the plain data), the shape every
- * throughput number in the README is measured on. */
+ * throughput number in the README is measured on, and running ./clreg as a child to time it and read its
+ * peak memory. */
 #ifndef CLREG_BENCH_COMMON_H
 #define CLREG_BENCH_COMMON_H
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "datasets/dataset.h"
@@ -23,6 +28,46 @@ static inline int bench_fashion_task(cl_data *d, cl_stream *s)
         return -1;
     }
     return 0;
+}
+
+/* Start ./clreg with ARGS (args[0] is "clreg"), its output discarded. */
+static inline pid_t bench_spawn(char *const args[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
+        execv("./clreg", args);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait for one child started by bench_spawn; its own peak resident set in MB, or -1 if it failed.
+ * wait4 gives this child's figure, where getrusage(RUSAGE_CHILDREN) gives the largest of all children.
+ * A forked child's peak starts at the parent's resident set at the fork, so a benchmark measures memory
+ * before it loads anything itself. */
+static inline double bench_reap(pid_t pid, const char *what)
+{
+    int st;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench: %s failed\n", what);
+        return -1;
+    }
+    return ru.ru_maxrss * 1024.0 / 1e6;
+}
+
+/* Fashion-MNIST held once as uint8: 70,000 images of 784 pixels. */
+#define BENCH_DATA_MB (70000.0 * 784 / 1e6)
+
+/* The state one run of the default 784-400-400-10 MLP holds, in MB: parameters, gradients and Adam's two
+ * moments (4 x 478,416 floats); the activations of a 1,000-sample evaluation batch (input, 2 hidden layers
+ * and their backward signals, logits); one 128-sample training batch and its epoch's shuffled order; the
+ * BLAS packing buffer of its thread (the Zen kernel packs 384 x 1,000 floats for the evaluation gemm). */
+static inline double bench_run_state_mb(void)
+{
+    return (4 * 478416.0 + 1000.0 * (784 + 2 * 400 * 2 + 10) + 128.0 * 784 + 60000 + 384.0 * 1000) * 4 / 1e6;
 }
 
 #endif
