@@ -44,22 +44,30 @@ void cl_blas_startup(char **argv)
         fprintf(stderr, "clreg: warning: linked OpenBLAS is not the OpenMP build (parallel mode %d); grid cells "
                         "and BLAS threads may oversubscribe the cores\n", openblas_get_parallel());
 
-    /* CLREG_BLAS_REEXEC guards against a loop should the library ignore the variable. */
+    /* CLREG_BLAS_REEXEC guards against a loop should the library ignore the variable; it holds the kernel
+     * the library picked on its own, so that cl_blas_describe can say what was replaced. */
     if (getenv("CLREG_BLAS_REEXEC")) return;
     const char *opt = getenv("CLREG_BLAS_AUTOCORE");
     int opt_out = opt && strcmp(opt, "0") == 0;
     const char *core = openblas_get_corename();
     const char *choice = cl_blas_choose_core(core, cl_cpu_detect(), getenv("OPENBLAS_CORETYPE"), opt_out);
     if (!choice) return;
-    fprintf(stderr, "clreg: OpenBLAS chose the generic '%s' kernel on a CPU with %s; restarting with "
-                    "OPENBLAS_CORETYPE=%s (CLREG_BLAS_AUTOCORE=0 keeps the default)\n",
-            core, strcmp(choice, "SKYLAKEX") == 0 ? "AVX-512" : "AVX2", choice);
-    fflush(stderr);
+    /* Said only on a terminal: a note on every run would be a second line in front of every error message
+     * and in every piped log, while the manifest and `clreg version` already name the kernel and the
+     * replaced one (cl_blas_describe). */
+    if (isatty(2)) {
+        fprintf(stderr, "clreg: OpenBLAS chose the generic '%s' kernel on a CPU with %s; restarting with "
+                        "OPENBLAS_CORETYPE=%s (CLREG_BLAS_AUTOCORE=0 keeps the default)\n",
+                core, strcmp(choice, "SKYLAKEX") == 0 ? "AVX-512" : "AVX2", choice);
+        fflush(stderr);
+    }
     setenv("OPENBLAS_CORETYPE", choice, 1);
-    setenv("CLREG_BLAS_REEXEC", "1", 1);
+    setenv("CLREG_BLAS_REEXEC", core, 1);
     execv("/proc/self/exe", argv);
     /* If re-execution is impossible (no /proc), run on with the slow kernel: correct, only slower. */
-    fprintf(stderr, "clreg: could not restart with the faster kernel; continuing with '%s'\n", core);
+    unsetenv("CLREG_BLAS_REEXEC");
+    fprintf(stderr, "clreg: warning: could not restart with the faster '%s' kernel; continuing with '%s'\n",
+            choice, core);
 }
 
 void cl_blas_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
@@ -73,7 +81,11 @@ void cl_blas_describe(char *buf, size_t n)
     char name[32] = "OpenBLAS", ver[32] = "?";
     sscanf(openblas_get_config(), "%31s %31s", name, ver);
     int par = openblas_get_parallel();
-    snprintf(buf, n, "%s %s, %s build, kernel %s, %d threads", name, ver,
-             par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "single-threaded", openblas_get_corename(),
+    const char *replaced = getenv("CLREG_BLAS_REEXEC");
+    char note[80] = "";
+    if (replaced && *replaced && strcasecmp(replaced, openblas_get_corename()) != 0)
+        snprintf(note, sizeof note, " (chosen by clreg over the generic %.32s)", replaced);
+    snprintf(buf, n, "%s %s, %s build, kernel %s%s, %d threads", name, ver,
+             par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "single-threaded", openblas_get_corename(), note,
              openblas_get_num_threads());
 }

@@ -110,7 +110,7 @@ const cl_reg_method cl_reg_ewc = {
     .summary = "elastic weight consolidation: Omega = diagonal Fisher, exact per-sample",
     .params =
         (const cl_reg_param[]){
-            {"lambda", "100", "penalty strength (the EWC paper's lambda is 2x this)"},
+            {"lambda", "10", "penalty strength (the EWC paper's lambda is 2x this)"},
             {"fisher", "exact", "empirical (true labels), sampled (labels drawn from the model), exact (all classes)"},
             {"mode", "separate", "separate (one penalty per task) or online (gamma F_old + F_new)"},
             {"gamma", "1", "online mode: decay of the old Fisher, in [0, 1]"},

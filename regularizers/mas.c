@@ -74,7 +74,7 @@ const cl_reg_method cl_reg_mas = {
     .summary = "memory aware synapses, global: Omega = mean |per-sample grad of ||f(x)||^2|",
     .params =
         (const cl_reg_param[]){
-            {"lambda", "0.1", "penalty strength"},
+            {"lambda", "0.01", "penalty strength"},
             {"norm", "l2sq", "l2sq (squared norm, the paper) or l2 (unsquared, some libraries)"},
             {"estimate", "per-sample", "per-sample (exact) or batch (abs of the batch-mean gradient)"},
             {"batch", "128", "estimate=batch: samples per batch"},

@@ -59,7 +59,10 @@ typedef struct cl_task_view {
 /* ---- parameters -------------------------------------------------------------------------------------- */
 typedef struct cl_reg_param {
     const char *name;
-    const char *def;   /* default, as text */
+    const char *def;   /* default, as text. A default lambda is the best of the shipped permuted sweep
+                        * (experiments/permuted.ini), whose protocol is clreg train's defaults: a user who
+                        * names only --reg gets a lambda measured to help there, not a paper's value tuned
+                        * for another optimizer (under Adam, larger lambdas can forget more). */
     const char *help;  /* one line, including the valid values */
 } cl_reg_param;
 
@@ -113,7 +116,7 @@ void cl_reg_list(FILE *f);
  * are rejected with a message that names the key and, for a misspelling, the closest valid name. */
 cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, const cl_mlp *m);
 void cl_reg_free(cl_reg *r);
-/* "ewc lambda=100 fisher=exact mode=separate gamma=1 ..." (every parameter, defaults included). */
+/* "ewc lambda=10 fisher=exact mode=separate gamma=1 ..." (every parameter, defaults included). */
 void cl_reg_describe(const cl_reg *r, char *buf, size_t n);
 
 /* Hooks as the training loop calls them; each is a no-op where the method has none. */

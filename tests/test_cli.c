@@ -4,6 +4,8 @@
 #include "tests/testutil.h"
 #include "tests/testdata.h"
 
+#include "core/blas.h"
+
 static char out[1 << 16];
 
 /* Expect failure with exit status `status`, a single line of output, containing every given string. */
@@ -24,6 +26,19 @@ static void test_version_and_help(void **state)
     assert_non_null(strstr(out, "OpenBLAS"));
     assert_non_null(strstr(out, "OpenMP build"));
     assert_non_null(strstr(out, "kernel "));
+    /* On a CPU with AVX2 the kernel in use is never a generic fallback: either OpenBLAS picked a modern one
+     * or clreg restarted itself with one, silently when stderr is not a terminal (as here). */
+    cl_cpu cpu = cl_cpu_detect();
+    if (cpu.avx2_fma) {
+        const char *k = strstr(out, "kernel ") + 7;
+        if (strncmp(k, "Haswell", 7) && strncmp(k, "Zen", 3) && strncmp(k, "SkylakeX", 8) &&
+            strncmp(k, "CooperLake", 10) && strncmp(k, "SapphireRapids", 14))
+            fail_msg("generic BLAS kernel on a CPU with AVX2:\n%s", out);
+    }
+    assert_null(strstr(out, "restarting"));
+    /* A kernel the user names is kept, and nothing claims clreg chose it. */
+    assert_int_equal(tu_run_clreg_env("OPENBLAS_CORETYPE=PRESCOTT", "--version", out, sizeof out), 0);
+    assert_non_null(strstr(out, "kernel Prescott,"));
     assert_int_equal(tu_run_clreg("--help", out, sizeof out), 0);
     assert_non_null(strstr(out, "train"));
     assert_int_equal(tu_run_clreg("train --help", out, sizeof out), 0);

@@ -37,14 +37,15 @@ static inline void tu_write_file(const char *path, const void *data, size_t n)
     fclose(f);
 }
 
-/* Run the clreg binary under test ($CLREG_BIN) with a shell argument string; capture stdout+stderr into
+/* Run the clreg binary under test ($CLREG_BIN) with a shell argument string, after the shell variable
+ * assignments in env ("" for none, else e.g. "OPENBLAS_CORETYPE=PRESCOTT"); capture stdout+stderr into
  * out (NUL-terminated, truncated to cap) and return the exit status (-1 if it died from a signal). */
-static inline int tu_run_clreg(const char *args, char *out, size_t cap)
+static inline int tu_run_clreg_env(const char *env, const char *args, char *out, size_t cap)
 {
     const char *bin = getenv("CLREG_BIN");
     if (!bin) bin = "./clreg";
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", env, bin, args);
     FILE *p = popen(cmd, "r");
     if (!p) { perror("popen"); abort(); }
     size_t len = 0, r;
@@ -55,6 +56,11 @@ static inline int tu_run_clreg(const char *args, char *out, size_t cap)
     int st = pclose(p);
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     return -1;
+}
+
+static inline int tu_run_clreg(const char *args, char *out, size_t cap)
+{
+    return tu_run_clreg_env("", args, out, cap);
 }
 
 /* Count lines of text (for "exactly one message" checks). */
