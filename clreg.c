@@ -15,6 +15,7 @@
 #include "experiments/metrics.h"
 #include "experiments/plot.h"
 #include "experiments/runner.h"
+#include "experiments/probe.h"
 #include "experiments/train.h"
 #include "models/mlp.h"
 #include "regularizers/regularizer.h"
@@ -75,6 +76,12 @@ static void usage_train(FILE *f)
             "  -p, --param K=V     a method parameter, e.g. -p fisher=exact -p mode=online (repeatable)\n"
             "  --save-state DIR    after each task, write parameters and importances as .npy files under\n"
             "                      DIR/task<k>/params/ and DIR/task<k>/importance/\n"
+            "  --probe K           after the run, put parameters back to their values after task K and\n"
+            "                      test every task again: the least important 10/20/50%% and the most\n"
+            "                      important 50%% by task K's importance, and the parameters of the\n"
+            "                      hidden units silent on all of task K's training data (every\n"
+            "                      gradient-based importance scores them 0). Shows which weights carry\n"
+            "                      the later tasks, and the forgetting.\n"
             "model and training:\n"
             "  --hidden L          hidden layer widths, e.g. 400,400 (default); 'none' for a linear model\n"
             "  --optimizer O       adam (default) or sgd (with momentum)\n"
@@ -92,7 +99,8 @@ static void usage_train(FILE *f)
             "examples:\n"
             "  clreg train --stream split --scenario task --epochs 2\n"
             "  clreg train --reg ewc --lambda 100 -p fisher=empirical\n"
-            "  clreg train --reg mas --lambda 1 -p data=test --save-state results/mas-state\n");
+            "  clreg train --reg mas --lambda 1 -p data=test --save-state results/mas-state\n"
+            "  clreg train --tasks 2 --reg mas --lambda 100 --probe 1\n");
 }
 
 static void usage_run(FILE *f)
@@ -341,11 +349,75 @@ static void print_matrix(const cl_stream *s, const cl_run *run)
            run->diverged ? "  (DIVERGED: a loss became NaN or Inf; later rows are nan)" : "");
 }
 
+/* clreg train --probe K: capture task K's parameters, importance and silent units when it ends; after the
+ * run, test again with subsets of the parameters put back (experiments/probe.h). */
+typedef struct probe_ctx {
+    int task;
+    const cl_stream *stream;
+    const cl_reg *reg;
+    int captured;
+    cl_probe probe;
+} probe_ctx;
+
+static void probe_on_task(void *ctx, cl_mlp *m, int task, const float *R_row)
+{
+    (void)R_row;
+    probe_ctx *pc = ctx;
+    if (task != pc->task) return;
+    cl_probe_capture(&pc->probe, m, pc->stream, task, pc->reg);
+    pc->captured = 1;
+}
+
+static void probe_row(const probe_ctx *pc, cl_mlp *m, const char *label, const unsigned char *mask)
+{
+    const cl_stream *s = pc->stream;
+    float acc[s->ntasks];
+    cl_probe_eval(&pc->probe, m, s, mask, s->ntasks - 1, acc);
+    printf("%-38s", label);
+    for (int j = 0; j < s->ntasks; j++) printf("  %8.4f", acc[j]);
+    printf("\n");
+}
+
+static void print_probe(const probe_ctx *pc, cl_mlp *m)
+{
+    const cl_probe *p = &pc->probe;
+    const cl_stream *s = pc->stream;
+    int K = p->task + 1;
+    printf("\nprobe: parameters put back to their values after task %d, then test accuracy on every task\n", K);
+    printf("silent on all of task %d's training data:", K);
+    for (int l = 0; l < m->nhidden; l++)
+        printf("%s %d of %d units in hidden layer %d", l ? "," : "", p->silent_units[l], m->hidden[l], l + 1);
+    printf("%s; %zu of %zu parameters touch them\n", m->nhidden ? "" : " no hidden layers", p->silent_params, p->n);
+    printf("%-38s", "put back");
+    for (int j = 0; j < s->ntasks; j++) printf("  task %-3d", j + 1);
+    printf("\n");
+    unsigned char *mask = cl_calloc(p->n, 1);
+    probe_row(pc, m, "nothing (the run's end)", mask);
+    probe_row(pc, m, "everything (the state after the task)", NULL);
+    if (p->omega) {
+        static const struct {
+            double lo, hi;
+            const char *label;
+        } cut[] = {{0, 0.1, "least important 10%"},
+                   {0, 0.2, "least important 20%"},
+                   {0, 0.5, "least important 50%"},
+                   {0.5, 1, "most important 50%"}};
+        for (size_t c = 0; c < sizeof cut / sizeof *cut; c++) {
+            cl_probe_rank_mask(p, cut[c].lo, cut[c].hi, mask);
+            probe_row(pc, m, cut[c].label, mask);
+        }
+    } else {
+        printf("(no ranking by importance: this regularizer has none, or a flat one)\n");
+    }
+    probe_row(pc, m, "parameters of the silent units", p->silent);
+    free(mask);
+}
+
 enum {
     OPT_DATASET = 256, OPT_DATA_PATH, OPT_STREAM, OPT_SCENARIO, OPT_TASKS, OPT_GROUPS, OPT_ANGLES,
     OPT_ANGLE_STEP, OPT_PERMUTE_FIRST, OPT_PAD, OPT_NO_SCALE, OPT_HIDDEN, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM,
     OPT_EPOCHS, OPT_BATCH, OPT_RESET, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP, OPT_REG, OPT_LAMBDA,
-    OPT_PARAM = 'p', OPT_SAVE_STATE = 300
+    OPT_PARAM = 'p', OPT_SAVE_STATE = 300, OPT_PROBE
 };
 #define MAX_REG_PARAMS 16
 
@@ -365,14 +437,14 @@ static int cmd_train(int argc, char **argv)
         {"quiet", no_argument, 0, OPT_QUIET},             {"help", no_argument, 0, OPT_HELP},
         {"reg", required_argument, 0, OPT_REG},           {"lambda", required_argument, 0, OPT_LAMBDA},
         {"param", required_argument, 0, OPT_PARAM},       {"save-state", required_argument, 0, OPT_SAVE_STATE},
-        {0, 0, 0, 0}};
+        {"probe", required_argument, 0, OPT_PROBE},       {0, 0, 0, 0}};
     const char *dataset = "fashion-mnist", *data_path = NULL, *optimizer = "adam", *reg_name = "none";
     const char *save_dir = NULL, *reg_params[MAX_REG_PARAMS + 1];
     char lambda_param[64];
     int nreg_params = 0;
     cl_stream_cfg sc = cl_stream_defaults();
     cl_train_cfg tc = cl_train_defaults();
-    int hidden[MAX_HIDDEN] = {400, 400}, nhidden = 2, threads = 0, quiet = 0;
+    int hidden[MAX_HIDDEN] = {400, 400}, nhidden = 2, threads = 0, quiet = 0, probe_task = 0;
     float lr = -1, momentum = -1;
     unsigned long long seed = 1;
     int rc = 0, c;
@@ -419,6 +491,7 @@ static int cmd_train(int argc, char **argv)
             else reg_params[nreg_params++] = optarg;
             break;
         case OPT_SAVE_STATE: save_dir = optarg; break;
+        case OPT_PROBE: rc = cl_parse_int("--probe", optarg, 1, 1000, &probe_task); break;
         case OPT_HELP: usage_train(stdout); return 0;
         case ':': { /* a known option without its value (getopt reports this with the leading ':') */
             const char *name = "?";
@@ -462,6 +535,16 @@ static int cmd_train(int argc, char **argv)
     if (!(reg = cl_reg_create(reg_name, reg_params, nreg_params, m))) goto fail_model;
     tc.reg = reg;
     tc.save_dir = save_dir;
+    probe_ctx pc = {.task = probe_task - 1, .stream = &s, .reg = reg};
+    if (probe_task) {
+        if (probe_task >= s.ntasks) {
+            cl_fail("--probe %d: expected a task before the last (1..%d): the probe shows what later tasks "
+                    "changed", probe_task, s.ntasks - 1);
+            goto fail_reg;
+        }
+        tc.on_task = probe_on_task;
+        tc.ctx = &pc;
+    }
     if (!quiet) {
         char blas[256], rdesc[512];
         cl_blas_describe(blas, sizeof blas);
@@ -477,16 +560,21 @@ static int cmd_train(int argc, char **argv)
     cl_run run;
     int trc = cl_train_stream(m, &s, &tc, &run);
     print_matrix(&s, &run);
+    if (pc.captured && !run.diverged && !trc) print_probe(&pc, m);
+    if (pc.captured) cl_probe_free(&pc.probe);
     status = run.diverged ? 3 : 0;
     if (trc) status = 1; /* the message is printed below */
     cl_run_free(&run);
     cl_reg_free(reg);
+    reg = NULL; /* the error path below frees it again otherwise */
     if (status != 1) {
         cl_mlp_free(m);
         cl_stream_free(&s);
         cl_data_free(&data);
         return status;
     }
+fail_reg:
+    cl_reg_free(reg);
 fail_model:
     cl_mlp_free(m);
 fail_stream:
