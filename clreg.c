@@ -565,9 +565,8 @@ static int cmd_train(int argc, char **argv)
     status = run.diverged ? 3 : 0;
     if (trc) status = 1; /* the message is printed below */
     cl_run_free(&run);
-    cl_reg_free(reg);
-    reg = NULL; /* the error path below frees it again otherwise */
     if (status != 1) {
+        cl_reg_free(reg);
         cl_mlp_free(m);
         cl_stream_free(&s);
         cl_data_free(&data);

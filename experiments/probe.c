@@ -8,18 +8,40 @@
 
 /* Mark unit u of trunk layer l and every parameter attached to it: its row of W and its bias, and its
  * column in the next layer (every head's, for the last trunk layer). */
-static size_t mark_unit(const cl_mlp *m, int l, int u, unsigned char *mark)
+static void mark_unit(const cl_mlp *m, int l, int u, unsigned char *mark)
 {
-    size_t k = 0;
     const cl_linear *L = &m->layer[l];
-    for (int i = 0; i < L->in; i++) k += !mark[L->w + (size_t)u * L->in + i]++;
-    k += !mark[L->b + u]++;
-    int next0 = l + 1, next1 = l + 1 < m->nhidden ? l + 2 : m->nhidden + m->nheads;
-    for (int nl = next0; nl < next1; nl++) {
+    memset(mark + L->w + (size_t)u * L->in, 1, (size_t)L->in);
+    mark[L->b + u] = 1;
+    int next_end = l + 1 < m->nhidden ? l + 2 : m->nhidden + m->nheads;
+    for (int nl = l + 1; nl < next_end; nl++) {
         const cl_linear *N = &m->layer[nl];
-        for (int o = 0; o < N->out; o++) k += !mark[N->w + (size_t)o * N->in + u]++;
+        for (int o = 0; o < N->out; o++) mark[N->w + (size_t)o * N->in + u] = 1;
     }
-    return k;
+}
+
+typedef struct ranked {
+    float omega;
+    size_t index;
+} ranked;
+
+static int by_omega(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->omega != y->omega) return x->omega < y->omega ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Parameter indices by ascending importance, ties by index: sorted once here, cut by every rank mask. */
+static size_t *rank_order(const float *omega, size_t n)
+{
+    ranked *r = cl_malloc(sizeof *r * n);
+    for (size_t i = 0; i < n; i++) r[i] = (ranked){omega[i], i};
+    qsort(r, n, sizeof *r, by_omega);
+    size_t *order = cl_malloc(sizeof *order * n);
+    for (size_t k = 0; k < n; k++) order[k] = r[k].index;
+    free(r);
+    return order;
 }
 
 int cl_probe_capture(cl_probe *p, cl_mlp *m, const cl_stream *s, int task, const cl_reg *reg)
@@ -36,8 +58,12 @@ int cl_probe_capture(cl_probe *p, cl_mlp *m, const cl_stream *s, int task, const
     if (reg && cl_reg_importance(reg, om) == 0) {
         for (size_t i = 1; i < p->n && flat; i++) flat = om[i] == om[0];
     }
-    if (flat) free(om);
-    else p->omega = om;
+    if (flat) {
+        free(om);
+    } else {
+        p->omega = om;
+        p->order = rank_order(om, p->n);
+    }
 
     /* Largest ReLU output of every hidden unit over the task's training samples. */
     const cl_task *t = &s->task[task];
@@ -65,10 +91,10 @@ int cl_probe_capture(cl_probe *p, cl_mlp *m, const cl_stream *s, int task, const
         for (int u = 0; u < m->hidden[l]; u++)
             if (!(peak[l][u] > 0)) {
                 p->silent_units[l]++;
-                p->silent_params += mark_unit(m, l, u, p->silent);
+                mark_unit(m, l, u, p->silent);
             }
-    /* mark_unit counts up to 2 marks for a weight between two silent units; make the mask 0/1 */
-    for (size_t i = 0; i < p->n; i++) p->silent[i] = p->silent[i] != 0;
+    /* counted after marking: a weight between two silent units is marked twice but counts once */
+    for (size_t i = 0; i < p->n; i++) p->silent_params += p->silent[i];
     for (int l = 0; l < m->nhidden; l++) free(peak[l]);
     free(peak);
     free(X);
@@ -81,34 +107,19 @@ void cl_probe_free(cl_probe *p)
 {
     free(p->anchor);
     free(p->omega);
+    free(p->order);
     free(p->silent);
     free(p->silent_units);
     memset(p, 0, sizeof *p);
 }
 
-typedef struct ranked {
-    float omega;
-    size_t index;
-} ranked;
-
-static int by_omega(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->omega != y->omega) return x->omega < y->omega ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 long cl_probe_rank_mask(const cl_probe *p, double lo, double hi, unsigned char *mask)
 {
     if (!p->omega) return -1;
-    ranked *r = cl_malloc(sizeof *r * p->n);
-    for (size_t i = 0; i < p->n; i++) r[i] = (ranked){p->omega[i], i};
-    qsort(r, p->n, sizeof *r, by_omega);
     size_t a = (size_t)(lo * (double)p->n), b = (size_t)(hi * (double)p->n);
     if (b > p->n) b = p->n;
     memset(mask, 0, p->n);
-    for (size_t k = a; k < b; k++) mask[r[k].index] = 1;
-    free(r);
+    for (size_t k = a; k < b; k++) mask[p->order[k]] = 1;
     return a < b ? (long)(b - a) : 0;
 }
 

@@ -24,6 +24,7 @@ typedef struct cl_probe {
     size_t n;               /* the model's nparams */
     float *anchor;          /* parameters after the reference task */
     float *omega;           /* the regularizer's total importance then; NULL when it has none or it is flat */
+    size_t *order;          /* with omega: parameter indices by ascending importance, ties by index */
     unsigned char *silent;  /* per parameter: 1 if it is a weight into or out of, or the bias of, a silent unit */
     int *silent_units;      /* per trunk layer: units silent on every training sample of the task */
     size_t silent_params;   /* parameters marked in `silent` */
