@@ -462,5 +462,7 @@ int cl_data_load_csv(cl_data *d, const char *train_path, const char *test_path, 
     }
     int nc = d->train.nclasses > d->test.nclasses ? d->train.nclasses : d->test.nclasses;
     d->train.nclasses = d->test.nclasses = nc;
+    d->files[d->nfiles++] = cl_strdup(train_path);
+    d->files[d->nfiles++] = cl_strdup(test_path);
     return 0;
 }

@@ -22,6 +22,8 @@ void cl_data_free(cl_data *d)
     if (!d) return;
     cl_dataset_free(&d->train);
     cl_dataset_free(&d->test);
+    for (int i = 0; i < d->nfiles; i++) free(d->files[i]);
+    d->nfiles = 0;
 }
 
 typedef enum { SRC_IDX, SRC_CSV, SRC_SYNTHETIC } data_source;

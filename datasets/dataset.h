@@ -21,9 +21,16 @@ typedef struct cl_dataset {
     int32_t *labels;   /* n labels */
 } cl_dataset;
 
-/* A train split and a test split of the same data. */
+#define CL_DATA_MAX_FILES 4
+
+/* A train split and a test split of the same data, and where they came from: the files read (as found,
+ * not resolved; a results directory fingerprints them to refuse resuming on other data) or, for generated
+ * data, how it was made. */
 typedef struct cl_data {
     cl_dataset train, test;
+    int nfiles;
+    char *files[CL_DATA_MAX_FILES];
+    char origin[128];  /* "generated: ..." for synthetic data, "" for data read from files */
 } cl_data;
 
 void cl_dataset_free(cl_dataset *d);

@@ -432,5 +432,6 @@ int cl_data_load_idx(cl_data *d, const char *name, const char *location, int ncl
     }
     idx_fill(&d->train, &tr, name, "train", nclasses);
     idx_fill(&d->test, &te, name, "test", nclasses);
+    for (int k = 0; k < IDX_NFILES; k++) d->files[d->nfiles++] = cl_strdup(path[k]);
     return 0;
 }

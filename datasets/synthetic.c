@@ -113,4 +113,6 @@ void cl_data_synthetic(cl_data *d, int ntrain, int ntest, int rows, int cols, in
     synth_split(&d->train, protos, ntrain, rows, cols, nclasses, seed, "train");
     synth_split(&d->test, protos, ntest, rows, cols, nclasses, seed, "test");
     free(protos);
+    snprintf(d->origin, sizeof d->origin, "generated: synthetic %d train + %d test images of %dx%d, %d classes, seed %llu",
+             ntrain, ntest, rows, cols, nclasses, (unsigned long long)seed);
 }
