@@ -19,20 +19,33 @@ cl_cpu cl_cpu_detect(void)
     return c;
 }
 
-/* OpenBLAS core names (as openblas_get_corename prints them) whose sgemm kernels use AVX2 or better. */
-static const char *const modern_cores[] = {"Haswell", "Zen", "SkylakeX", "CooperLake", "SapphireRapids"};
+/* The kernels OpenBLAS builds for x86 CPUs without AVX2 (0.3.21's names, as openblas_get_corename prints
+ * them; "Unknown" is what it reports when it recognises nothing). A kernel is generic when it is one of
+ * these: on a CPU with AVX2 it leaves most of the machine's speed unused (Prescott: about 5x slower than
+ * SkylakeX on an AVX-512 Xeon).
+ *
+ * Why a list of the old kernels and not of the modern ones: this set is closed. OpenBLAS adds kernels only
+ * for new CPUs, which all have AVX2 or better, so no future name can belong here, while a list of modern
+ * names goes stale with every release and every spelling (0.3.21 reports "Cooperlake", later releases add
+ * "SapphireRapids", "Zen4", ...). A name the list does not know is therefore modern, and kept. */
+static const char *const pre_avx2_cores[] = {
+    "Unknown",  "Katmai",     "Coppermine", "Northwood", "Prescott", "Banias",       "Atom",
+    "Core2",    "Penryn",     "Dunnington", "Nehalem",   "Athlon",   "Opteron",      "Opteron_SSE3",
+    "Barcelona", "Nano",      "Sandybridge", "Bobcat",   "Bulldozer", "Piledriver",  "Steamroller",
+    "Excavator"};
 
-static int is_modern(const char *core)
+int cl_blas_core_is_generic(const char *core)
 {
-    for (size_t i = 0; i < sizeof modern_cores / sizeof *modern_cores; i++)
-        if (strcasecmp(core, modern_cores[i]) == 0) return 1;
+    if (!core || !*core) return 1;
+    for (size_t i = 0; i < sizeof pre_avx2_cores / sizeof *pre_avx2_cores; i++)
+        if (strcasecmp(core, pre_avx2_cores[i]) == 0) return 1;
     return 0;
 }
 
 const char *cl_blas_choose_core(const char *core, cl_cpu cpu, const char *user_value, int opt_out)
 {
     if (opt_out || (user_value && *user_value) || !core) return NULL;
-    if (is_modern(core)) return NULL;
+    if (!cl_blas_core_is_generic(core)) return NULL;
     if (cpu.avx512) return "SKYLAKEX";
     if (cpu.avx2_fma) return "HASWELL";
     return NULL;

@@ -19,12 +19,17 @@ typedef struct cl_cpu {
 
 cl_cpu cl_cpu_detect(void);
 
+/* 1 when `core` (an openblas_get_corename() name, any case) is one of OpenBLAS's kernels for CPUs without
+ * AVX2 (Prescott, Core2, Nehalem, Sandybridge, Bulldozer, ..., or "Unknown"); 0 for every other name,
+ * including names this release of clreg has never seen (new kernels are for new CPUs). */
+int cl_blas_core_is_generic(const char *core);
+
 /* The OPENBLAS_CORETYPE value to switch to, or NULL to keep the current kernel.
- *   core: openblas_get_corename() (e.g. "Prescott", "Haswell", "Zen", "SkylakeX")
+ *   core: openblas_get_corename() (e.g. "Prescott", "Haswell", "Zen", "SkylakeX", "Cooperlake")
  *   user_value: the OPENBLAS_CORETYPE already in the environment (NULL if unset): the user's choice wins
  *   opt_out: non-zero when the user disabled automatic selection (CLREG_BLAS_AUTOCORE=0)
- * A kernel is a generic fallback when it lacks AVX2 (Prescott, Core2, Nehalem, Sandybridge, ...) while the
- * CPU has AVX2 or AVX-512; the replacement is SKYLAKEX with AVX-512, else HASWELL. */
+ * The kernel is replaced when it is generic (cl_blas_core_is_generic) while the CPU has AVX2 or AVX-512;
+ * the replacement is SKYLAKEX with AVX-512, else HASWELL. */
 const char *cl_blas_choose_core(const char *core, cl_cpu cpu, const char *user_value, int opt_out);
 
 /* Call first thing in main, before any other BLAS call: may re-execute the program with
