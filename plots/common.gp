@@ -72,7 +72,13 @@ isnum(x) = x == x && abs(x) < 1e300
 # not make gnuplot drop the whole row when the value is missing (gnuplot 5.4 checks the columns named by
 # constants in a `using` expression for missing values, and skips the row if one is), so it is the form
 # to use in the side-effect `stats` passes over every row.
-num(c) = (_s = strcol(c), (_s eq '' || _s eq 'nan' || _s eq '-nan' || _s eq 'NaN') ? NaN : real(_s))
+num(c) = (_s = strcol(c), (_s eq '' || _s eq 'nan' || _s eq '-nan' || _s eq 'NaN') ? NaN : tonum(_s))
+# a number from its text, in every form C's %.6g writes: gnuplot 5.4 reads a string without a '.' as an
+# integer (strtoll) and fails on what follows, so "1e-05" and "-1e+06" are errors ("Trailing characters");
+# with a '.' before the exponent ("1.e-05") the whole string goes through strtod. Other strings without a
+# digit before an 'e' ("nan", "inf") reach strtod unchanged.
+_epos(s) = strstrt(s, 'e') > 0 ? strstrt(s, 'e') : strstrt(s, 'E')
+tonum(s) = (strstrt(s, '.') == 0 && _epos(s) > 1) ? real(s[1:_epos(s) - 1].'.'.s[_epos(s):]) : real(s)
 
 # ---- colours, dashes and points per method label -----------------------------------------------------
 KNOWN = 'none joint l2 ewc mas mas-local si'
