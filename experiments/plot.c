@@ -592,8 +592,9 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
             rc = cl_fail("%s/%s: no rows (did every cell diverge?)", dir, files[i]);
     snprintf(path, sizeof path, "%s/plots", dir);
     if (!rc) rc = cl_mkdirs(path);
-    char *pd = gp_path(plotdir), *od = gp_path(path);
-    gp_job job = {pd, tmp, dir, od, labels.s, diverged.s};
+    /* gnuplot opens every path it is given as "./..." when relative: a data file '<cmd' would be a command */
+    char *pd = gp_path(plotdir), *od = gp_path(path), *in = gp_path(tmp);
+    gp_job job = {pd, in, dir, od, labels.s, diverged.s};
     static const char *const figures[] = {"curves", "avg_acc", "lambda", "bars", NULL};
     const char *terms[2] = {"png", "svg"};
     for (int ti = 0; ti < 2 && !rc; ti++) {
@@ -618,6 +619,7 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     }
     free(pd);
     free(od);
+    free(in);
     free(order);
     cl_buf_free(&labels);
     cl_buf_free(&diverged);
