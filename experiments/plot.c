@@ -1,5 +1,6 @@
 #include "experiments/plot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -146,51 +147,293 @@ int cl_importance_summaries(const char *dir)
     return rc ? -1 : any;
 }
 
-/* ---- running gnuplot -------------------------------------------------------------------------------------- */
+/* ---- what gnuplot reads -----------------------------------------------------------------------------------
+ * gnuplot's CSV reading is not CSV: it cuts a quoted field at an embedded "" or line break (the rest of the
+ * row shifts into the next one), drops backslashes, trims leading blanks and skips a row that starts with
+ * '#'. Its word lists (the `labels` variable) split at blanks and keep quoted text together, and a label is
+ * part of a file name (matrix_LABEL.png). So the scripts never read the results files themselves: cl_plot
+ * writes copies for them into a private temporary directory, in which
+ *   - each label is a token: its ASCII letters, digits and "._+-" and its UTF-8 characters beyond ASCII,
+ *     every other byte (blanks too, as the grid does) '_', at most TOKEN_MAX bytes; a label that is not
+ *     its own token gets "_2", "_3", ... when its token is taken. A label a grid accepts is its own token
+ *     unless it holds quotes, backslashes, '#', '/' or the like;
+ *   - every other text field has its control bytes, commas, quotes, backslashes, invalid UTF-8 and a
+ *     leading '#' replaced by '_' (numbers are unchanged: C writes them with %.6g or as nan).
+ * The figures and the matrix file names show the tokens. Label text reaches gnuplot's command line only as
+ * tokens in single-quoted strings, where gnuplot expands nothing (no backquotes, no @macros). */
 
-/* Quote a value for a gnuplot string literal in single quotes ('' inside). */
-static void gp_quote(char *out, size_t n, const char *s)
+enum { TOKEN_MAX = 64 };
+
+/* Length of the UTF-8 character beyond ASCII at s (2..4), or 0 when the bytes there are not one (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF). Never reads past a NUL. */
+static int utf8_len(const unsigned char *s)
 {
+    int n;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        if (s[0] == 0xe0) lo = 0xa0;
+        if (s[0] == 0xed) hi = 0x9f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        if (s[0] == 0xf0) lo = 0x90;
+        if (s[0] == 0xf4) hi = 0x8f;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
+    return n;
+}
+
+/* s with the bytes gnuplot could misread replaced by '_' (see above), token rules when token, at most max
+ * bytes (whole characters), into out (max + 1 bytes). */
+static void gp_clean(char *out, size_t max, const char *s, int token)
+{
+    const unsigned char *p = (const unsigned char *)s;
     size_t k = 0;
-    for (; *s && k + 3 < n; s++) {
-        if (*s == '\'') out[k++] = '\'';
-        out[k++] = *s;
+    while (*p && k < max) {
+        int n = *p >= 0x80 ? utf8_len(p) : 1;
+        if (n > 1) {
+            if (k + (size_t)n > max) break;
+            memcpy(out + k, p, (size_t)n);
+            k += (size_t)n;
+            p += n;
+            continue;
+        }
+        unsigned char c = *p++;
+        int ok;
+        if (n == 0) ok = 0;
+        else if (token) ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                             c == '_' || c == '+' || c == '-';
+        else ok = c >= 0x20 && c < 0x7f && c != ',' && c != '"' && c != '\\' && !(k == 0 && c == '#');
+        out[k++] = ok ? (char)c : '_';
     }
     out[k] = 0;
 }
 
-/* Run one script; 0, or -1 with the script name and gnuplot's first error line. */
-static int run_gnuplot(const char *plotdir, const char *script, const char *dir, const char *name, const char *term,
-                       const char *labels, const char *label)
+/* The labels of a results directory and their tokens. Rows come grouped by label, so the last label found
+ * is remembered: a file of many rows costs one comparison per row. */
+typedef struct label_map {
+    int n, last;
+    char **label, **token;
+} label_map;
+
+static int lm_find(label_map *m, const char *label)
 {
-    char qdir[4200], qout[4400], qpd[4200], qlabels[2048], qlabel[512], vars[16384], spath[4400], errpath[] = "/tmp/clreg-gnuplot-XXXXXX";
-    char out[4400];
-    snprintf(out, sizeof out, "%s/plots/%s", dir, name);
-    gp_quote(qdir, sizeof qdir, dir);
-    gp_quote(qout, sizeof qout, out);
-    gp_quote(qpd, sizeof qpd, plotdir);
-    gp_quote(qlabels, sizeof qlabels, labels);
-    gp_quote(qlabel, sizeof qlabel, label ? label : "");
-    snprintf(vars, sizeof vars, "dir='%s'; out='%s'; term='%s'; plotdir='%s'; labels='%s'; label='%s'", qdir, qout, term,
-             qpd, qlabels, qlabel);
-    snprintf(spath, sizeof spath, "%s/%s", plotdir, script);
-    int efd = mkstemp(errpath);
-    if (efd < 0) return cl_fail("cannot create a temporary file: %s", strerror(errno));
+    if (m->last < m->n && !strcmp(m->label[m->last], label)) return m->last;
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->label[i], label)) return m->last = i;
+    return -1;
+}
+
+static const char *lm_token(label_map *m, const char *label)
+{
+    int i = lm_find(m, label);
+    return i < 0 ? NULL : m->token[i];
+}
+
+static int lm_taken(const label_map *m, const char *token)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->token[i] && !strcmp(m->token[i], token)) return 1;
+    return 0;
+}
+
+static void lm_add(label_map *m, const char *label)
+{
+    if (lm_find(m, label) >= 0) return;
+    m->label = cl_realloc(m->label, sizeof(char *) * (size_t)(m->n + 1));
+    m->token = cl_realloc(m->token, sizeof(char *) * (size_t)(m->n + 1));
+    m->label[m->n] = cl_strdup(label);
+    m->token[m->n] = NULL;
+    m->n++;
+}
+
+/* Tokens for the labels added so far that have none: the labels that are their own token first, so that a
+ * label of the grid never loses its name to another label's token. */
+static void lm_assign(label_map *m)
+{
+    char t[TOKEN_MAX + 1], cand[TOKEN_MAX + 16];
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < m->n; i++) {
+            if (m->token[i]) continue;
+            gp_clean(t, TOKEN_MAX, m->label[i], 1);
+            int own = t[0] && !strcmp(t, m->label[i]);
+            if (pass == 0 && !own) continue;
+            if (!t[0]) snprintf(t, sizeof t, "_");
+            snprintf(cand, sizeof cand, "%s", t);
+            for (int k = 2; lm_taken(m, cand); k++) snprintf(cand, sizeof cand, "%s_%d", t, k);
+            m->token[i] = cl_strdup(cand);
+        }
+}
+
+static void lm_free(label_map *m)
+{
+    for (int i = 0; i < m->n; i++) free(m->label[i]), free(m->token[i]);
+    free(m->label);
+    free(m->token);
+    memset(m, 0, sizeof *m);
+}
+
+/* Write path: t as gnuplot is to read it (see above), at most maxrows rows (all when negative). */
+static int write_copy(const cl_table *t, label_map *m, const char *path, int maxrows)
+{
+    int cl = cl_table_col(t, "label");
+    cl_buf b = {0};
+    for (int c = 0; c < t->ncols; c++) {
+        char *v = cl_malloc(strlen(t->cols[c]) + 1);
+        gp_clean(v, strlen(t->cols[c]), t->cols[c], 0);
+        cl_buf_str(&b, v);
+        free(v);
+    }
+    cl_buf_endrow(&b);
+    int rows = maxrows < 0 || maxrows > t->nrows ? t->nrows : maxrows;
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < t->ncols; c++) {
+            const char *s = t->cells[r][c];
+            if (c == cl) {
+                const char *tok = lm_token(m, s);
+                cl_buf_str(&b, tok ? tok : "_");
+                continue;
+            }
+            char *v = cl_malloc(strlen(s) + 1);
+            gp_clean(v, strlen(s), s, 0);
+            cl_buf_str(&b, v);
+            free(v);
+        }
+        cl_buf_endrow(&b);
+    }
+    int rc = 0;
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b.s, 1, b.len, f) != b.len) rc = cl_fail("%s: cannot write: %s", path, strerror(errno));
+    if (f && fclose(f) && !rc) rc = cl_fail("%s: cannot write: %s", path, strerror(errno));
+    cl_buf_free(&b);
+    return rc;
+}
+
+/* A temporary directory of our own, and its removal (it holds only files, all ours). */
+static int make_tmpdir(char *buf, size_t n)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp) tmp = "/tmp";
+    snprintf(buf, n, "%s/clreg-plot-XXXXXX", tmp);
+    if (!mkdtemp(buf)) return cl_fail("cannot create a temporary directory in %s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+static void remove_tmpdir(const char *d)
+{
+    DIR *dp = opendir(d);
+    if (dp) {
+        struct dirent *e;
+        char path[4800];
+        while ((e = readdir(dp)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(path, sizeof path, "%s/%s", d, e->d_name);
+                unlink(path);
+            }
+        closedir(dp);
+    }
+    rmdir(d);
+}
+
+/* ---- running gnuplot -------------------------------------------------------------------------------------- */
+
+/* What every script of one `clreg plot` is given. */
+typedef struct gp_job {
+    const char *plotdir; /* the scripts */
+    const char *in;      /* the temporary directory of copies the scripts read */
+    const char *dir;     /* the results directory as the user named it, for messages */
+    const char *outdir;  /* DIR/plots */
+    const char *labels;  /* tokens, in summary order, space-separated */
+    const char *diverged; /* the tokens of the labels every run of which diverged */
+} gp_job;
+
+/* A path as gnuplot is to open it: gnuplot runs a command for `set output '|...'` and `load '<...'`, and
+ * takes an argument starting with '-' for an option, so a relative path gets "./" in front. */
+static char *gp_path(const char *p)
+{
+    size_t n = strlen(p);
+    char *s = cl_malloc(n + 3);
+    snprintf(s, n + 3, "%s%s", p[0] == '/' ? "" : "./", p);
+    return s;
+}
+
+/* Append name='value' to a gnuplot command: in single quotes only '' is special (no backquote
+ * substitution, no escapes, no @macros). */
+static void gp_assign(cl_buf *b, const char *name, const char *value)
+{
+    cl_buf_printf(b, "%s%s='", b->len ? "; " : "", name);
+    for (const char *s = value; *s; s++) cl_buf_printf(b, *s == '\'' ? "''" : "%c", *s);
+    cl_buf_printf(b, "'");
+}
+
+/* Append s to out (k bytes used, n in all) with control bytes escaped, at most up to byte cap. */
+static size_t put_escaped(char *out, size_t k, size_t n, size_t cap, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len && k + 5 < n && k < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) k += (size_t)snprintf(out + k, n - k, "\\x%02x", c);
+        else out[k++] = (char)c;
+    }
+    out[k] = 0;
+    return k;
+}
+
+/* One line of gnuplot's error output for a message: the temporary directory named as the results
+ * directory, control bytes escaped, at most about 300 bytes. */
+static void tidy_line(char *out, size_t n, const char *line, const char *tmp, const char *dir)
+{
+    size_t k = 0, tl = strlen(tmp);
+    out[0] = 0;
+    for (const char *s = line; *s && k < 300;) {
+        const char *at = tl ? strstr(s, tmp) : NULL;
+        size_t len = at ? (size_t)(at - s) : strlen(s);
+        k = put_escaped(out, k, n, 300, s, len);
+        if (!at) break;
+        k = put_escaped(out, k, n, 300, dir, strlen(dir) < 80 ? strlen(dir) : 80);
+        s = at + tl;
+    }
+}
+
+/* Run one script; 0, or -1 with the script name and gnuplot's first error line. name: the output file
+ * without extension (in DIR/plots); label: the token matrix.gp draws, or NULL. */
+static int run_gnuplot(const gp_job *j, const char *script, const char *name, const char *term, const char *label)
+{
+    char errpath[4400], spath[4400];
+    cl_buf vars = {0}, out = {0};
+    cl_buf_printf(&out, "%s/%s", j->outdir, name);
+    gp_assign(&vars, "dir", j->in);
+    gp_assign(&vars, "out", out.s);
+    gp_assign(&vars, "term", term);
+    gp_assign(&vars, "plotdir", j->plotdir);
+    gp_assign(&vars, "labels", j->labels);
+    gp_assign(&vars, "diverged", j->diverged);
+    if (label) gp_assign(&vars, "label", label);
+    snprintf(spath, sizeof spath, "%s/%s", j->plotdir, script);
+    snprintf(errpath, sizeof errpath, "%s/gnuplot-stderr", j->in);
+    int efd = open(errpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (efd < 0) {
+        cl_buf_free(&vars), cl_buf_free(&out);
+        return cl_fail("%s: cannot create: %s", errpath, strerror(errno));
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, efd, 2);
     posix_spawn_file_actions_adddup2(&fa, efd, 1);
-    char *argv[] = {"gnuplot", "-e", vars, spath, NULL};
+    char *argv[] = {"gnuplot", "-e", vars.s, spath, NULL};
     pid_t pid;
     int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
         close(efd);
-        unlink(errpath);
+        cl_buf_free(&vars), cl_buf_free(&out);
         return cl_fail("cannot run gnuplot: %s (install it with make deps)", strerror(rc));
     }
-    int st;
-    waitpid(pid, &st, 0);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
     char msg[600] = "";
     FILE *ef = fdopen(efd, "r");
     if (ef) {
@@ -200,20 +443,20 @@ static int run_gnuplot(const char *plotdir, const char *script, const char *dir,
         while (fgets(line, sizeof line, ef))
             if (strstr(line, "line ") || strstr(line, "rror")) {
                 line[strcspn(line, "\n")] = 0;
-                snprintf(msg, sizeof msg, "%s", line);
+                tidy_line(msg, sizeof msg, line, j->in, j->dir);
                 break;
             }
         fclose(ef);
     } else {
         close(efd);
     }
-    unlink(errpath);
-    char file[4500];
-    snprintf(file, sizeof file, "%s.%s", out, term);
+    cl_buf_printf(&out, ".%s", term);
     struct stat fs;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || stat(file, &fs) != 0 || fs.st_size == 0)
-        return cl_fail("gnuplot %s (%s) failed%s%s", spath, term, msg[0] ? ": " : "", msg);
-    return 0;
+    rc = 0;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || stat(out.s, &fs) != 0 || fs.st_size == 0)
+        rc = cl_fail("gnuplot %s (%s) failed%s%s", spath, term, msg[0] ? ": " : "", msg);
+    cl_buf_free(&vars), cl_buf_free(&out);
+    return rc;
 }
 
 static const char *find_plotdir(char *buf, size_t n)
@@ -241,6 +484,76 @@ static const char *find_plotdir(char *buf, size_t n)
     return "plots";
 }
 
+/* The copies of every file a script reads (see above) into tmp; the label map covers summary.csv's labels
+ * and those of importance_hist.csv. */
+static int write_copies(const char *dir, const char *tmp, int imp, label_map *m)
+{
+    static const char *const files[] = {"summary.csv", "summary_tasks.csv", "summary_matrix.csv", "summary_curves.csv",
+                                        "runs.csv", "importance_hist.csv", "importance_scatter.csv", NULL};
+    cl_table t[7];
+    int nread = 0, rc = 0;
+    for (int i = 0; files[i] && !rc; i++) {
+        if (i >= 5 && imp <= 0) break;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (i >= 5 && !exists(path)) break;
+        if (cl_table_read(&t[i], path, NULL)) {
+            rc = -1;
+            break;
+        }
+        nread = i + 1;
+        int cl = cl_table_col(&t[i], "label");
+        if (cl >= 0)
+            for (int r = 0; r < t[i].nrows; r++) lm_add(m, t[i].cells[r][cl]);
+    }
+    lm_assign(m);
+    for (int i = 0; i < nread && !rc; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", tmp, files[i]);
+        /* runs.csv: the subtitle reads its first row only */
+        rc = write_copy(&t[i], m, path, i == 4 ? 1 : -1);
+    }
+    for (int i = 0; i < nread; i++) cl_table_free(&t[i]);
+    return rc;
+}
+
+/* The tokens of the labels in summary.csv order (into order[], *n of them, borrowed from m) and, as two
+ * space-separated lists, of all of them and of those whose every run diverged (n = 0 and diverged > 0 in
+ * every group). */
+static int label_lists(const char *dir, label_map *m, const char **order, int *n, cl_buf *labels,
+                       cl_buf *diverged)
+{
+    char path[4400];
+    cl_table st;
+    static const char *const req[] = {"label", "n", "diverged", NULL};
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    if (cl_table_read(&st, path, req)) return -1;
+    int cl = cl_table_col(&st, "label"), cn = cl_table_col(&st, "n"), cd = cl_table_col(&st, "diverged");
+    cl_buf_printf(labels, "%s", "");
+    cl_buf_printf(diverged, "%s", "");
+    int rc = 0;
+    *n = 0;
+    for (int r = 0; r < st.nrows && !rc; r++) {
+        int first = 1;
+        for (int q = 0; q < r; q++) first &= strcmp(st.cells[q][cl], st.cells[r][cl]) != 0;
+        if (!first) continue;
+        long nsum = 0, dsum = 0;
+        for (int q = r; q < st.nrows && !rc; q++) {
+            long gn, gd;
+            if (strcmp(st.cells[q][cl], st.cells[r][cl])) continue;
+            if (cl_table_int(&st, q, cn, &gn) || cl_table_int(&st, q, cd, &gd)) rc = -1;
+            else nsum += gn, dsum += gd;
+        }
+        const char *tok = lm_token(m, st.cells[r][cl]);
+        if (!tok) continue; /* not reached: the map holds summary.csv's labels */
+        order[(*n)++] = tok;
+        cl_buf_printf(labels, "%s%s", labels->len ? " " : "", tok);
+        if (nsum == 0 && dsum > 0) cl_buf_printf(diverged, "%s%s", diverged->len ? " " : "", tok);
+    }
+    cl_table_free(&st);
+    return rc;
+}
+
 int cl_plot(const char *dir, const cl_plot_opts *o)
 {
     char path[4400], pdbuf[4200];
@@ -257,56 +570,60 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
 
     /* every file a script reads, checked here so a problem is one clear message, not gnuplot's */
     static const char *const files[] = {"summary.csv", "summary_tasks.csv", "summary_matrix.csv", "summary_curves.csv", NULL};
+    int rows[4];
     for (int i = 0; files[i]; i++) {
         cl_table t;
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         if (cl_table_read(&t, path, NULL)) return -1;
-        int empty = t.nrows == 0;
+        rows[i] = t.nrows;
         cl_table_free(&t);
-        if (empty) return cl_fail("%s: no rows (did every cell diverge?)", path);
     }
-    /* labels in summary order, no duplicates */
-    cl_table st;
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    if (cl_table_read(&st, path, NULL)) return -1;
-    char labels[2048] = "";
-    size_t len = 0;
-    for (int r = 0; r < st.nrows; r++) {
-        int dup = 0;
-        for (int q = 0; q < r; q++) dup |= !strcmp(st.cells[q][0], st.cells[r][0]);
-        if (!dup) len += (size_t)snprintf(labels + len, len < sizeof labels ? sizeof labels - len : 0, "%s%s", len ? " " : "", st.cells[r][0]);
-    }
+    char tmp[4200];
+    if (make_tmpdir(tmp, sizeof tmp)) return -1;
+    label_map m = {0};
+    cl_buf labels = {0}, diverged = {0};
+    int rc = write_copies(dir, tmp, imp, &m), nlab = 0;
+    const char **order = cl_malloc(sizeof(char *) * (size_t)(m.n + 1));
+    if (!rc) rc = label_lists(dir, &m, order, &nlab, &labels, &diverged);
+    /* summary_curves.csv has no rows for a group whose every run diverged, so none at all when every label
+     * diverged: the figures then say so. Any other file without rows is damaged. */
+    for (int i = 0; files[i] && !rc; i++)
+        if (rows[i] == 0 && !(i == 3 && !strcmp(labels.s, diverged.s) && labels.len))
+            rc = cl_fail("%s/%s: no rows (did every cell diverge?)", dir, files[i]);
     snprintf(path, sizeof path, "%s/plots", dir);
-    if (cl_mkdirs(path)) {
-        cl_table_free(&st);
-        return -1;
-    }
+    if (!rc) rc = cl_mkdirs(path);
+    /* gnuplot opens every path it is given as "./..." when relative: a data file '<cmd' would be a command */
+    char *pd = gp_path(plotdir), *od = gp_path(path), *in = gp_path(tmp);
+    gp_job job = {pd, in, dir, od, labels.s, diverged.s};
     static const char *const figures[] = {"curves", "avg_acc", "lambda", "bars", NULL};
     const char *terms[2] = {"png", "svg"};
-    int rc = 0;
     for (int ti = 0; ti < 2 && !rc; ti++) {
         if ((ti == 0 && !o->png) || (ti == 1 && !o->svg)) continue;
         for (int f = 0; figures[f] && !rc; f++) {
             char script[64];
             snprintf(script, sizeof script, "%s.gp", figures[f]);
-            rc = run_gnuplot(plotdir, script, dir, figures[f], terms[ti], labels, NULL);
+            rc = run_gnuplot(&job, script, figures[f], terms[ti], NULL);
         }
-        for (int r = 0; r < st.nrows && !rc; r++) {
-            int dup = 0;
-            for (int q = 0; q < r; q++) dup |= !strcmp(st.cells[q][0], st.cells[r][0]);
-            if (dup) continue;
-            char name[300];
-            snprintf(name, sizeof name, "matrix_%s", st.cells[r][0]);
-            rc = run_gnuplot(plotdir, "matrix.gp", dir, name, terms[ti], labels, st.cells[r][0]);
+        for (int i = 0; i < nlab && !rc; i++) {
+            char name[TOKEN_MAX + 32];
+            snprintf(name, sizeof name, "matrix_%s", order[i]);
+            rc = run_gnuplot(&job, "matrix.gp", name, terms[ti], order[i]);
         }
-        if (!rc && imp > 0) rc = run_gnuplot(plotdir, "importance.gp", dir, "importance", terms[ti], labels, NULL);
+        if (!rc && imp > 0) rc = run_gnuplot(&job, "importance.gp", "importance", terms[ti], NULL);
         if (!rc && imp > 0) {
             snprintf(path, sizeof path, "%s/importance_scatter.csv", dir);
             struct stat fs;
             if (stat(path, &fs) == 0 && fs.st_size > 20)
-                rc = run_gnuplot(plotdir, "importance_scatter.gp", dir, "importance_scatter", terms[ti], labels, NULL);
+                rc = run_gnuplot(&job, "importance_scatter.gp", "importance_scatter", terms[ti], NULL);
         }
     }
-    cl_table_free(&st);
+    free(pd);
+    free(od);
+    free(in);
+    free(order);
+    cl_buf_free(&labels);
+    cl_buf_free(&diverged);
+    lm_free(&m);
+    remove_tmpdir(tmp);
     return rc;
 }

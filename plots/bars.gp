@@ -2,8 +2,8 @@
 # metric, one bar per label in its colour), error bars one standard deviation over seeds and orders, the
 # value printed at each bar. BWT is negative when tasks are forgotten: the axis includes 0, drawn solid.
 #   gnuplot -e "dir='DIR'; out='DIR/plots/bars'; term='png'" plots/bars.gp
-# optional: labels='none ewc ...', plotdir='plots'. Reads DIR/summary.csv (and runs.csv for the subtitle).
-# Size: 1000 x 700.
+# optional: labels='none ewc ...', diverged='...', plotdir='plots'. Reads DIR/summary.csv (and runs.csv for
+# the subtitle). Size: 1000 x 700, wider and taller for long or many legend entries.
 if (!exists("plotdir")) plotdir = 'plots'
 NAME = 'bars'
 load plotdir.'/common.gp'
@@ -13,27 +13,34 @@ COLS = 'label params lambda selected n acc_mean acc_std bwt_mean bwt_std forgett
 eval REQUIRE
 VAL = 'acc_mean'
 eval INFO
-if (NP == 0) { exit error sprintf('%s: no label has a selected group with an ACC in %s', NAME, F) }
+TITLE = 'Final accuracy (ACC), backward transfer (BWT) and forgetting of each method'
+if (NP == 0) {
+  NOTE = nonote('an ACC')
+  load plotdir.'/nodata.gp'
+  exit
+}
 
 METRICS = 'acc bwt forgetting'
 NM = words(METRICS)
 mcol(m) = word(METRICS, m).'_mean'
 scol(m) = word(METRICS, m).'_std'
 sd(m) = isnum(num(scol(m))) ? num(scol(m)) : 0
-pick(k, m) = sel(int(word(PRESENT, k))) ? num(mcol(m)) : NaN
+# per row: the bar's position (its label's place among the drawn labels; 0 for rows not drawn)
+kpos(i) = _wi(sprintf('%d', i), PRESENT)
+rowk(z) = (_i = lidx(strcol('label')), (_i > 0 && column('selected') == 1) ? kpos(_i) : 0)
+pick(m) = rowk(0) > 0 ? num(mcol(m)) : NaN
 
-# y range: all bars with their error bars, 0 included, room for the printed values
+# y range: all bars with their error bars, 0 included, room for the printed values (a pass per metric
+# and end, not per label: a grid can have hundreds of labels)
 YLO = 0
 YHI = 0
 do for [m = 1:NM] {
-  do for [k = 1:NP] {
-    eval ACC0
-    stats F using (acc((_v = pick(k, m)) == _v ? _v - sd(m) : NaN)) nooutput
-    if (ACC_N > 0) { YLO = ACC_MIN < YLO ? ACC_MIN : YLO }
-    eval ACC0
-    stats F using (acc((_v = pick(k, m)) == _v ? _v + sd(m) : NaN)) nooutput
-    if (ACC_N > 0) { YHI = ACC_MAX > YHI ? ACC_MAX : YHI }
-  }
+  eval ACC0
+  stats F using (acc((_v = pick(m)) == _v ? _v - sd(m) : NaN)) nooutput
+  if (ACC_N > 0) { YLO = ACC_MIN < YLO ? ACC_MIN : YLO }
+  eval ACC0
+  stats F using (acc((_v = pick(m)) == _v ? _v + sd(m) : NaN)) nooutput
+  if (ACC_N > 0) { YHI = ACC_MAX > YHI ? ACC_MAX : YHI }
 }
 ROT = NP > 7
 PAD = ROT ? 0.12 : 0.06
@@ -41,12 +48,14 @@ YLO = YLO < 0 ? floor(10 * (YLO - PAD)) / 10.0 : 0
 YHI = ceil(10 * (YHI + PAD)) / 10.0
 YHI = YHI < 0.1 ? 0.1 : YHI
 
-W = 1000
-H = 700
+KEYN = NP + ND + 1
+RBASE = 270
+W0 = 1000
+H0 = 700
+eval KEYFIT
 eval OPEN
 
-set title "Final accuracy (ACC), backward transfer (BWT) and forgetting of each method".\
-    (SUBTITLE ne '' ? "\n".SUBTITLE : '') font FONTNAME.',13'
+set title TITLE.(SUBTITLE ne '' ? "\n".SUBTITLE : '') font FONTNAME.',13'
 set ylabel 'accuracy, or change of accuracy (fraction of test set)'
 set xrange [0.5:NM + 0.5]
 set yrange [YLO:YHI]
@@ -59,9 +68,10 @@ unset mxtics
 set grid noxtics ytics
 set xzeroaxis lt -1 lw 1.5
 set bmargin 6
-set rmargin 30
+set rmargin at screen 1 - (RBASE + KEYX) / (1.0 * W)
 set key at screen 0.985, graph 1 right top Left reverse samplen 2 spacing 1.3 box lc rgb '#bfbfbf' width 1 \
     title 'method (selected λ)'
+if (KEYROWS > 0) { set key maxrows KEYROWS }
 set label 1 'error bars: ±1 s.d. over seeds and orders' at screen 0.985, graph 0 right front font FONTNAME.',9'
 
 BW = 0.8 / NP
@@ -74,9 +84,7 @@ PXU = (YHI - YLO) / (H - 190.0)
 vy(m) = (_v = column(mcol(m))) >= 0 ? _v + sd(m) + (ROT ? 18 : 9) * PXU : _v - sd(m) - (ROT ? 18 : 9) * PXU
 VFONT = FONTNAME.','.(NP > 5 ? 8 : 9)
 VROT = ROT ? 90 : 0
-# per row: the bar's position (its label's place among the drawn labels) and fill colour
-kpos(i) = _wi(sprintf('%d', i), PRESENT, 1)
-rowk(z) = (_i = lidx(strcol('label')), (_i > 0 && column('selected') == 1) ? kpos(_i) : 0)
+# per row: the bar's fill colour
 rgbof(s) = ('0x'.s[2:]) + 0
 fill(k) = rgbof(lcol(word(labels, int(word(PRESENT, k)))))
 # the metrics that have a value for some label (BWT and forgetting need two tasks or more)
@@ -94,5 +102,6 @@ plot for [k = 1:NP] NaN with boxes fc rgb lcol(word(labels, int(word(PRESENT, k)
      for [m in MOK] F using ((_k = rowk(0)) > 0 ? int(m) + off(_k) : NaN):(column(mcol(int(m)))):(sd(int(m))): \
          (fill(_k > 0 ? _k : 1)) with boxerrorbars fc rgb variable lc rgb '#303030' lw 1 notitle, \
      for [m in MOK] F using ((_k = rowk(0)) > 0 ? int(m) + off(_k) : NaN):(vy(int(m))): \
-         (sprintf('%.2f', column(mcol(int(m))))) with labels center rotate by VROT font VFONT notitle
+         (sprintf('%.2f', column(mcol(int(m))))) with labels center rotate by VROT font VFONT notitle, \
+     for [k = 1:ND] @DIVKEY
 set output

@@ -7,7 +7,12 @@
 #   labels   optional: the method labels, space-separated, spaces inside a label replaced by '_', in the
 #            order of summary.csv. Labels found in the data but missing from the list are appended, so the
 #            scripts also work without it.
+#   diverged optional: the labels (as in `labels`) every run of which diverged: a figure that has nothing
+#            of such a label to draw lists it in its legend as "LABEL: every run diverged".
 #   plotdir  the directory of these scripts (default 'plots'; the scripts read it before loading this file)
+# clreg plot gives the scripts copies of the results files in which every label is a token without blanks,
+# quotes or other bytes gnuplot would misread (experiments/plot.c), and passes labels and diverged as
+# those tokens. Run by hand on results whose labels are plain names, the scripts read the files as they are.
 # The calling script sets NAME (its figure name) before loading this file.
 #
 # What this file provides:
@@ -15,26 +20,38 @@
 #                line continues across rows of other labels), UTF-8, a white background, no enhanced text
 #                (labels and params may contain _ ^ { }).
 #   REQUIRE      eval it after setting F (a file) and COLS (its required columns, space-separated): exits
-#                with an error when F is missing, has no data rows or lacks a column. Call it for every
-#                input before OPEN, so that a failed script leaves no output file behind.
+#                with an error when F is missing, has no data rows or lacks a column; sets NROWS. With
+#                EMPTYOK = 1 a file with a header only passes (NROWS = 0; its columns are not checked).
+#                Call it for every input before OPEN, so that a failed script leaves no output file behind.
 #   INFO         eval it after setting F and VAL (a value column): merges the labels of F into `labels`
 #                (N = their number) and fills, per label i (1..N), for its selected group (selected == 1):
 #                HAS[i] (1 if the group has a finite VAL in F), LAM[i] (lambda, NaN if none),
 #                DISP[i] (the label as written in the CSV), PAR[i] (its params); and defines line style
-#                100+i per label (colour, dash, point), and PRESENT (the indices i with HAS[i], in order).
+#                100+i per label (colour, dash, point), PRESENT (the indices i with HAS[i], in order; NP of
+#                them), DIVL (the indices of the labels in `diverged` without HAS, ND of them) and KEYCH
+#                (the length of the longest legend entry of these labels).
+#   DIVKEY       (a plot element, see below) the legend entries of DIVL; NODATA (a script to load, then
+#                exit) the figure when NP == 0: TITLE, a NOTE, the legend of DIVL.
+#   KEYFIT       eval it after setting KEYCH, KEYN (legend entries), RBASE (right margin in pixels for a
+#                legend of 24 characters), W0 and H0 (the usual size): sets W, H and KEYX (the extra width),
+#                so that a legend of long or many labels fits.
 #   ACC0, acc(v) min, max and count of an expression over the rows of a file, see below.
 #   OPEN         eval it after setting W and H (pixels): sets the terminal and opens the output file.
 #   num(c)       the number in column c (by name), NaN for nan/empty, without dropping the row (see below).
 #   lidx(s)      index of a label (as in the CSV, spaces allowed) in `labels`, 0 if absent.
+#   _wi(w, list) index of the word w in a blank-separated list, 0 if absent (no recursion: gnuplot stops
+#                recursive functions at a depth of about 250, fewer than the labels a grid can have).
 #   sel(i)       1 if the current row belongs to label i's selected group (use inside `using`).
 #   ltitle(i)    legend text "label, λ=lambda" (no lambda part when it is NaN).
 #   lcol(l), ldt(l), lpt(l): colour "#rrggbb", dash type, point type of the label l (underscore form).
 #   SUBTITLE     "dataset, stream, scenario, tasks x epochs" from the first row of runs.csv, set by INFO;
 #                "" when runs.csv cannot be read (gnuplot then prints two warnings, and goes on).
 #
-# Two gnuplot 5.4 behaviours the scripts work around: `plot for [i = 1:0] ...` (an empty iteration) still
-# draws its body once, so a plot command must not contain empty iterations (lambda.gp builds its command);
-# and `stats` that finds no valid point prints a warning and undefines STATS_*, hence ACC0/acc().
+# Three gnuplot 5.4 behaviours the scripts work around: `plot for [i = 1:0] ...` (an empty iteration) still
+# evaluates its body once, so an element that may iterate over nothing must be harmless for i = 1 and have
+# the title '' (no legend entry) then (DIVKEY), or be left out of the command (lambda.gp builds its
+# command); `stats` that finds no valid point prints a warning and undefines STATS_*, hence ACC0/acc();
+# and a string without '.' converts to a number as an integer, see tonum().
 
 if (!exists("dir")) { exit error "plots: no results directory: call with -e \"dir='DIR'\"" }
 if (!exists("NAME")) NAME = 'figure'
@@ -42,6 +59,8 @@ if (!exists("term")) term = 'png'
 if (term ne 'png' && term ne 'svg') { exit error sprintf("%s: term must be 'png' or 'svg', not '%s'", NAME, term) }
 if (!exists("out")) out = dir.'/plots/'.NAME
 if (!exists("labels")) labels = ''
+if (!exists("diverged")) diverged = ''
+if (!exists("EMPTYOK")) EMPTYOK = 0
 OUTFILE = out.'.'.term
 FONTNAME = 'DejaVu Sans'
 FONTSIZE = 11
@@ -64,37 +83,49 @@ set mxtics default
 # ---- strings and labels --------------------------------------------------------------------------------
 # spaces -> underscores (labels are compared in this form)
 us(s) = strstrt(s, ' ') == 0 ? s : s[1:strstrt(s, ' ') - 1].'_'.us(s[strstrt(s, ' ') + 1:])
-# index of word w in the space-separated list, from position i; 0 if absent
-_wi(w, list, i) = i > words(list) ? 0 : (word(list, i) eq w ? i : _wi(w, list, i + 1))
-lidx(s) = _wi(us(s), labels, 1)
+# index of word w in the blank-separated list, 0 if absent: the words before its first occurrence, plus one
+_wi(w, list) = (_wp = strstrt(' '.list.' ', ' '.w.' '), _wp == 0 ? 0 : words((' '.list.' ')[1:_wp]) + 1)
+lidx(s) = _wi(us(s), labels)
 isnum(x) = x == x && abs(x) < 1e300
 # a numeric column read through its text: NaN for "nan" or an empty field. Unlike column('name'), it does
 # not make gnuplot drop the whole row when the value is missing (gnuplot 5.4 checks the columns named by
 # constants in a `using` expression for missing values, and skips the row if one is), so it is the form
 # to use in the side-effect `stats` passes over every row.
-num(c) = (_s = strcol(c), (_s eq '' || _s eq 'nan' || _s eq '-nan' || _s eq 'NaN') ? NaN : real(_s))
+num(c) = (_s = strcol(c), (_s eq '' || _s eq 'nan' || _s eq '-nan' || _s eq 'NaN') ? NaN : tonum(_s))
+# a number from its text, in every form C's %.6g writes: gnuplot 5.4 reads a string without a '.' as an
+# integer (strtoll) and fails on what follows, so "1e-05" and "-1e+06" are errors ("Trailing characters");
+# with a '.' before the exponent ("1.e-05") the whole string goes through strtod. Strings with a '.' or
+# without an exponent ("0.5", "3", "nan", "inf") go to real() as they are.
+_epos(s) = strstrt(s, 'e') > 0 ? strstrt(s, 'e') : strstrt(s, 'E')
+tonum(s) = (strstrt(s, '.') == 0 && _epos(s) > 1) ? real(s[1:_epos(s) - 1].'.'.s[_epos(s):]) : real(s)
 
 # ---- colours, dashes and points per method label -----------------------------------------------------
 KNOWN = 'none joint l2 ewc mas mas-local si'
 KCOL = '#7f7f7f #000000 #8c564b #1f77b4 #ff7f0e #2ca02c #d62728'
 KDT = '1 2 1 1 1 1 1'
 KPT = '6 4 11 7 5 9 13'
-# other labels (e.g. "ewc_online"): by their position among the non-method labels of `labels`
+# other labels (e.g. "ewc_online"): by their position among the non-method labels of `labels` (XK[i], set
+# by eval STYLES once `labels` is complete); the three cycles (12, 4, 8) give 24 distinct combinations
 XCOL = '#9467bd #17becf #e377c2 #bcbd22 #393b79 #8c6d31 #843c39 #7b4173 #3182bd #637939 #e6550d #636363'
 XDT = '4 5 1 3'
 XPT = '8 10 12 14 15 3 2 1'
-_xi(l, i, k) = i > words(labels) ? k + 1 : (_wi(word(labels, i), KNOWN, 1) > 0 ? _xi(l, i + 1, k) : (word(labels, i) eq l ? k + 1 : _xi(l, i + 1, k + 1)))
+STYLES = "array XK[words(labels) > 0 ? words(labels) : 1]; XK[1] = 1; _k = 0; " . \
+  "do for [_i = 1:words(labels)] { if (_wi(word(labels, _i), KNOWN) == 0) { _k = _k + 1 }; XK[_i] = _k }"
+array XK[1]
+XK[1] = 1
+_xk(l) = (_xj = _wi(l, labels), _xj > 0 ? XK[_xj] : 1)
 _cyc(list, k) = word(list, (k - 1) % words(list) + 1)
-lcol(l) = _wi(l, KNOWN, 1) > 0 ? word(KCOL, _wi(l, KNOWN, 1)) : _cyc(XCOL, _xi(l, 1, 0))
-ldt(l) = _wi(l, KNOWN, 1) > 0 ? int(word(KDT, _wi(l, KNOWN, 1))) : int(_cyc(XDT, _xi(l, 1, 0)))
-lpt(l) = _wi(l, KNOWN, 1) > 0 ? int(word(KPT, _wi(l, KNOWN, 1))) : int(_cyc(XPT, _xi(l, 1, 0)))
+lcol(l) = _wi(l, KNOWN) > 0 ? word(KCOL, _wi(l, KNOWN)) : _cyc(XCOL, _xk(l))
+ldt(l) = _wi(l, KNOWN) > 0 ? int(word(KDT, _wi(l, KNOWN))) : int(_cyc(XDT, _xk(l)))
+lpt(l) = _wi(l, KNOWN) > 0 ? int(word(KPT, _wi(l, KNOWN))) : int(_cyc(XPT, _xk(l)))
 
 # ---- checking inputs -----------------------------------------------------------------------------------
-REQUIRE = "undefine STATS_records; stats F using (0) nooutput; " . \
-  "if (!exists('STATS_records')) { exit error sprintf('%s: cannot read %s, or it has no data rows', NAME, F) }; " . \
+REQUIRE = "undefine STATS_records; stats F using (0) nooutput; NROWS = exists('STATS_records') ? STATS_records : 0; " . \
+  "if (!exists('STATS_records') && !EMPTYOK) { exit error sprintf('%s: cannot read %s, or it has no data rows', NAME, F) }; " . \
+  "if (exists('STATS_records')) { " . \
   "_hdr = ' '; do for [_k = 1:STATS_columns] { _hdr = _hdr.STATS_column_header[_k].' ' }; " . \
   "do for [_k = 1:words(COLS)] { if (strstrt(_hdr, ' '.word(COLS, _k).' ') == 0) { " . \
-  "exit error sprintf('%s: %s has no column %s', NAME, F, word(COLS, _k)) } }"
+  "exit error sprintf('%s: %s has no column %s', NAME, F, word(COLS, _k)) } } }"
 
 # ---- aggregates without warnings ----------------------------------------------------------------------
 # `eval ACC0; stats F using (acc(EXPR)) nooutput` sets ACC_N (the number of rows where EXPR is a finite
@@ -116,7 +147,12 @@ READSUB = "_rf = dir.'/runs.csv'; undefine STATS_records; " . \
 # ---- per-label information of a file -------------------------------------------------------------------
 sel(i) = us(strcol('label')) eq word(labels, i) && column('selected') == 1
 ltitle(i) = DISP[i].(isnum(LAM[i]) ? sprintf(', λ=%g', LAM[i]) : '')
-_addl(l) = _wi(l, labels, 1) > 0 ? 0 : (labels = labels.' '.l, 0)
+_addl(l) = _wi(l, labels) > 0 ? 0 : (labels = labels.' '.l, 0)
+dtitle(i) = DISP[i].': every run diverged'
+# the NOTE of a figure without anything to draw (nodata.gp), what: e.g. 'accuracies'
+nonote(what) = (ND > 0 && ND == N) ? "every run of every method diverged (its loss became NaN or Inf):\nno ".what." to draw" : \
+    "no method has ".what." to draw"
+_dv(k) = k <= ND ? int(word(DIVL, k)) : 1
 INFO = "stats F using (_addl(us(strcol('label')))) nooutput; N = words(labels); " . \
   "array HAS[N]; array LAM[N]; array DISP[N]; array PAR[N]; " . \
   "do for [_i = 1:N] { HAS[_i] = 0; LAM[_i] = NaN; DISP[_i] = word(labels, _i); PAR[_i] = '' }; " . \
@@ -124,8 +160,28 @@ INFO = "stats F using (_addl(us(strcol('label')))) nooutput; N = words(labels); 
   "(LAM[_i] = num('lambda'), DISP[_i] = strcol('label'), PAR[_i] = strcol('params'), " . \
   "HAS[_i] = (HAS[_i] || isnum(num(VAL))), 0) : 0) nooutput; " . \
   "PRESENT = ''; NP = 0; do for [_i = 1:N] { if (HAS[_i]) { PRESENT = PRESENT.' '._i; NP = NP + 1 } }; " . \
-  "do for [_i = 1:N] { set style line 100 + _i lc rgb lcol(word(labels, _i)) dt ldt(word(labels, _i)) " . \
+  "DIVL = ''; ND = 0; KEYCH = 0; do for [_i = 1:N] { " . \
+  "if (!HAS[_i] && _wi(word(labels, _i), diverged) > 0) { DIVL = DIVL.' '._i; ND = ND + 1; " . \
+  "KEYCH = strlen(dtitle(_i)) > KEYCH ? strlen(dtitle(_i)) : KEYCH }; " . \
+  "if (HAS[_i]) { KEYCH = strlen(ltitle(_i)) > KEYCH ? strlen(ltitle(_i)) : KEYCH } }; " . \
+  "eval STYLES; do for [_i = 1:N] { set style line 100 + _i lc rgb lcol(word(labels, _i)) dt ldt(word(labels, _i)) " . \
   "pt lpt(word(labels, _i)) lw 2 ps 1.2 }; " . READSUB
+
+# The legend entries of the labels whose every run diverged, as the last element of a plot command:
+#   plot ..., for [k = 1:ND] DIVKEY
+# (a cross in the label's colour; for ND = 0 gnuplot still evaluates the element once, with k = 1, and the
+# title '' adds nothing to the legend)
+DIVKEY = "keyentry with points pt 2 ps 1.2 lw 2 lc rgb lcol(word(labels, _dv(k))) title (k <= ND ? dtitle(_dv(k)) : '')"
+
+# ---- the legend's size -------------------------------------------------------------------------------
+# about 8.5 pixels per character at 11 points, 105 for the line sample, the box and the gaps beside it;
+# rows of 21 pixels. A figure grows to at most HMAX pixels for its legend; a longer legend wraps into
+# KEYCOLS columns of KEYROWS rows (0: one column; scripts then `set key maxrows KEYROWS`).
+HMAX = 1400
+KEYFIT = "_kr = int((HMAX - 190) / 21) - 1; KEYCOLS = KEYN + 1 > _kr ? int(ceil(KEYN / (_kr - 1.0))) : 1; " . \
+  "KEYROWS = KEYCOLS > 1 ? _kr : 0; " . \
+  "KEYX = KEYCOLS * (105 + 8.5 * KEYCH) - RBASE; KEYX = KEYX > 0 ? int(KEYX) : 0; W = W0 + KEYX; " . \
+  "H = KEYCOLS > 1 ? (H0 > HMAX ? H0 : HMAX) : ((H0 > 190 + 21 * (KEYN + 1)) ? H0 : int(190 + 21 * (KEYN + 1)))"
 
 # ---- the terminal ----------------------------------------------------------------------------------------
 if (!exists("W")) W = 1000

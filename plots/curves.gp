@@ -3,19 +3,26 @@
 # far, fractional); one line per label, its selected group; task boundaries dashed; the span in which a
 # panel's task is trained shaded.
 #   gnuplot -e "dir='DIR'; out='DIR/plots/curves'; term='png'" plots/curves.gp
-# optional: labels='none ewc ...', plotdir='plots'. Reads DIR/summary_curves.csv (and runs.csv for the
-# subtitle). Size: 1000 wide, 140 + T * (200 | 150 | 110) high for T <= 4 | <= 8 | more tasks (20 less
-# without runs.csv), and at least 170 + 22 * (labels + 2) so that the legend fits.
+# optional: labels='none ewc ...', diverged='...', plotdir='plots'. Reads DIR/summary_curves.csv (and
+# runs.csv for the subtitle). Size: 1000 wide, 140 + T * (200 | 150 | 110) high for T <= 4 | <= 8 | more
+# tasks (20 less without runs.csv); wider and taller when the legend needs it.
 if (!exists("plotdir")) plotdir = 'plots'
 NAME = 'curves'
 load plotdir.'/common.gp'
 
 F = dir.'/summary_curves.csv'
 COLS = 'label params lambda selected x trained_task eval_task acc_mean acc_std'
+# clreg writes no curve rows for a group whose every run diverged: none at all when every group did
+EMPTYOK = 1
 eval REQUIRE
 VAL = 'acc_mean'
 eval INFO
-if (NP == 0) { exit error sprintf('%s: no label has a selected group with accuracies in %s', NAME, F) }
+if (NP == 0) {
+  TITLE = 'Forgetting curves: accuracy on each task during training'
+  NOTE = nonote('accuracies')
+  load plotdir.'/nodata.gp'
+  exit
+}
 
 eval ACC0
 stats F using (acc(column('eval_task'))) nooutput
@@ -54,15 +61,19 @@ PI = CNT[_i0] > 4 * T * T ? int(CNT[_i0] / (2 * T * T)) : 1
 
 PH = T <= 4 ? 200 : (T <= 8 ? 150 : 110)
 TOPPX = SUBTITLE eq '' ? 60 : 80
-W = 1000
-H = TOPPX + 60 + T * PH
-# at least as tall as the legend (a title row, the shading entry and one row per label)
-H = H < TOPPX + 90 + 22 * (NP + 2) ? TOPPX + 90 + 22 * (NP + 2) : H
+# at least as tall as the legend (a title row, the shading entry and one row per label), as wide as its
+# longest entry needs
+KEYCH = KEYCH < 18 ? 18 : KEYCH
+KEYN = NP + ND + 1
+RBASE = 260
+W0 = 1000
+H0 = TOPPX + 60 + T * PH
+eval KEYFIT
 eval OPEN
 
 # panel geometry, in screen fractions
-L = 0.10
-R = 0.76
+L = 0.10 * W0 / W
+R = 1 - (RBASE + KEYX) / (1.0 * W)
 TOP = 1.0 - TOPPX / (1.0 * H)
 BOT = 60.0 / H
 PF = (TOP - BOT) / T
@@ -87,8 +98,10 @@ set xrange [0:1]
 set yrange [0:1]
 set key at graph 0, graph 1 left top Left reverse samplen 3 spacing 1.3 box lc rgb '#bfbfbf' width 1 \
     title 'method (selected λ)'
+if (KEYROWS > 0) { set key maxrows KEYROWS }
 plot NaN with boxes fc rgb '#ececec' title 'training this task', \
-     for [k = 1:NP] NaN with linespoints ls 100 + int(word(PRESENT, k)) title ltitle(int(word(PRESENT, k)))
+     for [k = 1:NP] NaN with linespoints ls 100 + int(word(PRESENT, k)) title ltitle(int(word(PRESENT, k))), \
+     for [k = 1:ND] @DIVKEY
 unset label 901
 unset label 902
 unset label 903

@@ -10,6 +10,7 @@ F = dir.'/importance_hist.csv'
 COLS = 'label layer log10_lo log10_hi fraction'
 eval REQUIRE
 stats F using (_addl(us(strcol('label')))) nooutput
+eval STYLES
 eval ACC0
 stats F using (acc(column('layer'))) nooutput
 NL = int(ACC_MAX) + 1

@@ -14,8 +14,19 @@ eval REQUIRE
 VAL = 'acc_mean'
 eval INFO
 LI = lidx(label)
-if (LI == 0) { exit error sprintf("%s: label '%s' not in %s (labels: %s)", NAME, label, F, labels) }
-if (!HAS[LI]) { exit error sprintf("%s: label '%s' has no selected group with accuracies in %s", NAME, label, F) }
+if (LI == 0) { exit error sprintf("%s: label '%s' not in %s", NAME, label, F) }
+# a label without accuracies (every run diverged, or none in this file): the figure says so
+if (!HAS[LI]) {
+  TITLE = sprintf('accuracy matrix R[i][j], %s', DISP[LI])
+  NOTE = _wi(word(labels, LI), diverged) > 0 ? \
+      sprintf("every run of %s diverged (its loss became NaN or Inf):\nno accuracies to show", DISP[LI]) : \
+      sprintf('%s has no accuracies in summary_matrix.csv', DISP[LI])
+  ND = 0
+  NDW = 900
+  NDH = 800
+  load plotdir.'/nodata.gp'
+  exit
+}
 
 eval ACC0
 stats F using (acc(sel(LI) ? column('eval_task') : NaN)) nooutput

@@ -14,7 +14,9 @@
  *   svg_check(path, err, errlen)
  *       0 when path starts with an XML declaration or an <svg> tag (after an optional BOM and white space),
  *       contains "<svg" followed later by "</svg>", and has at least SVG_MIN_ELEMENTS drawing elements
- *       (<path, <line, <polyline, <polygon, <rect, <circle, <text, <use) outside <defs>; -1 otherwise.
+ *       (<path, <line, <polyline, <polygon, <rect, <circle, <text, <use) outside <defs>, is valid UTF-8
+ *       and has no '&' outside an entity (&name; &#N; &#xH;), the text a label would break if gnuplot
+ *       did not escape it; -1 otherwise. svg_check_n: the same with another minimum of elements.
  *
  * Link with -lz. All functions are static inline, so a test can use any subset without warnings.
  */
@@ -495,7 +497,47 @@ static inline size_t svgc_count(const char *s, size_t n, const char *tag)
     return k;
 }
 
-static inline int svg_check(const char *path, char *err, size_t errlen)
+/* Offset of the first byte that is not UTF-8 (RFC 3629), or -1. */
+static inline long svgc_bad_utf8(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+        if (n == 0 || i + n > len) return (long)i;
+        if (n > 1) {
+            unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+            if (s[i + 1] < lo || s[i + 1] > hi) return (long)i;
+            for (size_t k = 2; k < n; k++)
+                if (s[i + k] < 0x80 || s[i + k] > 0xbf) return (long)i;
+        }
+        i += n;
+    }
+    return -1;
+}
+
+/* Offset of the first '&' that does not start an entity, or -1. */
+static inline long svgc_bad_amp(const char *s)
+{
+    for (const char *a = strchr(s, '&'); a; a = strchr(a + 1, '&')) {
+        const char *p = a + 1;
+        if (*p == '#') {
+            p++;
+            int hex = *p == 'x';
+            if (hex) p++;
+            const char *d = p;
+            while ((*p >= '0' && *p <= '9') || (hex && ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))) p++;
+            if (p == d || *p != ';') return a - s;
+        } else {
+            const char *d = p;
+            while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) p++;
+            if (p == d || *p != ';') return a - s;
+        }
+    }
+    return -1;
+}
+
+/* svg_check with another minimum of drawing elements (a figure that is mostly text). */
+static inline int svg_check_n(const char *path, int min_elements, char *err, size_t errlen)
 {
     static const char *const tags[] = {"<path", "<line", "<polyline", "<polygon", "<rect", "<circle", "<text", "<use", NULL};
     size_t len = 0;
@@ -505,6 +547,15 @@ static inline int svg_check(const char *path, char *err, size_t errlen)
     int rc = -1;
     if (memchr(s, 0, len)) {
         pngc_fail(err, errlen, "%s: binary data (a NUL byte) in an SVG file", path);
+        goto out;
+    }
+    long bad = svgc_bad_utf8(buf, len);
+    if (bad >= 0) {
+        pngc_fail(err, errlen, "%s: byte %ld is not UTF-8", path, bad);
+        goto out;
+    }
+    if ((bad = svgc_bad_amp(s)) >= 0) {
+        pngc_fail(err, errlen, "%s: byte %ld: '&' outside an entity (unescaped text?)", path, bad);
         goto out;
     }
     const char *p = s;
@@ -531,14 +582,19 @@ static inline int svg_check(const char *path, char *err, size_t errlen)
     }
     size_t n = (size_t)(sc - so), k = 0;
     for (int t = 0; tags[t]; t++) k += svgc_count(so, n, tags[t]);
-    if (k < SVG_MIN_ELEMENTS) {
-        pngc_fail(err, errlen, "%s: only %zu drawing elements (want %d or more): blank?", path, k, SVG_MIN_ELEMENTS);
+    if (k < (size_t)min_elements) {
+        pngc_fail(err, errlen, "%s: only %zu drawing elements (want %d or more): blank?", path, k, min_elements);
         goto out;
     }
     rc = 0;
 out:
     free(buf);
     return rc;
+}
+
+static inline int svg_check(const char *path, char *err, size_t errlen)
+{
+    return svg_check_n(path, SVG_MIN_ELEMENTS, err, errlen);
 }
 
 #endif
