@@ -6,6 +6,7 @@
  * corrupt header that claims terabytes costs only as much memory as the file actually holds, and ends in
  * a "truncated" message. */
 #include "datasets/dataset.h"
+#include "datasets/dataint.h"
 #include "core/error.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_MAGIC_LABELS 0x00000801u
@@ -21,11 +23,13 @@
 
 /* Limits on header values. Real files are far below them; anything above is a corrupt header. */
 #define IDX_MAX_SIDE 65536                 /* rows or cols */
-#define IDX_MAX_PIXELS (1 << 24)           /* rows * cols of one image */
+#define IDX_MAX_PIXELS CL_MAX_INPUT_DIM    /* rows * cols of one image */
 
 #define IDX_FIRST_ALLOC (4u << 20)         /* the payload buffer starts at this size and doubles */
 #define IDX_READ_MAX (1u << 30)            /* gzread takes an unsigned length and returns an int */
 #define IDX_TRAILING_COUNT_MAX (1ull << 30) /* stop counting trailing bytes here ("or more") */
+
+size_t cl_idx_max_bytes = (size_t)CL_IDX_MAX_BYTES;
 
 typedef struct idx_file {
     const char *path;
@@ -43,20 +47,22 @@ static int idx_open(idx_file *f, const char *path)
     f->path = path;
     f->gz = NULL;
     f->gzip = 0;
-    /* stat and fopen first: gzopen's errors are less specific, and a directory "opens" fine with fopen. */
-    struct stat st;
-    if (stat(path, &st) != 0) return cl_fail("%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return cl_fail("%s: is a directory, expected an IDX file", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return cl_fail("%s: cannot open: %s", path, strerror(errno));
+    off_t size;
+    int fd = cl_data_open_regular(path, "an IDX file", &size);
+    if (fd < 0) return -1;
     unsigned char m[2];
-    size_t got = fread(m, 1, sizeof m, fp);
-    int rerr = ferror(fp) ? errno : 0;
-    fclose(fp);
-    if (rerr) return cl_fail("%s: cannot read: %s", path, strerror(rerr));
+    ssize_t got = pread(fd, m, sizeof m, 0);
+    if (got < 0) {
+        int rc = cl_fail("%s: cannot read: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
     f->gzip = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
-    f->gz = gzopen(path, "rb");
-    if (!f->gz) return cl_fail("%s: cannot open: %s", path, errno ? strerror(errno) : "zlib could not open it");
+    f->gz = gzdopen(fd, "rb"); /* owns fd from here: gzclose closes it */
+    if (!f->gz) {
+        close(fd);
+        return cl_fail("%s: cannot open: %s", path, errno ? strerror(errno) : "zlib could not open it");
+    }
     gzbuffer(f->gz, 1u << 17); /* fewer read calls than zlib's 8 KiB default */
     return 0;
 }
@@ -190,10 +196,13 @@ static int idx_header(idx_file *f, uint32_t want, uint32_t *dims, int ndims)
 
 /* Read exactly `want` payload bytes into a malloc'd buffer, growing it as data arrives, then insist that
  * the data ends there. `what` describes the header's claim ("10 images of 28x28 = 7840 bytes") and
- * `unit` names the payload ("pixel") for messages. */
-static int idx_payload(idx_file *f, size_t want, const char *what, const char *unit, uint8_t **out)
+ * `unit` names the payload ("pixel") for messages. At most `max` bytes are ever held: a claim beyond it is
+ * refused once the file has shown that much data (a small gzip file can unpack to any size its header
+ * claims), while a claim over a short file still ends as "truncated". */
+static int idx_payload(idx_file *f, size_t want, size_t max, const char *what, const char *unit, uint8_t **out)
 {
-    size_t cap = want < IDX_FIRST_ALLOC ? want : IDX_FIRST_ALLOC, got = 0;
+    size_t goal = want < max ? want : max;
+    size_t cap = goal < IDX_FIRST_ALLOC ? goal : IDX_FIRST_ALLOC, got = 0;
     uint8_t *buf = cl_malloc(cap);
     for (;;) {
         long long r = idx_read(f, buf + got, cap - got);
@@ -202,9 +211,14 @@ static int idx_payload(idx_file *f, size_t want, const char *what, const char *u
             return -1;
         }
         got += (size_t)r;
-        if (got < cap || cap == want) break;
-        cap = cap <= want / 2 ? cap * 2 : want;
+        if (got < cap || cap == goal) break;
+        cap = cap <= goal / 2 ? cap * 2 : goal;
         buf = cl_realloc(buf, cap);
+    }
+    if (got == goal && goal < want) {
+        free(buf);
+        return cl_fail("%s: header says %s, more than the limit of %zu bytes for one file (the data is there: "
+                       "the file is that large, or a gzip stream unpacks to that much)", f->path, what, max);
     }
     if (got < want) {
         free(buf);
@@ -253,7 +267,7 @@ int cl_idx_read_images(const char *path, uint8_t **pix, int *n, int *rows, int *
         size_t want = (size_t)dims[0] * dims[1] * dims[2];
         char what[128];
         snprintf(what, sizeof what, "%u images of %ux%u = %zu bytes", dims[0], dims[1], dims[2], want);
-        rc = idx_payload(&f, want, what, "pixel", pix);
+        rc = idx_payload(&f, want, cl_idx_max_bytes, what, "pixel", pix);
     }
     idx_close(&f);
     if (rc) return -1;
@@ -278,7 +292,7 @@ int cl_idx_read_labels(const char *path, uint8_t **labels, int *n)
     if (rc == 0) {
         char what[64];
         snprintf(what, sizeof what, "%u labels = %u bytes", count, count);
-        rc = idx_payload(&f, count, what, "label", labels);
+        rc = idx_payload(&f, count, count, what, "label", labels);
     }
     idx_close(&f);
     if (rc) return -1;
@@ -356,14 +370,6 @@ static int idx_check_labels(const idx_split *s, const char *lab_path, int nclass
     return 0;
 }
 
-static int idx_max_label(const idx_split *s)
-{
-    int m = 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->lab[i] > m) m = s->lab[i];
-    return m;
-}
-
 /* EMNIST stores each image column-major; transposing in place through one image-sized scratch buffer. */
 static void idx_transpose(idx_split *s)
 {
@@ -392,13 +398,15 @@ static void idx_fill(cl_dataset *d, idx_split *s, const char *name, const char *
     d->nclasses = nclasses;
     d->pix = s->pix;
     d->feat = NULL;
+    d->byte_valued = 1;
     d->labels = cl_malloc((size_t)s->n * sizeof *d->labels);
     for (int i = 0; i < s->n; i++) d->labels[i] = s->lab[i];
     s->pix = NULL;
     idx_split_free(s);
 }
 
-int cl_data_load_idx(cl_data *d, const char *name, const char *location, int nclasses, int transpose)
+int cl_data_load_idx(cl_data *d, const char *name, const char *location, int nclasses, int transpose,
+                     cl_labels_mode labels)
 {
     memset(d, 0, sizeof *d);
     if (!name) name = "idx";
@@ -415,12 +423,8 @@ int cl_data_load_idx(cl_data *d, const char *name, const char *location, int ncl
     if (rc == 0 && (tr.rows != te.rows || tr.cols != te.cols))
         rc = cl_fail("train/test geometry mismatch: %s holds %dx%d images but %s holds %dx%d images",
                      path[IDX_TRAIN_IMAGES], tr.rows, tr.cols, path[IDX_TEST_IMAGES], te.rows, te.cols);
-    if (rc == 0 && nclasses == 0) {
-        int mtr = idx_max_label(&tr), mte = idx_max_label(&te);
-        nclasses = (mtr > mte ? mtr : mte) + 1;
-    }
-    if (rc == 0) rc = idx_check_labels(&tr, path[IDX_TRAIN_LABELS], nclasses);
-    if (rc == 0) rc = idx_check_labels(&te, path[IDX_TEST_LABELS], nclasses);
+    if (rc == 0 && nclasses > 0) rc = idx_check_labels(&tr, path[IDX_TRAIN_LABELS], nclasses);
+    if (rc == 0 && nclasses > 0) rc = idx_check_labels(&te, path[IDX_TEST_LABELS], nclasses);
     if (rc) {
         idx_split_free(&tr);
         idx_split_free(&te);
@@ -432,6 +436,10 @@ int cl_data_load_idx(cl_data *d, const char *name, const char *location, int ncl
     }
     idx_fill(&d->train, &tr, name, "train", nclasses);
     idx_fill(&d->test, &te, name, "test", nclasses);
+    if (nclasses == 0 && cl_data_number_labels(d, labels, path[IDX_TRAIN_LABELS], path[IDX_TEST_LABELS])) {
+        cl_data_free(d);
+        return -1;
+    }
     for (int k = 0; k < IDX_NFILES; k++) d->files[d->nfiles++] = cl_strdup(path[k]);
     return 0;
 }
