@@ -589,6 +589,82 @@ static void test_byte_valued(void **state)
     assert_true(fails_with(state, "label,a\n0,0x1A\n", NULL, "line 2: column 'a'", "expected a number, got '0x1A'"));
 }
 
+/* ---- through the command line --------------------------------------------------------------------- */
+
+static char out[16384];
+
+static void run_expect(const char *args, int status, const char *w1, const char *w2)
+{
+    int rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != status) fail_msg("clreg %s: exit %d, expected %d:\n%s", args, rc, status, out);
+    if (status && tu_count_lines(out) != 1) fail_msg("clreg %s: expected one line:\n%s", args, out);
+    if (w1 && !strstr(out, w1)) fail_msg("clreg %s: output lacks '%s':\n%s", args, w1, out);
+    if (w2 && !strstr(out, w2)) fail_msg("clreg %s: output lacks '%s':\n%s", args, w2, out);
+}
+
+/* 40 rows of 2 classes and 3 features: pixels (whole numbers 0..255) or not. */
+static void write_cli_pair(void **state, char *tr, char *te, int pixels, const char *header)
+{
+    char text[4096];
+    for (int s = 0; s < 2; s++) {
+        size_t len = (size_t)snprintf(text, sizeof text, "%s\n", header);
+        for (int i = 0; i < 40; i++)
+            len += (size_t)snprintf(text + len, sizeof text - len, pixels ? "%d,%d,%d,%d\n" : "%d,%d.5,%d,%d\n",
+                                    i % 2 ? 1000 : 0, (i * 37) % 200, (i % 2) * 100 + 20, 255 - i);
+        td_write_text(td_path(s ? te : tr, *state, s ? "test.csv" : "train.csv"), text);
+    }
+}
+
+static void test_cli(void **state)
+{
+    char tr[4096], te[4096], args[9000];
+    const char *run = "--tasks 1 --hidden 4 --epochs 1";
+    write_cli_pair(state, tr, te, 0, "y,a,b,c");
+    snprintf(args, sizeof args, "train --dataset csv --data-path /dev/zero,%s --quiet", te);
+    run_expect(args, 1, "/dev/zero: is a character device", NULL);
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --quiet", tr, te);
+    run_expect(args, 1, tr, "no column named 'label': its 4 columns are 'y', 'a', 'b', 'c'");
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --label-column y --quiet", tr, te);
+    run_expect(args, 1, tr, "2 distinct labels in 0..1000");
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --label-column y --labels remap %s", tr, te,
+             run);
+    run_expect(args, 0, "2 classes (labels 0..1000 numbered 0..1)",
+               "inputs as given (scale auto: features are not all whole numbers in 0..255)");
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --label-column 0 --labels remap --scale 255 %s",
+             tr, te, run);
+    run_expect(args, 0, "inputs / 255 (scale 255)", NULL);
+    write_cli_pair(state, tr, te, 1, "label,a,b,c");
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --labels remap %s", tr, te, run);
+    run_expect(args, 0, "inputs / 255 (scale auto: every feature is a whole number in 0..255)", NULL);
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --labels remap --no-scale %s", tr, te, run);
+    run_expect(args, 0, "inputs as given (scale none)", NULL);
+    snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --scale 100", tr, te);
+    run_expect(args, 2, "--scale: expected 255", "got '100'");
+    run_expect("train --dataset synthetic --label-column 3", 2, "label column", "'synthetic' is not csv");
+}
+
+/* The same choices in a grid's [experiment] section (checked with --dry-run: the data is read, the stream
+ * built, nothing run). */
+static void test_grid_keys(void **state)
+{
+    char tr[4096], te[4096], grid[4096], args[9000];
+    write_cli_pair(state, tr, te, 0, "y,a,b,c");
+    char text[9000];
+    snprintf(text, sizeof text, "[experiment]\ndataset = csv\ndata_path = %s,%s\nlabel_column = y\nlabels = remap\n"
+             "scale = auto\ntasks = 1\n[none]\n", tr, te);
+    td_write_text(td_path(grid, *state, "g.ini"), text);
+    snprintf(args, sizeof args, "run %s --dry-run", grid);
+    run_expect(args, 0, "1 cells", NULL);
+    snprintf(text, sizeof text, "[experiment]\ndataset = csv\ndata_path = %s,%s\nlabel_column = y\ntasks = 1\n"
+             "[none]\n", tr, te);
+    td_write_text(grid, text);
+    run_expect(args, 1, tr, "--labels remap (grid: labels = remap)");
+    td_write_text(grid, "[experiment]\ndataset = csv\nlabels = sorted\n[none]\n");
+    run_expect(args, 2, "g.ini:3", "labels: expected index");
+    td_write_text(grid, "[experiment]\ndataset = csv\nscale = 256\n[none]\n");
+    run_expect(args, 2, "g.ini:3", "scale: expected 255");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -624,6 +700,8 @@ int main(void)
         T(test_header_without_label_column),
         T(test_labels_index_and_remap),
         T(test_byte_valued),
+        T(test_cli),
+        T(test_grid_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

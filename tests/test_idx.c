@@ -287,6 +287,35 @@ static void test_labels_all_bytes(void **state)
     cl_data_free(&d);
 }
 
+/* Command line: the label message is one line with exit 1; --labels remap trains, and its header says
+ * how the labels were numbered; remap on a fixed-class dataset is an option error (exit 2). */
+static void test_labels_cli(void **state)
+{
+    uint8_t tr[40], te[20];
+    for (int i = 0; i < 40; i++) tr[i] = (uint8_t)(1 + i % 4);
+    for (int i = 0; i < 20; i++) te[i] = (uint8_t)(1 + i % 4);
+    write_labelled(*state, tr, 40, te, 20);
+    char args[4300], out[8192], p[4096];
+    snprintf(args, sizeof args, "train --dataset emnist --data-path %s --tasks 1 --hidden 4 --quiet", (char *)*state);
+    int rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, td_path(p, *state, STD[1])) ||
+        !strstr(out, "4 distinct labels in 1..4") || !strstr(out, "--labels remap"))
+        fail_msg("clreg %s: exit %d:\n%s", args, rc, out);
+    snprintf(args, sizeof args,
+             "train --dataset emnist --data-path %s --labels remap --tasks 1 --hidden 4 --stream split",
+             (char *)*state);
+    rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 0 || !strstr(out, "4 classes (labels 1..4 numbered 0..3)") || !strstr(out, "classes 0,1"))
+        fail_msg("clreg %s: exit %d:\n%s", args, rc, out);
+    snprintf(args, sizeof args, "train --dataset kmnist --data-path %s --labels remap", (char *)*state);
+    rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 2 || tu_count_lines(out) != 1 || !strstr(out, "fixed classes"))
+        fail_msg("clreg %s: exit %d:\n%s", args, rc, out);
+    rc = tu_run_clreg("train --dataset idx --labels sorted", out, sizeof out);
+    if (rc != 2 || tu_count_lines(out) != 1 || !strstr(out, "--labels: expected index"))
+        fail_msg("clreg train --labels sorted: exit %d:\n%s", rc, out);
+}
+
 /* ---- validation: files ---------------------------------------------------------------------------- */
 
 static void test_missing_file(void **state)
@@ -333,6 +362,19 @@ static void test_not_regular_file(void **state)
     alarm(0);
     assert_true(td_has_all(cl_errmsg(), p, "FIFO", NULL));
     tu_rmdir(dir);
+}
+
+/* Through the command line: one line naming the file and what it is, exit 1. */
+static void test_not_regular_cli(void **state)
+{
+    char args[4300], out[8192], p[4096];
+    td_write_mnist(*state, "", 5, 5, 2, 2, 10, TD_RAW);
+    unlink(td_path(p, *state, STD[0]));
+    assert_int_equal(symlink("/dev/zero", p), 0);
+    snprintf(args, sizeof args, "train --dataset mnist --data-path %s --quiet", (char *)*state);
+    int rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, p) || !strstr(out, "character device"))
+        fail_msg("clreg %s: exit %d:\n%s", args, rc, out);
 }
 
 static void test_unreadable_file(void **state)
@@ -775,10 +817,12 @@ int main(void)
         T(test_nclasses_from_labels),
         T(test_labels_not_classes),
         T(test_labels_all_bytes),
+        T(test_labels_cli),
         T(test_missing_file),
         T(test_directory_given),
         T(test_not_regular_file),
         T(test_payload_limit),
+        T(test_not_regular_cli),
         T(test_unreadable_file),
         T(test_empty_file),
         T(test_bad_magic),
