@@ -182,6 +182,13 @@ static int cmd_run(int argc, char **argv)
         free(g.data_path);
         g.data_path = strdup(data_path);
     }
+    if ((g.data_opts.labels != CL_LABELS_INDEX || g.data_opts.label_column) &&
+        cl_data_check_opts(g.dataset, &g.data_opts)) { /* e.g. labels = remap for mnist: a grid error */
+        fprintf(stderr, "clreg run: %s:%d: [experiment]: %s\n", g.path, g.experiment_line ? g.experiment_line : 1,
+                cl_errmsg());
+        cl_grid_free(&g);
+        return 2;
+    }
     cl_data data;
     if (cl_data_open_opts(&data, g.dataset, g.data_path, 1, &g.data_opts)) {
         fprintf(stderr, "clreg run: %s: %s\n", g.path, cl_errmsg());

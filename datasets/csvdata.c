@@ -45,7 +45,7 @@ typedef enum {
 } cell_status;
 
 typedef struct csv_ctx {
-    const char *path;
+    const char *path;         /* for messages: escaped and cut (cl_data_show_path) */
     const char *label_column; /* as given in the options (NULL: default) */
     int header_mode;          /* 1, 0 or -1 (detect) */
     int failed;
@@ -461,7 +461,11 @@ static void ctx_free(csv_ctx *c)
 static void set_name(cl_dataset *d, const char *path)
 {
     const char *base = strrchr(path, '/');
-    snprintf(d->name, sizeof d->name, "%s", base ? base + 1 : path);
+    char shown[48 * 4 + 4];
+    cl_data_show(shown, base ? base + 1 : path, 48);
+    size_t n = strlen(shown) < sizeof d->name - 1 ? strlen(shown) : sizeof d->name - 1;
+    memcpy(d->name, shown, n);
+    d->name[n] = 0;
 }
 
 int cl_dataset_load_csv(cl_dataset *d, const char *path, const cl_csv_opts *opts)
@@ -469,7 +473,9 @@ int cl_dataset_load_csv(cl_dataset *d, const char *path, const cl_csv_opts *opts
     memset(d, 0, sizeof *d);
     csv_ctx c;
     memset(&c, 0, sizeof c);
-    c.path = path;
+    char shown[CL_PATH_SHOW_CAP];
+    cl_data_show_path(shown, path);
+    c.path = shown;
     c.label_column = opts ? opts->label_column : NULL;
     c.header_mode = opts ? opts->header : -1;
     c.line = 1;
@@ -479,20 +485,21 @@ int cl_dataset_load_csv(cl_dataset *d, const char *path, const cl_csv_opts *opts
     if (fd < 0) return -1;
     if (size > CL_CSV_MAX_FILE_BYTES) {
         close(fd);
-        return cl_fail("%s: %lld bytes, more than %lld GiB, the limit for one CSV file", path, (long long)size,
+        return cl_fail("%s: %lld bytes, more than %lld GiB, the limit for one CSV file", c.path, (long long)size,
                        CL_CSV_MAX_FILE_BYTES >> 30);
     }
     FILE *fp = fdopen(fd, "rb");
     if (!fp) {
-        int rc = cl_fail("%s: cannot open: %s", path, strerror(errno));
+        int rc = cl_fail("%s: cannot open: %s", c.path, strerror(errno));
         close(fd);
         return rc;
     }
     int rc = parse_file(&c, fp);
     fclose(fp);
-    if (rc == 0 && !c.first_done) rc = cl_fail("%s: empty file: no rows", path);
-    if (rc == 0 && c.n == 0) rc = cl_fail("%s: the file has a header (line %ld) but no data rows", path, c.first_line);
-    if (rc == 0 && c.n > (size_t)INT32_MAX) rc = cl_fail("%s: too many rows (%zu)", path, c.n);
+    if (rc == 0 && !c.first_done) rc = cl_fail("%s: empty file: no rows", c.path);
+    if (rc == 0 && c.n == 0)
+        rc = cl_fail("%s: the file has a header (line %ld) but no data rows", c.path, c.first_line);
+    if (rc == 0 && c.n > (size_t)INT32_MAX) rc = cl_fail("%s: too many rows (%zu)", c.path, c.n);
     if (rc) {
         ctx_free(&c);
         return -1;
@@ -514,6 +521,9 @@ int cl_dataset_load_csv(cl_dataset *d, const char *path, const cl_csv_opts *opts
 int cl_data_load_csv(cl_data *d, const char *train_path, const char *test_path, const cl_csv_opts *opts)
 {
     memset(d, 0, sizeof *d);
+    char train_shown[CL_PATH_SHOW_CAP], test_shown[CL_PATH_SHOW_CAP];
+    cl_data_show_path(train_shown, train_path);
+    cl_data_show_path(test_shown, test_path);
     if (cl_dataset_load_csv(&d->train, train_path, opts)) return -1;
     if (cl_dataset_load_csv(&d->test, test_path, opts)) {
         cl_data_free(d);
@@ -521,11 +531,11 @@ int cl_data_load_csv(cl_data *d, const char *train_path, const char *test_path, 
     }
     if (d->test.dim != d->train.dim) {
         int rc = cl_fail("%s has %d features per row but %s has %d; train and test must have the same columns",
-                         test_path, d->test.dim, train_path, d->train.dim);
+                         test_shown, d->test.dim, train_shown, d->train.dim);
         cl_data_free(d);
         return rc;
     }
-    if (cl_data_number_labels(d, opts ? opts->labels : CL_LABELS_INDEX, train_path, test_path)) {
+    if (cl_data_number_labels(d, opts ? opts->labels : CL_LABELS_INDEX, train_shown, test_shown)) {
         cl_data_free(d);
         return -1;
     }

@@ -24,6 +24,13 @@ extern size_t cl_idx_max_bytes;
  * \t, \xHH) and "..." appended when cut. dst holds show * 4 + 4 bytes. */
 void cl_data_show(char *dst, const char *s, size_t show);
 
+/* A path for messages: control bytes escaped, and a path longer than CL_PATH_SHOW characters cut to its
+ * first 40 and last CL_PATH_SHOW - 44 with "..." between (the file name is at the end), so that a message
+ * keeps its reason and stays one line. dst holds CL_PATH_SHOW_CAP bytes. */
+#define CL_PATH_SHOW 160
+#define CL_PATH_SHOW_CAP (CL_PATH_SHOW * 4 + 8)
+void cl_data_show_path(char *dst, const char *path);
+
 /* Number the classes of a train/test pair whose classes come from the labels (idx, emnist, csv):
  *   CL_LABELS_INDEX: the labels must be the classes 0..K-1 themselves;
  *   CL_LABELS_REMAP: the K distinct training labels become classes 0..K-1 in increasing order (the

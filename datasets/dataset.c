@@ -47,6 +47,9 @@ static const char *file_kind(mode_t m)
 
 static int not_regular(const char *path, mode_t m, const char *expected)
 {
+    char shown[CL_PATH_SHOW_CAP];
+    cl_data_show_path(shown, path);
+    path = shown;
     if (S_ISDIR(m)) return cl_fail("%s: is a directory, expected %s", path, expected);
     return cl_fail("%s: is %s, not a regular file; expected %s (devices, pipes and <(...) cannot be read: save "
                    "the data to a file)", path, file_kind(m), expected);
@@ -55,13 +58,15 @@ static int not_regular(const char *path, mode_t m, const char *expected)
 int cl_data_open_regular(const char *path, const char *expected, off_t *size)
 {
     struct stat st, fst;
-    if (stat(path, &st) != 0) return cl_fail("%s: cannot open: %s", path, strerror(errno));
+    char shown[CL_PATH_SHOW_CAP];
+    cl_data_show_path(shown, path);
+    if (stat(path, &st) != 0) return cl_fail("%s: cannot open: %s", shown, strerror(errno));
     if (!S_ISREG(st.st_mode)) return not_regular(path, st.st_mode, expected);
     /* O_NONBLOCK: should a FIFO have been swapped in since the stat, open must not wait for a writer. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return cl_fail("%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return cl_fail("%s: cannot open: %s", shown, strerror(errno));
     if (fstat(fd, &fst) != 0) {
-        int rc = cl_fail("%s: cannot read: %s", path, strerror(errno));
+        int rc = cl_fail("%s: cannot read: %s", shown, strerror(errno));
         close(fd);
         return rc;
     }
@@ -92,6 +97,17 @@ void cl_data_show(char *dst, const char *s, size_t show)
             dst[o++] = (char)ch;
     }
     strcpy(dst + o, s[i] ? "..." : "");
+}
+
+void cl_data_show_path(char *dst, const char *path)
+{
+    size_t n = strlen(path), tail = CL_PATH_SHOW - 44;
+    if (n <= CL_PATH_SHOW) {
+        cl_data_show(dst, path, CL_PATH_SHOW);
+        return;
+    }
+    cl_data_show(dst, path, 40); /* ends in "..." */
+    cl_data_show(dst + strlen(dst), path + n - tail, tail);
 }
 
 /* ---- classes from labels -------------------------------------------------------------------------- */
@@ -239,9 +255,11 @@ static int data_missing_path(const data_entry *e)
 static int data_open_csv(cl_data *d, const char *path, const cl_data_opts *opts)
 {
     const char *comma = strrchr(path, ',');
+    char shown[CL_PATH_SHOW_CAP];
+    cl_data_show_path(shown, path);
     if (!comma || comma == path || !comma[1])
         return cl_fail("dataset 'csv': --data-path must be TRAIN.csv,TEST.csv (two files separated by a comma), "
-                       "got '%s'", path);
+                       "got '%s'", shown);
     size_t n = (size_t)(comma - path);
     char *train = cl_malloc(n + 1);
     memcpy(train, path, n);

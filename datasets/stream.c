@@ -70,16 +70,16 @@ static int pixel_data(const cl_data *d)
     return (d->train.pix || d->train.byte_valued) && (d->test.pix || d->test.byte_valued);
 }
 
+/* Told from the factor actually applied, so that the header line cannot say one thing while the batches
+ * do another. */
 const char *cl_stream_scale_desc(const cl_stream *s)
 {
-    switch (s->cfg.scale01) {
-    case CL_SCALE_NONE: return "inputs as given (scale none)";
-    case CL_SCALE_255: return "inputs / 255 (scale 255)";
-    default: break;
-    }
-    if (s->data->train.pix) return "inputs / 255 (scale auto: images)";
-    return pixel_data(s->data) ? "inputs / 255 (scale auto: every feature is a whole number in 0..255)"
-                               : "inputs as given (scale auto: features are not all whole numbers in 0..255)";
+    int by255 = s->scale != 1.0f;
+    if (s->cfg.scale01 == CL_SCALE_NONE || s->cfg.scale01 == CL_SCALE_255)
+        return by255 ? "inputs / 255 (scale 255)" : "inputs as given (scale none)";
+    if (s->data->train.pix) return by255 ? "inputs / 255 (scale auto: images)" : "inputs as given (scale auto)";
+    return by255 ? "inputs / 255 (scale auto: every feature is a whole number in 0..255)"
+                 : "inputs as given (scale auto: features are not all whole numbers in 0..255)";
 }
 
 /* ---- parsing the group and angle lists ------------------------------------------------------------- */

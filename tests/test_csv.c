@@ -466,6 +466,35 @@ static void test_too_many_columns(void **state)
     free(text);
 }
 
+/* Paths are user text too: a control byte in a file name is escaped, and a very long path is cut in the
+ * middle (keeping the file name), so that the message stays one line and keeps its reason. */
+static void test_paths_in_messages(void **state)
+{
+    char p[4096];
+    cl_dataset d;
+    td_write_text(td_path(p, *state, "a\nb\x1b.csv"), "label,a\n1,x\n");
+    assert_int_equal(cl_dataset_load_csv(&d, p, NULL), -1);
+    assert_true(td_has_all(cl_errmsg(), "a\\nb\\x1B.csv: line 2: column 'a'", "got 'x'", NULL));
+    assert_null(strchr(d.name, '\n'));
+    /* a path of about 1300 characters: nested directories of 250-character names */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", (char *)*state);
+    for (int k = 0; k < 5; k++) {
+        size_t len = strlen(dir);
+        dir[len] = '/';
+        memset(dir + len + 1, 'd', 250);
+        dir[len + 251] = 0;
+        assert_int_equal(mkdir(dir, 0700), 0);
+    }
+    char *path = malloc(strlen(dir) + 32);
+    sprintf(path, "%s/data.csv", dir);
+    td_write_text(path, "label,a\n1,2\n1,2,3\n");
+    assert_int_equal(cl_dataset_load_csv(&d, path, NULL), -1);
+    assert_true(td_has_all(cl_errmsg(), "/tmp/clreg-test-", "dddd...dddd", "ddd/data.csv: line 3 has 3 fields, expected 2", NULL));
+    assert_true(strlen(cl_errmsg()) < 300);
+    free(path);
+}
+
 /* ---- label column and labels ---------------------------------------------------------------------- */
 
 /* A header without a 'label' column used to take column 0 (often a pixel, 0..255) as the label. Now it is
@@ -663,6 +692,8 @@ static void test_grid_keys(void **state)
     run_expect(args, 2, "g.ini:3", "labels: expected index");
     td_write_text(grid, "[experiment]\ndataset = csv\nscale = 256\n[none]\n");
     run_expect(args, 2, "g.ini:3", "scale: expected 255");
+    td_write_text(grid, "[experiment]\ndataset = mnist\nlabels = remap\n[none]\n");
+    run_expect(args, 2, "g.ini:1: [experiment]", "'mnist' has the fixed classes 0..9");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -697,6 +728,7 @@ int main(void)
         T(test_file_size_limit),
         T(test_line_endings),
         T(test_too_many_columns),
+        T(test_paths_in_messages),
         T(test_header_without_label_column),
         T(test_labels_index_and_remap),
         T(test_byte_valued),
