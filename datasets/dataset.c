@@ -297,6 +297,8 @@ int cl_data_check_opts(const char *name, const cl_data_opts *opts)
     if (opts->label_column && e->src != SRC_CSV)
         return cl_fail("a label column is given, but dataset '%s' is not csv (only CSV files have columns)",
                        e->name);
+    if (opts->label_column && !*opts->label_column)
+        return cl_fail("label column: expected a header name or a 0-based column index, got ''");
     if (opts->labels == CL_LABELS_REMAP && (e->src == SRC_SYNTHETIC || e->nclasses))
         return cl_fail("labels = remap: dataset '%s' has the fixed classes 0..%d; for MNIST-format files with "
                        "other labels use --dataset idx", e->name, (e->nclasses ? e->nclasses : 10) - 1);

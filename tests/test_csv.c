@@ -490,7 +490,8 @@ static void test_paths_in_messages(void **state)
     sprintf(path, "%s/data.csv", dir);
     td_write_text(path, "label,a\n1,2\n1,2,3\n");
     assert_int_equal(cl_dataset_load_csv(&d, path, NULL), -1);
-    assert_true(td_has_all(cl_errmsg(), "/tmp/clreg-test-", "dddd...dddd", "ddd/data.csv: line 3 has 3 fields, expected 2", NULL));
+    assert_true(td_has_all(cl_errmsg(), "/tmp/clreg-test-", "dddd...dddd",
+                           "ddd/data.csv: line 3 has 3 fields, expected 2", NULL));
     assert_true(strlen(cl_errmsg()) < 300);
     free(path);
 }
@@ -670,6 +671,7 @@ static void test_cli(void **state)
     snprintf(args, sizeof args, "train --dataset csv --data-path %s,%s --scale 100", tr, te);
     run_expect(args, 2, "--scale: expected 255", "got '100'");
     run_expect("train --dataset synthetic --label-column 3", 2, "label column", "'synthetic' is not csv");
+    run_expect("train --dataset csv --label-column ''", 2, "label column: expected a header name", NULL);
 }
 
 /* The same choices in a grid's [experiment] section (checked with --dry-run: the data is read, the stream
