@@ -57,6 +57,11 @@ static void usage_train(FILE *f)
             "                      train-labels-idx1-ubyte[.gz], t10k-...), or a file prefix such as\n"
             "                      .../emnist-balanced- ; for csv: TRAIN.csv,TEST.csv\n"
             "                      (fashion-mnist defaults to " CL_FASHION_MNIST_DIR ")\n"
+            "  --labels MODE       idx, emnist, csv: index (default): the labels are the classes 0..K-1, each\n"
+            "                      with training samples; remap: number the distinct labels 0..K-1 in\n"
+            "                      increasing order (EMNIST letters' labels are 1..26)\n"
+            "  --label-column C    csv: the label column's header name or 0-based index (default: the\n"
+            "                      column named 'label'; column 0 when the file has no header)\n"
             "task stream:\n"
             "  --stream KIND       permuted (default): each task permutes the pixels (task 1 plain)\n"
             "                      split: each task is a group of classes\n"
@@ -69,7 +74,9 @@ static void usage_train(FILE *f)
             "  --angle-step D      rotated: degrees between tasks (default 30)\n"
             "  --permute-first     permuted: permute task 1 too\n"
             "  --pad N             zero border of N pixels (2 makes 28x28 into 32x32; default 0)\n"
-            "  --no-scale          feed raw pixel values instead of scaling them to [0, 1]\n"
+            "  --scale S           255: divide inputs by 255; none: use them as given; auto (default): 255 for\n"
+            "                      images and for CSV features that are all whole numbers in 0..255\n"
+            "  --no-scale          the same as --scale none\n"
             "regularizer:\n"
             "  --reg NAME          none (default), joint, l2, ewc, mas, mas-local, si ('clreg list' explains)\n"
             "  --lambda X          penalty strength (each method has its own default)\n"
@@ -175,8 +182,15 @@ static int cmd_run(int argc, char **argv)
         free(g.data_path);
         g.data_path = strdup(data_path);
     }
+    if ((g.data_opts.labels != CL_LABELS_INDEX || g.data_opts.label_column) &&
+        cl_data_check_opts(g.dataset, &g.data_opts)) { /* e.g. labels = remap for mnist: a grid error */
+        fprintf(stderr, "clreg run: %s:%d: [experiment]: %s\n", g.path, g.experiment_line ? g.experiment_line : 1,
+                cl_errmsg());
+        cl_grid_free(&g);
+        return 2;
+    }
     cl_data data;
-    if (cl_data_open(&data, g.dataset, g.data_path, 1)) {
+    if (cl_data_open_opts(&data, g.dataset, g.data_path, 1, &g.data_opts)) {
         fprintf(stderr, "clreg run: %s: %s\n", g.path, cl_errmsg());
         cl_grid_free(&g);
         return 1;
@@ -417,7 +431,7 @@ enum {
     OPT_DATASET = 256, OPT_DATA_PATH, OPT_STREAM, OPT_SCENARIO, OPT_TASKS, OPT_GROUPS, OPT_ANGLES,
     OPT_ANGLE_STEP, OPT_PERMUTE_FIRST, OPT_PAD, OPT_NO_SCALE, OPT_HIDDEN, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM,
     OPT_EPOCHS, OPT_BATCH, OPT_RESET, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP, OPT_REG, OPT_LAMBDA,
-    OPT_PARAM = 'p', OPT_SAVE_STATE = 300, OPT_PROBE
+    OPT_PARAM = 'p', OPT_SAVE_STATE = 300, OPT_PROBE, OPT_SCALE, OPT_LABELS, OPT_LABEL_COLUMN
 };
 #define MAX_REG_PARAMS 16
 
@@ -437,13 +451,16 @@ static int cmd_train(int argc, char **argv)
         {"quiet", no_argument, 0, OPT_QUIET},             {"help", no_argument, 0, OPT_HELP},
         {"reg", required_argument, 0, OPT_REG},           {"lambda", required_argument, 0, OPT_LAMBDA},
         {"param", required_argument, 0, OPT_PARAM},       {"save-state", required_argument, 0, OPT_SAVE_STATE},
-        {"probe", required_argument, 0, OPT_PROBE},       {0, 0, 0, 0}};
+        {"probe", required_argument, 0, OPT_PROBE},       {"scale", required_argument, 0, OPT_SCALE},
+        {"labels", required_argument, 0, OPT_LABELS},     {"label-column", required_argument, 0, OPT_LABEL_COLUMN},
+        {0, 0, 0, 0}};
     const char *dataset = "fashion-mnist", *data_path = NULL, *optimizer = "adam", *reg_name = "none";
     const char *save_dir = NULL, *reg_params[MAX_REG_PARAMS + 1];
     char lambda_param[64];
     int nreg_params = 0;
     cl_stream_cfg sc = cl_stream_defaults();
     cl_train_cfg tc = cl_train_defaults();
+    cl_data_opts dopts = {CL_LABELS_INDEX, NULL};
     int hidden[MAX_HIDDEN] = {400, 400}, nhidden = 2, threads = 0, quiet = 0, probe_task = 0;
     float lr = -1, momentum = -1;
     unsigned long long seed = 1;
@@ -462,7 +479,16 @@ static int cmd_train(int argc, char **argv)
         case OPT_ANGLE_STEP: rc = cl_parse_float("--angle-step", optarg, -360, 360, 0, &sc.angle_step); break;
         case OPT_PERMUTE_FIRST: sc.permute_first = 1; break;
         case OPT_PAD: rc = cl_parse_int("--pad", optarg, 0, 64, &sc.pad); break;
-        case OPT_NO_SCALE: sc.scale01 = 0; break;
+        case OPT_NO_SCALE: sc.scale01 = CL_SCALE_NONE; break;
+        case OPT_SCALE: {
+            cl_scale_mode m = CL_SCALE_AUTO;
+            rc = cl_scale_parse(optarg, &m);
+            if (rc) cl_fail_prefix("--scale");
+            sc.scale01 = m;
+            break;
+        }
+        case OPT_LABELS: rc = cl_labels_mode_parse(optarg, &dopts.labels); if (rc) cl_fail_prefix("--labels"); break;
+        case OPT_LABEL_COLUMN: dopts.label_column = optarg; break;
         case OPT_HIDDEN: rc = cl_parse_int_list("--hidden", optarg, hidden, MAX_HIDDEN, &nhidden); break;
         case OPT_OPTIMIZER:
             optimizer = optarg;
@@ -506,6 +532,8 @@ static int cmd_train(int argc, char **argv)
         if (rc) break;
     }
     if (!rc && optind < argc) rc = cl_fail("unexpected argument '%s' (see clreg train --help)", argv[optind]);
+    /* data options the dataset cannot take are option errors (exit 2), found before any file is read */
+    if (!rc && (dopts.labels != CL_LABELS_INDEX || dopts.label_column)) rc = cl_data_check_opts(dataset, &dopts);
     if (rc) {
         fprintf(stderr, "clreg train: %s\n", cl_errmsg());
         return 2;
@@ -526,7 +554,7 @@ static int cmd_train(int argc, char **argv)
     cl_stream s;
     cl_mlp *m = NULL;
     cl_reg *reg = NULL;
-    if (cl_data_open(&data, dataset, data_path, seed)) {
+    if (cl_data_open_opts(&data, dataset, data_path, seed, &dopts)) {
         fprintf(stderr, "clreg train: %s\n", cl_errmsg());
         return 1;
     }
@@ -549,9 +577,14 @@ static int cmd_train(int argc, char **argv)
         char blas[256], rdesc[512];
         cl_blas_describe(blas, sizeof blas);
         cl_reg_describe(reg, rdesc, sizeof rdesc);
-        fprintf(stderr, "clreg train: %s (%d train, %d test, %d classes), %s stream, %s-incremental, %d tasks; "
-                        "MLP %d", dataset, data.train.n, data.test.n, data.train.nclasses,
-                cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario), s.ntasks, s.input_dim);
+        char classes[96] = "";
+        if (data.class_label)
+            snprintf(classes, sizeof classes, " (labels %d..%d numbered 0..%d)", (int)data.class_label[0],
+                     (int)data.class_label[data.train.nclasses - 1], data.train.nclasses - 1);
+        fprintf(stderr, "clreg train: %s (%d train, %d test, %d classes%s; %s), %s stream, %s-incremental, %d tasks; "
+                        "MLP %d", dataset, data.train.n, data.test.n, data.train.nclasses, classes,
+                cl_stream_scale_desc(&s), cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario), s.ntasks,
+                s.input_dim);
         for (int l = 0; l < nhidden; l++) fprintf(stderr, "-%d", hidden[l]);
         fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
                 s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,

@@ -6,6 +6,7 @@
  * corrupt header that claims terabytes costs only as much memory as the file actually holds, and ends in
  * a "truncated" message. */
 #include "datasets/dataset.h"
+#include "datasets/dataint.h"
 #include "core/error.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_MAGIC_LABELS 0x00000801u
@@ -21,14 +23,17 @@
 
 /* Limits on header values. Real files are far below them; anything above is a corrupt header. */
 #define IDX_MAX_SIDE 65536                 /* rows or cols */
-#define IDX_MAX_PIXELS (1 << 24)           /* rows * cols of one image */
+#define IDX_MAX_PIXELS CL_MAX_INPUT_DIM    /* rows * cols of one image */
 
 #define IDX_FIRST_ALLOC (4u << 20)         /* the payload buffer starts at this size and doubles */
 #define IDX_READ_MAX (1u << 30)            /* gzread takes an unsigned length and returns an int */
 #define IDX_TRAILING_COUNT_MAX (1ull << 30) /* stop counting trailing bytes here ("or more") */
 
+size_t cl_idx_max_bytes = (size_t)CL_IDX_MAX_BYTES;
+
 typedef struct idx_file {
-    const char *path;
+    const char *path;               /* for messages: points at shown */
+    char shown[CL_PATH_SHOW_CAP];   /* the path with control bytes escaped, cut if very long */
     gzFile gz;
     int gzip;      /* the file starts with the gzip magic 1f 8b */
 } idx_file;
@@ -40,23 +45,26 @@ static const char *idx_kind(uint32_t magic)
 
 static int idx_open(idx_file *f, const char *path)
 {
-    f->path = path;
+    cl_data_show_path(f->shown, path);
+    f->path = f->shown;
     f->gz = NULL;
     f->gzip = 0;
-    /* stat and fopen first: gzopen's errors are less specific, and a directory "opens" fine with fopen. */
-    struct stat st;
-    if (stat(path, &st) != 0) return cl_fail("%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return cl_fail("%s: is a directory, expected an IDX file", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return cl_fail("%s: cannot open: %s", path, strerror(errno));
+    off_t size;
+    int fd = cl_data_open_regular(path, "an IDX file", &size);
+    if (fd < 0) return -1;
     unsigned char m[2];
-    size_t got = fread(m, 1, sizeof m, fp);
-    int rerr = ferror(fp) ? errno : 0;
-    fclose(fp);
-    if (rerr) return cl_fail("%s: cannot read: %s", path, strerror(rerr));
+    ssize_t got = pread(fd, m, sizeof m, 0);
+    if (got < 0) {
+        int rc = cl_fail("%s: cannot read: %s", f->path, strerror(errno));
+        close(fd);
+        return rc;
+    }
     f->gzip = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
-    f->gz = gzopen(path, "rb");
-    if (!f->gz) return cl_fail("%s: cannot open: %s", path, errno ? strerror(errno) : "zlib could not open it");
+    f->gz = gzdopen(fd, "rb"); /* owns fd from here: gzclose closes it */
+    if (!f->gz) {
+        close(fd);
+        return cl_fail("%s: cannot open: %s", f->path, errno ? strerror(errno) : "zlib could not open it");
+    }
     gzbuffer(f->gz, 1u << 17); /* fewer read calls than zlib's 8 KiB default */
     return 0;
 }
@@ -73,9 +81,9 @@ static int idx_gz_fail(idx_file *f)
 {
     int err = Z_OK;
     const char *zmsg = gzerror(f->gz, &err);
-    size_t plen = strlen(f->path);
-    if (strncmp(zmsg, f->path, plen) == 0 && strncmp(zmsg + plen, ": ", 2) == 0)
-        zmsg += plen + 2; /* zlib puts the path in front, and the message already starts with it */
+    /* zlib puts its name for the file in front ("<fd:3>: " for a descriptor); the message names the file */
+    const char *cut = strncmp(zmsg, "<fd:", 4) == 0 ? strstr(zmsg, ">: ") : NULL;
+    if (cut) zmsg = cut + 3;
     if (err == Z_ERRNO) return cl_fail("%s: read error: %s", f->path, strerror(errno));
     if (!f->gzip) return cl_fail("%s: read error: %s", f->path, zmsg);
     if (err == Z_BUF_ERROR)
@@ -190,10 +198,13 @@ static int idx_header(idx_file *f, uint32_t want, uint32_t *dims, int ndims)
 
 /* Read exactly `want` payload bytes into a malloc'd buffer, growing it as data arrives, then insist that
  * the data ends there. `what` describes the header's claim ("10 images of 28x28 = 7840 bytes") and
- * `unit` names the payload ("pixel") for messages. */
-static int idx_payload(idx_file *f, size_t want, const char *what, const char *unit, uint8_t **out)
+ * `unit` names the payload ("pixel") for messages. At most `max` bytes are ever held: a claim beyond it is
+ * refused once the file has shown that much data (a small gzip file can unpack to any size its header
+ * claims), while a claim over a short file still ends as "truncated". */
+static int idx_payload(idx_file *f, size_t want, size_t max, const char *what, const char *unit, uint8_t **out)
 {
-    size_t cap = want < IDX_FIRST_ALLOC ? want : IDX_FIRST_ALLOC, got = 0;
+    size_t goal = want < max ? want : max;
+    size_t cap = goal < IDX_FIRST_ALLOC ? goal : IDX_FIRST_ALLOC, got = 0;
     uint8_t *buf = cl_malloc(cap);
     for (;;) {
         long long r = idx_read(f, buf + got, cap - got);
@@ -202,9 +213,14 @@ static int idx_payload(idx_file *f, size_t want, const char *what, const char *u
             return -1;
         }
         got += (size_t)r;
-        if (got < cap || cap == want) break;
-        cap = cap <= want / 2 ? cap * 2 : want;
+        if (got < cap || cap == goal) break;
+        cap = cap <= goal / 2 ? cap * 2 : goal;
         buf = cl_realloc(buf, cap);
+    }
+    if (got == goal && goal < want) {
+        free(buf);
+        return cl_fail("%s: header says %s, more than the limit of %zu bytes for one file (the data is there: "
+                       "the file is that large, or a gzip stream unpacks to that much)", f->path, what, max);
     }
     if (got < want) {
         free(buf);
@@ -243,17 +259,17 @@ int cl_idx_read_images(const char *path, uint8_t **pix, int *n, int *rows, int *
     int rc = idx_header(&f, IDX_MAGIC_IMAGES, dims, 3);
     if (rc == 0 && (dims[0] == 0 || dims[1] == 0 || dims[2] == 0))
         rc = cl_fail("%s: zero dimension in header: %u images of %ux%u pixels; all three must be positive",
-                     path, dims[0], dims[1], dims[2]);
+                     f.path, dims[0], dims[1], dims[2]);
     if (rc == 0 && (dims[0] > INT_MAX || dims[1] > IDX_MAX_SIDE || dims[2] > IDX_MAX_SIDE ||
                     (uint64_t)dims[1] * dims[2] > IDX_MAX_PIXELS))
         rc = cl_fail("%s: absurd dimensions in header: %u images of %ux%u pixels (limits: %d images, %d "
                      "pixels per side, %d pixels per image); the header is corrupt",
-                     path, dims[0], dims[1], dims[2], INT_MAX, IDX_MAX_SIDE, IDX_MAX_PIXELS);
+                     f.path, dims[0], dims[1], dims[2], INT_MAX, IDX_MAX_SIDE, IDX_MAX_PIXELS);
     if (rc == 0) {
         size_t want = (size_t)dims[0] * dims[1] * dims[2];
         char what[128];
         snprintf(what, sizeof what, "%u images of %ux%u = %zu bytes", dims[0], dims[1], dims[2], want);
-        rc = idx_payload(&f, want, what, "pixel", pix);
+        rc = idx_payload(&f, want, cl_idx_max_bytes, what, "pixel", pix);
     }
     idx_close(&f);
     if (rc) return -1;
@@ -271,14 +287,15 @@ int cl_idx_read_labels(const char *path, uint8_t **labels, int *n)
     if (idx_open(&f, path)) return -1;
     uint32_t count = 0;
     int rc = idx_header(&f, IDX_MAGIC_LABELS, &count, 1);
-    if (rc == 0 && count == 0) rc = cl_fail("%s: zero dimension in header: 0 labels; expected at least one", path);
+    if (rc == 0 && count == 0)
+        rc = cl_fail("%s: zero dimension in header: 0 labels; expected at least one", f.path);
     if (rc == 0 && count > INT_MAX)
-        rc = cl_fail("%s: absurd dimensions in header: %u labels (limit %d); the header is corrupt", path, count,
+        rc = cl_fail("%s: absurd dimensions in header: %u labels (limit %d); the header is corrupt", f.path, count,
                      INT_MAX);
     if (rc == 0) {
         char what[64];
         snprintf(what, sizeof what, "%u labels = %u bytes", count, count);
-        rc = idx_payload(&f, count, what, "label", labels);
+        rc = idx_payload(&f, count, count, what, "label", labels);
     }
     idx_close(&f);
     if (rc) return -1;
@@ -305,10 +322,11 @@ static int idx_locate(const char *location, int which, char *out)
     int is_dir = stat(location, &st) == 0 && S_ISDIR(st.st_mode);
     size_t len = strlen(location);
     const char *sep = is_dir && len && location[len - 1] != '/' ? "/" : "";
-    char tried[2][IDX_PATH_MAX];
+    char tried[2][IDX_PATH_MAX], shown[3][CL_PATH_SHOW_CAP];
+    cl_data_show_path(shown[2], location);
     for (int gz = 1, k = 0; gz >= 0; gz--, k++) {
         int w = snprintf(tried[k], IDX_PATH_MAX, "%s%s%s%s", location, sep, idx_std_names[which], gz ? ".gz" : "");
-        if (w < 0 || w >= IDX_PATH_MAX) return cl_fail("%s: data location too long (%zu characters)", location, len);
+        if (w < 0 || w >= IDX_PATH_MAX) return cl_fail("%s: data location too long (%zu characters)", shown[2], len);
         if (stat(tried[k], &st) == 0 && !S_ISDIR(st.st_mode)) {
             memcpy(out, tried[k], (size_t)w + 1);
             return 0;
@@ -319,7 +337,9 @@ static int idx_locate(const char *location, int which, char *out)
         hint = " (the location is a file; pass the directory holding the four files, or a file-name prefix)";
     else if (!is_dir)
         hint = " (the location is not a directory, so it was used as a file-name prefix)";
-    return cl_fail("no %s file found: tried %s and %s%s", idx_roles[which], tried[0], tried[1], hint);
+    cl_data_show_path(shown[0], tried[0]);
+    cl_data_show_path(shown[1], tried[1]);
+    return cl_fail("no %s file found: tried %s and %s%s", idx_roles[which], shown[0], shown[1], hint);
 }
 
 /* Images and labels of one split, as read from the files. */
@@ -335,15 +355,16 @@ static void idx_split_free(idx_split *s)
     s->pix = s->lab = NULL;
 }
 
-static int idx_load_split(idx_split *s, const char *img_path, const char *lab_path)
+/* path and shown (for messages) hold the four files; img and lab index the split's two. */
+static int idx_load_split(idx_split *s, char path[][IDX_PATH_MAX], char shown[][CL_PATH_SHOW_CAP], int img, int lab)
 {
     int nlab;
     memset(s, 0, sizeof *s);
-    if (cl_idx_read_images(img_path, &s->pix, &s->n, &s->rows, &s->cols)) return -1;
-    if (cl_idx_read_labels(lab_path, &s->lab, &nlab)) return -1;
+    if (cl_idx_read_images(path[img], &s->pix, &s->n, &s->rows, &s->cols)) return -1;
+    if (cl_idx_read_labels(path[lab], &s->lab, &nlab)) return -1;
     if (nlab != s->n)
-        return cl_fail("%s has %d images but %s has %d labels; image and label counts must agree", img_path, s->n,
-                       lab_path, nlab);
+        return cl_fail("%s has %d images but %s has %d labels; image and label counts must agree", shown[img], s->n,
+                       shown[lab], nlab);
     return 0;
 }
 
@@ -354,14 +375,6 @@ static int idx_check_labels(const idx_split *s, const char *lab_path, int nclass
             return cl_fail("%s: label %d at sample %d (0-based) is out of range: expected 0..%d for %d classes",
                            lab_path, s->lab[i], i, nclasses - 1, nclasses);
     return 0;
-}
-
-static int idx_max_label(const idx_split *s)
-{
-    int m = 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->lab[i] > m) m = s->lab[i];
-    return m;
 }
 
 /* EMNIST stores each image column-major; transposing in place through one image-sized scratch buffer. */
@@ -392,35 +405,35 @@ static void idx_fill(cl_dataset *d, idx_split *s, const char *name, const char *
     d->nclasses = nclasses;
     d->pix = s->pix;
     d->feat = NULL;
+    d->byte_valued = 1;
     d->labels = cl_malloc((size_t)s->n * sizeof *d->labels);
     for (int i = 0; i < s->n; i++) d->labels[i] = s->lab[i];
     s->pix = NULL;
     idx_split_free(s);
 }
 
-int cl_data_load_idx(cl_data *d, const char *name, const char *location, int nclasses, int transpose)
+int cl_data_load_idx(cl_data *d, const char *name, const char *location, int nclasses, int transpose,
+                     cl_labels_mode labels)
 {
     memset(d, 0, sizeof *d);
     if (!name) name = "idx";
     if (!location || !*location) return cl_fail("%s: no data location given", name);
     if (nclasses < 0) return cl_fail("%s: nclasses must be >= 0 (0: from the labels), got %d", name, nclasses);
-    char path[IDX_NFILES][IDX_PATH_MAX];
-    for (int k = 0; k < IDX_NFILES; k++)
+    char path[IDX_NFILES][IDX_PATH_MAX], shown[IDX_NFILES][CL_PATH_SHOW_CAP];
+    for (int k = 0; k < IDX_NFILES; k++) {
         if (idx_locate(location, k, path[k])) return -1;
+        cl_data_show_path(shown[k], path[k]);
+    }
 
     idx_split tr, te;
     memset(&te, 0, sizeof te);
-    int rc = idx_load_split(&tr, path[IDX_TRAIN_IMAGES], path[IDX_TRAIN_LABELS]);
-    if (rc == 0) rc = idx_load_split(&te, path[IDX_TEST_IMAGES], path[IDX_TEST_LABELS]);
+    int rc = idx_load_split(&tr, path, shown, IDX_TRAIN_IMAGES, IDX_TRAIN_LABELS);
+    if (rc == 0) rc = idx_load_split(&te, path, shown, IDX_TEST_IMAGES, IDX_TEST_LABELS);
     if (rc == 0 && (tr.rows != te.rows || tr.cols != te.cols))
         rc = cl_fail("train/test geometry mismatch: %s holds %dx%d images but %s holds %dx%d images",
-                     path[IDX_TRAIN_IMAGES], tr.rows, tr.cols, path[IDX_TEST_IMAGES], te.rows, te.cols);
-    if (rc == 0 && nclasses == 0) {
-        int mtr = idx_max_label(&tr), mte = idx_max_label(&te);
-        nclasses = (mtr > mte ? mtr : mte) + 1;
-    }
-    if (rc == 0) rc = idx_check_labels(&tr, path[IDX_TRAIN_LABELS], nclasses);
-    if (rc == 0) rc = idx_check_labels(&te, path[IDX_TEST_LABELS], nclasses);
+                     shown[IDX_TRAIN_IMAGES], tr.rows, tr.cols, shown[IDX_TEST_IMAGES], te.rows, te.cols);
+    if (rc == 0 && nclasses > 0) rc = idx_check_labels(&tr, shown[IDX_TRAIN_LABELS], nclasses);
+    if (rc == 0 && nclasses > 0) rc = idx_check_labels(&te, shown[IDX_TEST_LABELS], nclasses);
     if (rc) {
         idx_split_free(&tr);
         idx_split_free(&te);
@@ -432,6 +445,10 @@ int cl_data_load_idx(cl_data *d, const char *name, const char *location, int ncl
     }
     idx_fill(&d->train, &tr, name, "train", nclasses);
     idx_fill(&d->test, &te, name, "test", nclasses);
+    if (nclasses == 0 && cl_data_number_labels(d, labels, shown[IDX_TRAIN_LABELS], shown[IDX_TEST_LABELS])) {
+        cl_data_free(d);
+        return -1;
+    }
     for (int k = 0; k < IDX_NFILES; k++) d->files[d->nfiles++] = cl_strdup(path[k]);
     return 0;
 }

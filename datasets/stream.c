@@ -8,12 +8,15 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "datasets/dataint.h"
+
+#define SHOW 40 /* characters of user text quoted in messages */
 
 cl_stream_cfg cl_stream_defaults(void)
 {
     cl_stream_cfg c = {.kind = CL_STREAM_PERMUTED, .scenario = CL_SCEN_DOMAIN, .ntasks = 0, .pad = 0,
-                       .scale01 = 1, .permute_first = 0, .groups = NULL, .angles = NULL, .angle_step = 30.0f,
-                       .seed = 1, .order = NULL};
+                       .scale01 = CL_SCALE_AUTO, .permute_first = 0, .groups = NULL, .angles = NULL,
+                       .angle_step = 30.0f, .seed = 1, .order = NULL};
     return c;
 }
 
@@ -46,6 +49,39 @@ int cl_scenario_parse(const char *s, cl_scenario *out)
     return cl_fail("unknown scenario '%s', expected task, domain or class (-incremental)", s);
 }
 
+int cl_scale_parse(const char *s, cl_scale_mode *out)
+{
+    static const char *const on[] = {"255", "yes", "true", "on", "1", NULL}, *const off[] = {"none", "no", "false",
+                                                                                          "off", "0", NULL};
+    for (int i = 0; on[i]; i++)
+        if (!strcmp(s, on[i])) return *out = CL_SCALE_255, 0;
+    for (int i = 0; off[i]; i++)
+        if (!strcmp(s, off[i])) return *out = CL_SCALE_NONE, 0;
+    if (!strcmp(s, "auto")) return *out = CL_SCALE_AUTO, 0;
+    char shown[SHOW * 4 + 4];
+    cl_data_show(shown, s, SHOW);
+    return cl_fail("expected 255 (divide inputs by 255), none (use them as given) or auto (255 for pixel data), "
+                   "got '%s'", shown);
+}
+
+/* Pixel data: images, or features that are all whole numbers in 0..255 in both splits. */
+static int pixel_data(const cl_data *d)
+{
+    return (d->train.pix || d->train.byte_valued) && (d->test.pix || d->test.byte_valued);
+}
+
+/* Told from the factor actually applied, so that the header line cannot say one thing while the batches
+ * do another. */
+const char *cl_stream_scale_desc(const cl_stream *s)
+{
+    int by255 = s->scale != 1.0f;
+    if (s->cfg.scale01 == CL_SCALE_NONE || s->cfg.scale01 == CL_SCALE_255)
+        return by255 ? "inputs / 255 (scale 255)" : "inputs as given (scale none)";
+    if (s->data->train.pix) return by255 ? "inputs / 255 (scale auto: images)" : "inputs as given (scale auto)";
+    return by255 ? "inputs / 255 (scale auto: every feature is a whole number in 0..255)"
+                 : "inputs as given (scale auto: features are not all whole numbers in 0..255)";
+}
+
 /* ---- parsing the group and angle lists ------------------------------------------------------------- */
 
 /* "0,1/2,3" -> groups; every number a class of the data, none twice. */
@@ -57,6 +93,8 @@ static int parse_groups(const char *text, int nclasses, int ***groups, int **siz
     int *seen = cl_calloc(nclasses, sizeof *seen);
     const char *p = text;
     int rc = 0;
+    char shown[SHOW * 4 + 4], at[SHOW * 4 + 4];
+    cl_data_show(shown, text, SHOW);
     while (rc == 0) {
         if (n == cap) {
             cap *= 2;
@@ -70,16 +108,17 @@ static int parse_groups(const char *text, int nclasses, int ***groups, int **siz
             errno = 0;
             long v = strtol(p, &end, 10);
             if (end == p || errno) {
-                rc = cl_fail("class groups '%s': expected a class number at '%s' (format: 0,1/2,3/...)", text, p);
+                cl_data_show(at, p, 12);
+                rc = cl_fail("class groups '%s': expected a class number at '%s' (format: 0,1/2,3/...)", shown, at);
                 break;
             }
             if (v < 0 || v >= nclasses) {
-                rc = cl_fail("class groups '%s': class %ld is not in the data (classes 0..%d)", text, v,
+                rc = cl_fail("class groups '%s': class %ld is not in the data (classes 0..%d)", shown, v,
                              nclasses - 1);
                 break;
             }
             if (seen[v]) {
-                rc = cl_fail("class groups '%s': class %ld appears twice", text, v);
+                rc = cl_fail("class groups '%s': class %ld appears twice", shown, v);
                 break;
             }
             seen[v] = 1;
@@ -98,7 +137,10 @@ static int parse_groups(const char *text, int nclasses, int ***groups, int **siz
             p++;
             continue;
         }
-        if (*p) rc = cl_fail("class groups '%s': unexpected '%c' (format: 0,1/2,3/...)", text, *p);
+        if (*p) {
+            cl_data_show(at, p, 12);
+            rc = cl_fail("class groups '%s': unexpected '%s' (format: 0,1/2,3/...)", shown, at);
+        }
         break;
     }
     free(seen);
@@ -119,12 +161,15 @@ static int parse_angles(const char *text, float **angles, int *n)
     int cap = 8, k = 0;
     float *a = cl_malloc(cap * sizeof *a);
     const char *p = text;
+    char shown[SHOW * 4 + 4], at[SHOW * 4 + 4];
+    cl_data_show(shown, text, SHOW);
     for (;;) {
         char *end;
         float v = strtof(p, &end);
         if (end == p || !isfinite(v)) {
             free(a);
-            return cl_fail("rotation angles '%s': expected a number of degrees at '%s'", text, p);
+            cl_data_show(at, p, 12);
+            return cl_fail("rotation angles '%s': expected a number of degrees at '%s'", shown, at);
         }
         if (k == cap) a = cl_realloc(a, (cap *= 2) * sizeof *a);
         a[k++] = v;
@@ -136,7 +181,8 @@ static int parse_angles(const char *text, float **angles, int *n)
         }
         if (*p) {
             free(a);
-            return cl_fail("rotation angles '%s': unexpected '%c'", text, *p);
+            cl_data_show(at, p, 12);
+            return cl_fail("rotation angles '%s': unexpected '%s'", shown, at);
         }
         break;
     }
@@ -215,9 +261,20 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
     memset(s, 0, sizeof *s);
     const cl_dataset *tr = &d->train;
     int C = tr->nclasses;
-    int is_image = tr->rows > 1;
+    int is_image = tr->pix != NULL; /* CSV rows have no geometry, even when they hold pixels */
     if (cfg->pad < 0 || cfg->pad > 64) return cl_fail("padding %d: expected 0..64 pixels", cfg->pad);
     if (cfg->pad && !is_image) return cl_fail("padding needs image data; '%s' is tabular", tr->name);
+    long long padded = ((long long)tr->rows + 2 * cfg->pad) * ((long long)tr->cols + 2 * cfg->pad);
+    if (padded > CL_MAX_INPUT_DIM)
+        return cl_fail("padding %d: %dx%d images become %lldx%lld = %lld inputs, more than the limit of %d",
+                       cfg->pad, tr->rows, tr->cols, (long long)tr->rows + 2 * cfg->pad,
+                       (long long)tr->cols + 2 * cfg->pad, padded, CL_MAX_INPUT_DIM);
+    if ((unsigned)cfg->kind > CL_STREAM_ROTATED)
+        return cl_fail("stream kind %d: expected permuted, split or rotated", (int)cfg->kind);
+    if ((unsigned)cfg->scenario > CL_SCEN_CLASS)
+        return cl_fail("scenario %d: expected task, domain or class", (int)cfg->scenario);
+    if (cfg->scale01 != CL_SCALE_NONE && cfg->scale01 != CL_SCALE_255 && cfg->scale01 != CL_SCALE_AUTO)
+        return cl_fail("scale mode %d: expected none, 255 or auto", cfg->scale01);
     if (cfg->kind == CL_STREAM_ROTATED && !is_image)
         return cl_fail("a rotated stream needs image data; '%s' is tabular", tr->name);
     if (d->test.nclasses > C || d->test.dim != tr->dim)
@@ -259,6 +316,16 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
                             "%d classes, group %d has %d)", gsize[0], g + 1, gsize[g]);
                     goto fail;
                 }
+        /* Under one head per task, or one shared head, a one-class task has a single output unit: it is
+         * always right and measures nothing. (Class-incremental tasks of one class are meaningful.) */
+        if (cfg->scenario != CL_SCEN_CLASS)
+            for (int g = 0; g < T; g++) /* an order permutes the first T groups: they are the tasks */
+                if (gsize[g] < 2) {
+                    cl_fail("split stream, %s-incremental: class group %d has one class (%d), so its task would "
+                            "be trivially right; give each group 2 or more classes, or use the class-incremental "
+                            "scenario", cl_scenario_name(cfg->scenario), g + 1, groups[g][0]);
+                    goto fail;
+                }
     } else {
         if (cfg->kind == CL_STREAM_ROTATED && cfg->angles) {
             if (parse_angles(cfg->angles, &angles, &nangles)) return -1;
@@ -280,7 +347,8 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
     s->in_rows = tr->rows + 2 * cfg->pad;
     s->in_cols = tr->cols + 2 * cfg->pad;
     s->input_dim = s->in_rows * s->in_cols;
-    s->scale = cfg->scale01 ? 1.0f / 255.0f : 1.0f;
+    int by255 = cfg->scale01 == CL_SCALE_255 || (cfg->scale01 == CL_SCALE_AUTO && pixel_data(d));
+    s->scale = by255 ? 1.0f / 255.0f : 1.0f;
     s->task = cl_calloc(T, sizeof *s->task);
 
     /* Heads. Class-incremental numbers the output units by first appearance along the training order. */
@@ -339,6 +407,15 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
         } else {
             t->ntrain = d->train.n;
             t->ntest = d->test.n;
+        }
+        /* Refused here, before anything trains: a task without training data cannot be learned (and
+         * importances over no samples fail at its end), one without test data scores nan. */
+        if (t->ntrain == 0 || t->ntest == 0) {
+            cl_fail("task %d (%s) has no %s samples in %s: every task needs both training and test data", p + 1,
+                    cfg->kind == CL_STREAM_SPLIT ? t->desc : "all classes", t->ntrain ? "test" : "training",
+                    t->ntrain ? d->test.name : tr->name);
+            cl_stream_free(s);
+            goto fail;
         }
 
         if (cfg->kind == CL_STREAM_ROTATED) {

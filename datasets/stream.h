@@ -22,12 +22,20 @@
 typedef enum { CL_STREAM_PERMUTED, CL_STREAM_SPLIT, CL_STREAM_ROTATED } cl_stream_kind;
 typedef enum { CL_SCEN_TASK, CL_SCEN_DOMAIN, CL_SCEN_CLASS } cl_scenario;
 
+/* How input values are scaled when a batch is assembled:
+ *   CL_SCALE_NONE   the values as stored (raw pixels 0..255, CSV features as written)
+ *   CL_SCALE_255    divided by 255: pixels into [0, 1]
+ *   CL_SCALE_AUTO   (default) divided by 255 only for pixel data: images (IDX, synthetic), or CSV data whose
+ *                   every feature in train and test is a whole number in 0..255; any other CSV data is used
+ *                   as given, so tabular features are not shrunk 255-fold without a word */
+typedef enum { CL_SCALE_NONE = 0, CL_SCALE_255 = 1, CL_SCALE_AUTO = 2 } cl_scale_mode;
+
 typedef struct cl_stream_cfg {
     cl_stream_kind kind;
     cl_scenario scenario;
     int ntasks;          /* 0: every group (split) or 5 (permuted, rotated) */
     int pad;             /* zero border in pixels on every side (2 turns 28x28 into 32x32) */
-    int scale01;         /* 1: inputs are pixel / 255 in [0, 1]; 0: raw values */
+    int scale01;         /* a cl_scale_mode (0 and 1 keep the field's first meaning: raw / scaled to [0, 1]) */
     int permute_first;   /* permuted: permute task 1 too (default: task 1 is the plain data) */
     const char *groups;  /* split: class groups "0,1/2,3/4,5"; NULL: consecutive pairs */
     const char *angles;  /* rotated: degrees per task "0,30,60"; NULL: task t at t * angle_step */
@@ -36,7 +44,7 @@ typedef struct cl_stream_cfg {
     const int *order;    /* NULL, or the training order: position p trains natural task order[p] */
 } cl_stream_cfg;
 
-/* Defaults: permuted, domain-incremental, 5 tasks, no padding, scaled to [0, 1], rotation step 30 deg. */
+/* Defaults: permuted, domain-incremental, 5 tasks, no padding, CL_SCALE_AUTO, rotation step 30 deg. */
 cl_stream_cfg cl_stream_defaults(void);
 
 typedef struct cl_task {
@@ -62,12 +70,14 @@ typedef struct cl_stream {
     int in_rows, in_cols, input_dim; /* network input geometry (after padding) */
     int nheads;
     int *head_out;       /* output units per head */
-    float scale;
+    float scale;         /* what inputs are multiplied by: 1/255 or 1 (cfg.scale01 decided against the data) */
 } cl_stream;
 
 /* Build a stream over d (which must outlive it). Validates the configuration against the data (a class
- * group naming a class the data lacks, more tasks than groups, rotation of non-image data, unequal groups
- * in the domain-incremental scenario, a bad order) with one message each. */
+ * group naming a class the data lacks, more tasks than groups, rotation or padding of non-image data, a
+ * padded input beyond CL_MAX_INPUT_DIM, unequal groups in the domain-incremental scenario, a one-class task
+ * where it would be trivially right, a bad order) and refuses any task without training or test samples,
+ * naming the task and its classes, so nothing trains on a stream that cannot be evaluated. */
 int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg);
 void cl_stream_free(cl_stream *s);
 
@@ -85,5 +95,11 @@ int cl_stream_kind_parse(const char *s, cl_stream_kind *out);
 int cl_scenario_parse(const char *s, cl_scenario *out);
 const char *cl_stream_kind_name(cl_stream_kind k);
 const char *cl_scenario_name(cl_scenario s);
+
+/* "255", "none" or "auto" (also yes/true/on/1 for 255 and no/false/off/0 for none, the older spellings). */
+int cl_scale_parse(const char *s, cl_scale_mode *out);
+/* What the stream does to its inputs and why, for a header line: "inputs / 255 (auto: pixel data)",
+ * "inputs as given (auto: features are not all whole numbers in 0..255)", "inputs / 255 (scale 255)". */
+const char *cl_stream_scale_desc(const cl_stream *s);
 
 #endif

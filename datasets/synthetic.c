@@ -64,6 +64,7 @@ static void synth_split(cl_dataset *d, const float *protos, int n, int rows, int
     d->dim = dim;
     d->nclasses = nclasses;
     d->feat = NULL;
+    d->byte_valued = 1;
     d->pix = cl_malloc((size_t)n * dim);
     d->labels = cl_malloc((size_t)n * sizeof *d->labels);
     int *lab = cl_malloc((size_t)n * sizeof *lab);

@@ -78,6 +78,7 @@ static const char *const experiment_keys[] = {
     "name", "dataset", "data_path", "stream", "scenario", "tasks", "groups", "angles", "angle_step",
     "permute_first", "pad", "scale", "hidden", "optimizer", "lr", "momentum", "epochs", "batch",
     "reset_optim", "seeds", "orders", "importance_samples", "eval", "curve_steps", "save_state", "blas_threads",
+    "labels", "label_column",
     NULL};
 
 static int set_experiment(cl_grid *g, const char *key, const char *v)
@@ -89,6 +90,12 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     }
     if (!strcmp(key, "dataset")) return free(g->dataset), g->dataset = cl_strdup(v), 0;
     if (!strcmp(key, "data_path")) return free(g->data_path), g->data_path = *v ? cl_strdup(v) : NULL, 0;
+    if (!strcmp(key, "labels")) return cl_labels_mode_parse(v, &g->data_opts.labels) ? cl_fail_prefix("labels") : 0;
+    if (!strcmp(key, "label_column")) {
+        free(g->label_column);
+        g->data_opts.label_column = g->label_column = *v ? cl_strdup(v) : NULL;
+        return 0;
+    }
     if (!strcmp(key, "stream")) return cl_stream_kind_parse(v, &g->stream.kind) ? cl_fail_prefix("stream") : 0;
     if (!strcmp(key, "scenario")) return cl_scenario_parse(v, &g->stream.scenario) ? cl_fail_prefix("scenario") : 0;
     if (!strcmp(key, "tasks")) return cl_parse_int("tasks", v, 1, 1000, &g->stream.ntasks);
@@ -97,7 +104,11 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "angle_step")) return cl_parse_float("angle_step", v, -360, 360, 0, &g->stream.angle_step);
     if (!strcmp(key, "permute_first")) return parse_bool(key, v, &g->stream.permute_first);
     if (!strcmp(key, "pad")) return cl_parse_int("pad", v, 0, 64, &g->stream.pad);
-    if (!strcmp(key, "scale")) return parse_bool(key, v, &g->stream.scale01);
+    if (!strcmp(key, "scale")) {
+        cl_scale_mode m;
+        if (cl_scale_parse(v, &m)) return cl_fail_prefix("scale");
+        return g->stream.scale01 = m, 0;
+    }
     if (!strcmp(key, "hidden")) return cl_parse_int_list("hidden", v, g->hidden, CL_GRID_MAX_HIDDEN, &g->nhidden);
     if (!strcmp(key, "optimizer")) {
         if (!strcmp(v, "adam")) g->opt.kind = CL_OPT_ADAM;
@@ -549,6 +560,7 @@ void cl_grid_free(cl_grid *g)
     free(g->angles);
     free(g->dataset);
     free(g->data_path);
+    free(g->label_column);
     free(g->path);
     free(g->name);
     free(g->text);

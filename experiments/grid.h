@@ -55,6 +55,8 @@ typedef struct cl_grid {
     char *path, *name, *text;      /* text: the file's bytes (copied into the results directory) */
     /* [experiment] */
     char *dataset, *data_path;
+    cl_data_opts data_opts;        /* labels, label_column (which points at the string below) */
+    char *label_column;
     cl_stream_cfg stream;          /* groups and angles point at the strings below */
     char *groups, *angles;
     int hidden[CL_GRID_MAX_HIDDEN], nhidden;

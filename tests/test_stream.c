@@ -1,6 +1,7 @@
 /* Task streams as views: permutation, padding, rotation, class groups, scenarios and task orders, checked
  * on tiny hand-made images where the right answer is known pixel by pixel. */
 #include "tests/testutil.h"
+#include "tests/testdata.h"
 
 #include <math.h>
 
@@ -36,7 +37,25 @@ static void free_data(cl_data *d)
     for (int s = 0; s < 2; s++) {
         cl_dataset *x = s ? &d->test : &d->train;
         free(x->pix);
+        free(x->feat);
         free(x->labels);
+        x->pix = NULL;
+        x->feat = NULL;
+        x->labels = NULL;
+    }
+}
+
+/* The same samples as CSV-style features (one row of DIM values), each pixel + 0.5. */
+static void to_features(cl_data *d)
+{
+    for (int s = 0; s < 2; s++) {
+        cl_dataset *x = s ? &d->test : &d->train;
+        x->feat = malloc(sizeof(float) * N * DIM);
+        for (int q = 0; q < N * DIM; q++) x->feat[q] = x->pix[q] + 0.5f;
+        free(x->pix);
+        x->pix = NULL;
+        x->rows = 1;
+        x->cols = DIM;
     }
 }
 
@@ -239,6 +258,8 @@ static void test_rejects(void **state)
         {"0,1/x", 0, CL_SCEN_TASK, "expected a class number"},
         {NULL, 3, CL_SCEN_TASK, "only 2 class groups"},
         {"0,1/2", 0, CL_SCEN_DOMAIN, "equal sizes"},
+        {"0,1/2", 0, CL_SCEN_TASK, "group 2 has one class (2)"},
+        {"0,1/2,3", 0, 7, "scenario"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         c.groups = cases[i].groups;
@@ -252,12 +273,216 @@ static void test_rejects(void **state)
     c.angles = "0,abc";
     assert_int_equal(cl_stream_create(&s, &d, &c), -1);
     assert_non_null(strstr(cl_errmsg(), "degrees"));
-    /* tabular data cannot be rotated or padded */
-    d.train.rows = d.test.rows = 1;
-    d.train.cols = d.test.cols = DIM;
+    /* tabular data (CSV features, even one row of 16 pixels) cannot be rotated or padded */
+    to_features(&d);
     c.angles = NULL;
     assert_int_equal(cl_stream_create(&s, &d, &c), -1);
     assert_non_null(strstr(cl_errmsg(), "image data"));
+    c = cl_stream_defaults();
+    c.pad = 1;
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_non_null(strstr(cl_errmsg(), "padding needs image data"));
+    free_data(&d);
+}
+
+/* A task without training or without test samples is refused when the stream is built, naming the task
+ * (by its place in the training order) and its classes: before, it trained and scored ACC nan, or failed
+ * at its end under EWC. */
+static void test_empty_tasks(void **state)
+{
+    (void)state;
+    cl_data d;
+    make_data(&d);
+    cl_stream_cfg c = cl_stream_defaults();
+    c.kind = CL_STREAM_SPLIT;
+    c.scenario = CL_SCEN_TASK;
+    cl_stream s;
+    for (int i = 0; i < N; i++) d.train.labels[i] = i % 2; /* classes 2 and 3 have no training samples */
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "task 2 (classes 2,3)", "no training samples", "tiny/train", NULL));
+    assert_null(s.task);
+    int order[2] = {1, 0};
+    c.order = order; /* trained first, so it is task 1 */
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "task 1 (classes 2,3)", "no training samples", NULL));
+    c.order = NULL;
+    for (int i = 0; i < N; i++) d.train.labels[i] = i % NC;
+    for (int i = 0; i < N; i++) d.test.labels[i] = 2 + i % 2; /* classes 0 and 1 have no test samples */
+    c.scenario = CL_SCEN_CLASS;
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "task 1 (classes 0,1)", "no test samples", "tiny/test", NULL));
+    /* a permuted stream over an empty test split */
+    d.test.n = 0;
+    c = cl_stream_defaults();
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "task 1 (all classes)", "no test samples", NULL));
+    free_data(&d);
+}
+
+/* --scale: 255 and none do what they say on any data; auto divides images and CSV data that is pixels
+ * (every feature a whole number in 0..255, as the loader records in byte_valued), and leaves other CSV
+ * data as given. Before, CSV features were divided by 255 unless --no-scale. */
+static void test_scale_modes(void **state)
+{
+    (void)state;
+    cl_data d;
+    make_data(&d);
+    cl_stream_cfg c = cl_stream_defaults();
+    assert_int_equal(c.scale01, CL_SCALE_AUTO);
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_float_equal(s.scale, 1.0f / 255.0f, 0);
+    assert_non_null(strstr(cl_stream_scale_desc(&s), "/ 255 (scale auto: images)"));
+    cl_stream_free(&s);
+    to_features(&d);
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_float_equal(s.scale, 1.0f, 0);
+    assert_non_null(strstr(cl_stream_scale_desc(&s), "as given (scale auto: features are not all whole numbers"));
+    float X[N * DIM];
+    int y[N];
+    batch_all(&s, 0, X, y);
+    assert_float_equal(X[DIM + 3], 10 + 3 + 0.5f, 0);
+    cl_stream_free(&s);
+    d.train.byte_valued = 1; /* both splits must be pixels */
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_float_equal(s.scale, 1.0f, 0);
+    cl_stream_free(&s);
+    d.test.byte_valued = 1;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_float_equal(s.scale, 1.0f / 255.0f, 0);
+    assert_non_null(strstr(cl_stream_scale_desc(&s), "/ 255 (scale auto: every feature is a whole number in 0..255)"));
+    cl_stream_free(&s);
+    c.scale01 = CL_SCALE_NONE;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_float_equal(s.scale, 1.0f, 0);
+    assert_string_equal(cl_stream_scale_desc(&s), "inputs as given (scale none)");
+    cl_stream_free(&s);
+    d.train.byte_valued = d.test.byte_valued = 0;
+    c.scale01 = CL_SCALE_255;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_float_equal(s.scale, 1.0f / 255.0f, 0);
+    assert_string_equal(cl_stream_scale_desc(&s), "inputs / 255 (scale 255)");
+    cl_stream_free(&s);
+    c.scale01 = 5;
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    free_data(&d);
+
+    static const struct { const char *text; cl_scale_mode m; } ok[] = {
+        {"255", CL_SCALE_255}, {"yes", CL_SCALE_255}, {"1", CL_SCALE_255},  {"none", CL_SCALE_NONE},
+        {"no", CL_SCALE_NONE}, {"off", CL_SCALE_NONE}, {"0", CL_SCALE_NONE}, {"auto", CL_SCALE_AUTO},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        cl_scale_mode m = (cl_scale_mode)99;
+        assert_int_equal(cl_scale_parse(ok[i].text, &m), 0);
+        assert_int_equal(m, ok[i].m);
+    }
+    cl_scale_mode m;
+    assert_int_equal(cl_scale_parse("256\n", &m), -1);
+    assert_true(td_has_all(cl_errmsg(), "255", "none", "auto", "got '256\\n'", NULL));
+}
+
+/* Hostile geometry: a padded input past CL_MAX_INPUT_DIM is refused before anything the size of it is
+ * allocated; 1x1 images rotate (to themselves) and pad; a one-row image is an image, not tabular data. */
+static void test_geometry_edges(void **state)
+{
+    (void)state;
+    cl_data d;
+    memset(&d, 0, sizeof d);
+    cl_dataset *sets[2] = {&d.train, &d.test};
+    for (int k = 0; k < 2; k++) {
+        cl_dataset *x = sets[k];
+        snprintf(x->name, sizeof x->name, "big");
+        x->n = 2;
+        x->rows = 1;
+        x->cols = CL_MAX_INPUT_DIM; /* the largest image there may be */
+        x->dim = x->cols;
+        x->nclasses = 2;
+        x->pix = calloc((size_t)x->n * x->dim, 1);
+        x->labels = malloc(2 * sizeof(int32_t));
+        x->labels[0] = 0;
+        x->labels[1] = 1;
+    }
+    cl_stream_cfg c = cl_stream_defaults();
+    c.ntasks = 1;
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_int_equal(s.input_dim, CL_MAX_INPUT_DIM);
+    cl_stream_free(&s);
+    c.pad = 64;
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "padding 64", "1x1048576", "129x1048704", "more than the limit of 1048576",
+                           NULL));
+    free_data(&d);
+
+    /* 1x1 images, and 1x3 images: rotation and padding work on both */
+    for (int cols = 1; cols <= 3; cols += 2) {
+        for (int k = 0; k < 2; k++) {
+            cl_dataset *x = sets[k];
+            x->rows = 1;
+            x->cols = x->dim = cols;
+            x->pix = malloc((size_t)2 * cols);
+            for (int q = 0; q < 2 * cols; q++) x->pix[q] = (uint8_t)(50 + q);
+            x->labels = malloc(2 * sizeof(int32_t));
+            x->labels[0] = 0;
+            x->labels[1] = 1;
+        }
+        c = cl_stream_defaults();
+        c.kind = CL_STREAM_ROTATED;
+        c.angles = "0,180";
+        c.scale01 = CL_SCALE_NONE;
+        assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+        float X[2 * 3];
+        int y[2], pos[2] = {0, 1};
+        cl_stream_batch(&s, 1, 0, pos, 2, X, y);
+        for (int q = 0; q < cols; q++) assert_float_equal(X[cols + q], 50 + cols + (cols - 1 - q), 1e-4);
+        cl_stream_free(&s);
+        c.kind = CL_STREAM_PERMUTED;
+        c.angles = NULL;
+        c.pad = 1;
+        c.ntasks = 2;
+        assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+        assert_int_equal(s.in_rows, 3);
+        assert_int_equal(s.in_cols, cols + 2);
+        float P[2 * 15];
+        cl_stream_batch(&s, 0, 0, pos, 2, P, y);
+        assert_float_equal(P[(cols + 2) + 1], 50, 0); /* image 0, pixel 0 at (1, 1) of the padded grid */
+        assert_float_equal(P[0], 0, 0);
+        cl_stream_free(&s);
+        free_data(&d);
+    }
+}
+
+/* Class groups and angles in messages: user text is cut short and control bytes escaped, so that the
+ * message stays one line and keeps its reason. */
+static void test_group_text_in_messages(void **state)
+{
+    (void)state;
+    cl_data d;
+    make_data(&d);
+    cl_stream_cfg c = cl_stream_defaults();
+    c.kind = CL_STREAM_SPLIT;
+    char groups[6000];
+    memset(groups, '7', sizeof groups - 1);
+    groups[sizeof groups - 1] = 0;
+    c.groups = groups;
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(strlen(cl_errmsg()) < 300);
+    assert_true(td_has_all(cl_errmsg(), "class groups '7777", "...'", NULL));
+    c.groups = "0,1\n/2,3";
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "'0,1\\n/2,3'", "unexpected '\\n/2,3'", NULL));
+    c.groups = "0,1/";
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "expected a class number at ''", NULL));
+    c.groups = "0,99999999999999999999999";
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "expected a class number", NULL));
+    c = cl_stream_defaults();
+    c.kind = CL_STREAM_ROTATED;
+    c.angles = "0,\x1b[2J";
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "degrees at '\\x1B[2J'", NULL));
     free_data(&d);
 }
 
@@ -266,6 +491,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permuted), cmocka_unit_test(test_order),        cmocka_unit_test(test_padding),
         cmocka_unit_test(test_rotated),  cmocka_unit_test(test_split_scenarios), cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_empty_tasks), cmocka_unit_test(test_scale_modes), cmocka_unit_test(test_geometry_edges),
+        cmocka_unit_test(test_group_text_in_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
