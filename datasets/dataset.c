@@ -1,6 +1,7 @@
 /* Freeing datasets, and opening one by the name the command line and grid files use. */
 #include "datasets/dataset.h"
 #include "core/error.h"
+#include "core/names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,21 @@ static int data_open_csv(cl_data *d, const char *path)
     int rc = cl_data_load_csv(d, train, comma + 1, NULL);
     free(train);
     return rc;
+}
+
+int cl_data_check_name(const char *name)
+{
+    const char *names[DATA_TABLE_LEN + 1];
+    for (int i = 0; i < DATA_TABLE_LEN; i++) {
+        if (strcasecmp(name, data_table[i].name) == 0) return 0;
+        names[i] = data_table[i].name;
+    }
+    names[DATA_TABLE_LEN] = NULL;
+    char list[256];
+    data_names(list, sizeof list);
+    const char *near = cl_closest_name(name, names);
+    if (near) return cl_fail("unknown dataset '%s'; did you mean '%s'? (valid names: %s)", cl_quote(name), near, list);
+    return cl_fail("unknown dataset '%s' (valid names: %s)", cl_quote(name), list);
 }
 
 int cl_data_open(cl_data *d, const char *name, const char *path, uint64_t seed)

@@ -104,4 +104,8 @@ void cl_data_synthetic(cl_data *d, int ntrain, int ntest, int rows, int cols, in
  * An unknown name or missing path is an error that lists the valid names. */
 int cl_data_open(cl_data *d, const char *name, const char *path, uint64_t seed);
 
+/* 0 if cl_data_open knows the name (case-insensitive), else -1 with a message giving the closest valid name
+ * and the list: for checking a name where it is given (a grid line, an option) before any data is read. */
+int cl_data_check_name(const char *name);
+
 #endif
