@@ -120,11 +120,13 @@ static void usage_run(FILE *f)
             "  -o, --out DIR     results directory\n"
             "  --fresh           discard earlier results in DIR and start over\n"
             "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
-            "  --dry-run         check the grid against the data and list its cells, without running them\n"
+            "  --dry-run         check the grid against the data and the memory it needs (printed), and list\n"
+            "                    its cells, without running them\n"
             "  --data-path PATH  where the grid's dataset is (overrides the grid's data_path), e.g. for\n"
             "                    experiments/mnist/*.ini: --data-path ~/data/mnist\n"
             "\n"
-            "Grid files: see experiments/README.md and the shipped experiments/*.ini.\n"
+            "Grid files: see experiments/README.md and the shipped experiments/*.ini. A grid may come from a pipe\n"
+            "(clreg run <(...)); its results then go to results/grid-<crc32 of the grid>/ unless it has a name.\n"
             "example: clreg run experiments/quick.ini -j 2\n");
 }
 
@@ -136,6 +138,18 @@ static const char *opt_typed(const struct option *opts, int longindex, int c)
     if (longindex >= 0) snprintf(buf, sizeof buf, "--%s", opts[longindex].name);
     else snprintf(buf, sizeof buf, "-%c", c);
     return buf;
+}
+
+/* Values flow into messages of every module (data paths, regularizer names, class groups), which quote
+ * them as they are: a control byte is refused where it is typed, so no message carries one to the terminal.
+ * Returns 0, or -1 with a message naming the option. */
+static int printable_value(const char *opt, const char *v)
+{
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return cl_fail("%s: the value '%s' holds a control byte (0x%02x); values are printable text", opt,
+                           cl_quote(v), *c);
+    return 0;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -159,6 +173,7 @@ static int cmd_run(int argc, char **argv)
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":j:o:h", opts, &li)) != -1) {
+        if (optarg && c != ':' && c != '?' && (rc = printable_value(opt_typed(opts, li, c), optarg))) break;
         switch (c) {
         case 'j': rc = cl_parse_int(opt_typed(opts, li, c), optarg, 1, 1024, &ro.threads); break;
         case 'o':
@@ -182,6 +197,7 @@ static int cmd_run(int argc, char **argv)
         else rc = cl_fail("expected one grid file, got '%s' and '%s'", cl_quote_path(argv[optind]),
                           cl_quote(argv[optind + 1]));
     }
+    if (!rc) rc = printable_value("the grid file's name", argv[optind]);
     if (rc) {
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
         return 2;
@@ -491,6 +507,12 @@ static int cmd_train(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":p:", opts, &li)) != -1) {
         const char *o = opt_typed(opts, li, c); /* as typed: -p or --param */
         li = -1;
+        if (optarg && c != ':' && c != '?' && (rc = printable_value(o, optarg))) break;
+        /* names, numbers and key=value pairs go to the regularizer's own messages: no value is this long */
+        if ((c == OPT_REG || c == OPT_LAMBDA || c == OPT_PARAM) && strlen(optarg) > 256) {
+            rc = cl_fail("%s: '%s' is longer than any valid value", o, cl_quote(optarg));
+            break;
+        }
         switch (c) {
         case OPT_DATASET:
             dataset = optarg;

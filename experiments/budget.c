@@ -152,15 +152,18 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
     /* results rows held until the cell ends: matrix rows (about 20 bytes) and curve rows (about 40), the
      * per-epoch curve rows twice (collected during training, then copied in order) */
     if (r->keep_results) {
-        double rows = T; /* before training */
+        double rows = T, held = T; /* before training */
         for (int t = 0; t < T; t++) {
             double n = 0;
             for (int j = joint ? 0 : t; j <= t; j++) n += s->task[j].ntrain;
             double steps = ceil(n / r->batch) * r->epochs;
             double extra = (r->eval_epochs ? r->epochs - 1 : 0) + (r->curve_steps > 0 ? steps / r->curve_steps : 0);
-            rows += T * (1 + 2 * extra);
+            rows += T * (1 + extra);
+            held += T * (1 + 2 * extra);
         }
-        out->results = 40 * rows + 20.0 * (T + 1) * T + 1024;
+        out->curve_rows = rows;
+        out->matrix_rows = (double)(T + 1) * T;
+        out->results = 40 * held + 20 * out->matrix_rows + 1024;
     }
 
     out->blas = (r->blas_threads > 0 ? r->blas_threads : 1) *
@@ -256,10 +259,8 @@ int cl_budget_grid(cl_budget *b, const cl_grid *g, const cl_data *d, int threads
 
     /* Reading the results back at the end (experiments/summary.c): every field of runs, matrix and curves
      * as its own small allocation with its pointer, about 40 bytes, plus the file's text twice. */
-    double rows_matrix = (double)(g->ntasks + 1) * g->ntasks;
-    double rows_curves = b->cell.results / 40;
-    b->finalize = g->ncells * (27 * 40.0 + 300 + rows_matrix * (4 * 40 + 40 + 4 * (g->ntasks + 1)) +
-                               rows_curves * (7 * 40 + 80));
+    b->finalize = g->ncells * (27 * 40.0 + 300 + b->cell.matrix_rows * (4 * 40 + 40 + 4 * (g->ntasks + 1)) +
+                               b->cell.curve_rows * (7 * 40 + 80));
     cl_stream_free(&s);
     if (!rc) finish(b, d);
     return rc;

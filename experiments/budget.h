@@ -60,6 +60,7 @@ typedef struct cl_budget_run {
 typedef struct cl_budget_cell {
     double model, optim, reg, transient, train, stream, results, blas;
     double total;
+    double curve_rows, matrix_rows; /* the rows it writes (with keep_results) */
 } cl_budget_cell;
 
 typedef struct cl_budget {

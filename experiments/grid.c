@@ -415,7 +415,42 @@ typedef struct gparse {
     int failed;
     int seen[MAX_EXPERIMENT_KEYS]; /* line where each experiment key was given, 0: not yet */
     cl_mlp *probe;    /* a tiny model to validate method parameters against */
+    int cap;          /* of g->sections */
+    int *labels;      /* open addressing over section indices by lower-case label (-1: empty), so a file of
+                         tens of thousands of sections is checked for repeats in linear time */
+    size_t lmask;
 } gparse;
+
+static size_t label_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The section with this label but for case, or -1 after recording section k under it. */
+static int label_add(gparse *p, const char *label, int k)
+{
+    if ((size_t)(k + 1) * 2 > p->lmask) { /* keep the table at most half full */
+        size_t cap = p->lmask ? 2 * (p->lmask + 1) : 64;
+        int *t = cl_malloc(sizeof(int) * cap);
+        for (size_t i = 0; i < cap; i++) t[i] = -1;
+        for (size_t i = 0; p->labels && i <= p->lmask; i++)
+            if (p->labels[i] >= 0) {
+                size_t j = label_hash(p->g->sections[p->labels[i]].label) & (cap - 1);
+                while (t[j] >= 0) j = (j + 1) & (cap - 1);
+                t[j] = p->labels[i];
+            }
+        free(p->labels);
+        p->labels = t;
+        p->lmask = cap - 1;
+    }
+    size_t i = label_hash(label) & p->lmask;
+    for (; p->labels[i] >= 0; i = (i + 1) & p->lmask)
+        if (!strcasecmp(p->g->sections[p->labels[i]].label, label)) return p->labels[i];
+    p->labels[i] = k;
+    return -1;
+}
 
 static int fail_at(gparse *p, int line)
 {
@@ -471,25 +506,25 @@ static void start_section(gparse *p, char *name)
         fail_at(p, p->line);
         return;
     }
-    for (int i = 0; i < g->nsections; i++)
-        if (!strcasecmp(g->sections[i].label, label)) {
-            /* by case too: on a case-insensitive file system the two would share their figures' files */
-            if (!strcmp(g->sections[i].label, label))
-                cl_fail("section [%s] appears twice (first on line %d); give the second a label, e.g. [%s variant]",
-                        cl_quote(name), g->sections[i].line, method);
-            else
-                cl_fail("section [%s] has the label of the section on line %d, but for case; labels must differ "
-                        "by more than case", cl_quote(name), g->sections[i].line);
-            free(label);
-            fail_at(p, p->line);
-            return;
-        }
-    g->sections = cl_realloc(g->sections, sizeof *g->sections * (g->nsections + 1));
+    if (g->nsections == p->cap) g->sections = cl_realloc(g->sections, sizeof *g->sections * (p->cap = 2 * p->cap + 8));
     cl_grid_section *s = &g->sections[g->nsections];
     memset(s, 0, sizeof *s);
     s->label = label;
     s->method = m;
     s->line = p->line;
+    int i = label_add(p, label, g->nsections);
+    if (i >= 0) {
+        /* by case too: on a case-insensitive file system the two would share their figures' files */
+        if (!strcmp(g->sections[i].label, label))
+            cl_fail("section [%s] appears twice (first on line %d); give the second a label, e.g. [%s variant]",
+                    cl_quote(name), g->sections[i].line, method);
+        else
+            cl_fail("section [%s] has the label of the section on line %d, but for case; labels must differ by "
+                    "more than case", cl_quote(name), g->sections[i].line);
+        free(label);
+        fail_at(p, p->line);
+        return;
+    }
     p->section = g->nsections++;
 }
 
@@ -744,6 +779,7 @@ int cl_grid_load(cl_grid *g, const char *path)
     p.probe = cl_mlp_create(1, hidden, 1, heads, 1, 1);
     int rc = ini_parse_stream(read_line, &p, on_value, &p);
     cl_mlp_free(p.probe);
+    free(p.labels);
     free(text);
     if (p.failed) return -1;
     if (rc > 0) return cl_fail("%s:%d: expected [section] or key = value", g->shown, rc);
