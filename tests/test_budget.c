@@ -123,8 +123,10 @@ static void grid_file(const char *dir, const char *name, const char *text, char 
 }
 
 /* Three runs whose memory is mostly their own state (wide models on a small dataset): the printed estimate
- * is within 0.6x..1.6x of the peak the kernel measured. A regularizer that starts keeping another copy of
- * the parameters, or an estimate that counts one too many, fails this. */
+ * is within 0.75x..1.35x of the peak the kernel measured (it lands at 1.00-1.08x on this project's
+ * machines; the slack is for other kernels' BLAS buffers and allocators). A regularizer that starts keeping
+ * another copy of the parameters, or an estimate that forgets the optimizer's moments or EWC's terms per
+ * task, fails this. */
 static void test_estimate_follows_measured_peak(void **state)
 {
     (void)state;
@@ -172,7 +174,7 @@ static void test_estimate_follows_measured_peak(void **state)
                       m[i].estimate / m[i].peak);
         /* the runs are sized so their own state dominates what every process holds */
         assert_true(m[i].peak > 80);
-        if (m[i].peak < 0.6 * m[i].estimate || m[i].peak > 1.6 * m[i].estimate)
+        if (m[i].estimate < 0.75 * m[i].peak || m[i].estimate > 1.35 * m[i].peak)
             fail_msg("%s: estimated %.1f MB, measured %.1f MB", m[i].what, m[i].estimate, m[i].peak);
     }
     tu_rmdir(dir);

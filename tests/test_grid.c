@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/timer.h"
 #include "datasets/dataset.h"
 #include "experiments/grid.h"
 #include "experiments/runner.h"
@@ -270,6 +271,33 @@ static void test_text_forms(void **state)
     }
     free(name);
     free(big);
+    tu_rmdir(dir);
+}
+
+/* Sixty thousand sections load in linear time: checking each new label against every earlier one took 44 s
+ * for 70,000 (a generated grid of one section per configuration is a plausible file). */
+static void test_many_sections(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    size_t cap = 60000 * 16 + 64, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)sprintf(text, "[experiment]\ndataset = synthetic\n");
+    for (int i = 0; i < 60000; i++) len += (size_t)sprintf(text + len, "[l2 v%d]\n", i);
+    double t0 = cl_now();
+    cl_grid g;
+    if (load_bytes(dir, text, len, &g, 1)) fail_msg("%s", cl_errmsg());
+    double sec = cl_now() - t0;
+    print_message("60000 sections loaded in %.2f s\n", sec);
+    assert_int_equal(g.nsections, 60000);
+    assert_string_equal(g.sections[59999].label, "l2_v59999");
+    assert_true(sec < 15);
+    cl_grid_free(&g);
+    /* and a repeat among them is still found, by case too */
+    len += (size_t)sprintf(text + len, "[l2 V123]\n");
+    assert_int_equal(load_bytes(dir, text, len, &g, 0), -1);
+    if (!strstr(cl_errmsg(), "text.ini:60003:") || !strstr(cl_errmsg(), "section on line 126")) fail_msg("%s", cl_errmsg());
+    free(text);
     tu_rmdir(dir);
 }
 
@@ -673,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_bad_grids),
         cmocka_unit_test(test_text_forms),
         cmocka_unit_test(test_grid_names),
+        cmocka_unit_test(test_many_sections),
         cmocka_unit_test(test_orders_distinct),
         cmocka_unit_test(test_pipes_and_directories),
         cmocka_unit_test(test_threads_do_not_change_results),
