@@ -247,7 +247,7 @@ static int cmd_run(int argc, char **argv)
     char outdir[4096];
     snprintf(outdir, sizeof outdir, "%s", ro.outdir ? ro.outdir : "");
     if (!ro.outdir) snprintf(outdir, sizeof outdir, "results/%s", g.name);
-    if (!ro.outdir && !g.regular && !g.named)
+    if (!ro.outdir && !g.regular && !g.named && ro.progress != 0)
         fprintf(stderr, "clreg run: %s is not a regular file, so its results go to %s (named by a checksum of the "
                         "grid: the same grid piped again resumes there); choose with name = ... under "
                         "[experiment] or -o DIR\n", g.shown, outdir);
@@ -259,8 +259,8 @@ static int cmd_run(int argc, char **argv)
         return 1;
     }
     if (ro.progress != 0 && isatty(2))
-        fprintf(stderr, "clreg run: %s: %d cells (%d method sections, %d seeds, %d orders, %d tasks) into %s\n", g.shown,
-                g.ncells, g.nsections, g.nseeds, g.norders, g.ntasks, outdir);
+        fprintf(stderr, "clreg run: %s: %d cells (%d method sections, %d seeds, %d orders, %d tasks) into %s\n",
+                g.shown, g.ncells, g.nsections, g.nseeds, g.norders, g.ntasks, outdir);
     int status = 0;
     if (cl_grid_run(&g, &data, &ro)) {
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
@@ -552,7 +552,8 @@ static int cmd_train(int argc, char **argv)
             reg_params[nreg_params++] = lambda_param;
             break;
         case OPT_PARAM:
-            if (nreg_params == MAX_REG_PARAMS) rc = cl_fail("%s: at most %d regularizer parameters", o, MAX_REG_PARAMS);
+            if (nreg_params == MAX_REG_PARAMS)
+                rc = cl_fail("%s: at most %d regularizer parameters", o, MAX_REG_PARAMS);
             else reg_params[nreg_params++] = optarg;
             break;
         case OPT_SAVE_STATE:
@@ -569,7 +570,8 @@ static int cmd_train(int argc, char **argv)
         }
         if (rc) break;
     }
-    if (!rc && optind < argc) rc = cl_fail("unexpected argument '%s' (see clreg train --help)", cl_quote(argv[optind]));
+    if (!rc && optind < argc)
+        rc = cl_fail("unexpected argument '%s' (see clreg train --help)", cl_quote(argv[optind]));
     if (rc) {
         fprintf(stderr, "clreg train: %s\n", cl_errmsg());
         return 2;
@@ -586,6 +588,7 @@ static int cmd_train(int argc, char **argv)
     /* Each stage owns what it creates; on failure jump to the cleanup of what exists so far. Exit status:
      * 1 for data that cannot be read, 2 for a configuration the data or model rejects. */
     int status = 2;
+    char memory[1024] = "";
     cl_data data;
     cl_stream s;
     cl_mlp *m = NULL;
@@ -608,11 +611,7 @@ static int cmd_train(int argc, char **argv)
                             .blas_threads = threads ? threads : omp_get_num_procs()};
         if (r0) cl_budget_single(&b, &data, &br);
         int bad = !r0 || cl_budget_check(&b, "use smaller hidden layers or batch");
-        if (!bad && !quiet) {
-            char mem[1024];
-            cl_budget_describe(&b, mem, sizeof mem);
-            fprintf(stderr, "clreg train: %s\n", mem);
-        }
+        if (!bad) cl_budget_describe(&b, memory, sizeof memory); /* printed with the header */
         cl_reg_free(r0);
         cl_mlp_free(tiny);
         if (bad) goto fail_stream;
@@ -646,6 +645,7 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
                 s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,
                 tc.batch, seed, rdesc, blas);
+        fprintf(stderr, "%s\n", memory);
     }
     cl_run run;
     int trc = cl_train_stream(m, &s, &tc, &run);

@@ -216,8 +216,9 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "curve_steps")) return cl_parse_int("curve_steps", v, 0, 1 << 30, &g->curve_steps);
     if (!strcmp(key, "save_state")) {
         if (!strcmp(v, "first")) return g->save_state = 2, 0; /* after the first task only */
-        return parse_bool(key, v, &g->save_state) ? cl_fail("save_state: expected yes, no or first, got '%s'", cl_quote(v))
-                                                  : 0;
+        if (parse_bool(key, v, &g->save_state))
+            return cl_fail("save_state: expected yes, no or first, got '%s'", cl_quote(v));
+        return 0;
     }
     if (!strcmp(key, "blas_threads")) {
         if (!strcmp(v, "auto")) return g->blas_threads = 0, 0;
@@ -226,7 +227,9 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "eval")) {
         if (!strcmp(v, "task")) g->eval_epochs = 0;
         else if (!strcmp(v, "epoch")) g->eval_epochs = 1;
-        else return cl_fail("eval: expected task (after each task) or epoch (also after each epoch), got '%s'", cl_quote(v));
+        else
+            return cl_fail("eval: expected task (after each task) or epoch (also after each epoch), got '%s'",
+                           cl_quote(v));
         return 0;
     }
     if (!strcmp(key, "seeds")) {

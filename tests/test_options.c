@@ -46,9 +46,11 @@ static void test_hostile_values(void **state)
     expect("train --dataset synthetic --hidden ''", 2, "--hidden", "none for a linear model");
     expect("train --dataset synthetic --hidden ' , '", 2, "--hidden", "comma list");
     assert_int_equal(tu_run_clreg("train --dataset synthetic --tasks 1 --hidden none --quiet", out, sizeof out), 0);
-    assert_int_equal(tu_run_clreg("train --dataset synthetic --tasks 1 --hidden ' 16 , 8 ' --quiet", out, sizeof out), 0);
+    assert_int_equal(tu_run_clreg("train --dataset synthetic --tasks 1 --hidden ' 16 , 8 ' --quiet", out, sizeof out),
+                     0);
     /* a misspelt dataset is an option error, with the closest name */
-    expect("train --dataset fashion-mnst", 2, "--dataset: unknown dataset 'fashion-mnst'", "did you mean 'fashion-mnist'");
+    expect("train --dataset fashion-mnst", 2, "--dataset: unknown dataset 'fashion-mnst'",
+           "did you mean 'fashion-mnist'");
     /* a leading blank let strtoull wrap -1 to 2^64 - 1 */
     expect("train --seed ' -1'", 2, "--seed", "non-negative");
     expect("train --seed 99999999999999999999999", 2, "--seed", "from 0 to 18446744073709551615");
@@ -86,7 +88,8 @@ static void test_output_dirs_checked_first(void **state)
     td_write_text(path, "x");
     snprintf(args, sizeof args, "train --dataset synthetic --tasks 2 --hidden 8 --save-state %s/file/sub", dir);
     rc = tu_run_clreg(args, out, sizeof out);
-    if (rc != 1 || strstr(out, "epoch") || !strstr(out, "exists and is not a directory")) fail_msg("exit %d:\n%s", rc, out);
+    if (rc != 1 || strstr(out, "epoch") || !strstr(out, "exists and is not a directory"))
+        fail_msg("exit %d:\n%s", rc, out);
 
     snprintf(path, sizeof path, "%s/g.ini", dir);
     td_write_text(path, "[experiment]\ndataset = synthetic\ntasks = 2\nhidden = 8\n[none]\n");
