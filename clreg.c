@@ -183,7 +183,10 @@ static int cmd_run(int argc, char **argv)
             break;
         case 'F': ro.fresh = 1; break;
         case 'q': ro.progress = 0; break;
-        case 'D': data_path = optarg; break;
+        case 'D':
+            data_path = optarg;
+            if (!*optarg) rc = cl_fail("%s: expected a path, got an empty value", opt_typed(opts, li, c));
+            break;
         case 'n': dry_run = 1; break;
         case 'h': usage_run(stdout); return 0;
         case ':': rc = cl_fail("option '%s' needs a value (see clreg run --help)", cl_quote(argv[optind - 1])); break;
@@ -518,7 +521,11 @@ static int cmd_train(int argc, char **argv)
             dataset = optarg;
             if ((rc = cl_data_check_name(optarg))) cl_fail_prefix("%s", o);
             break;
-        case OPT_DATA_PATH: data_path = optarg; break;
+        case OPT_DATA_PATH:
+            /* empty would mean the dataset's default location without a word, like an empty --hidden */
+            data_path = optarg;
+            if (!*optarg) rc = cl_fail("%s: expected a path, got an empty value", o);
+            break;
         case OPT_STREAM: rc = cl_stream_kind_parse(optarg, &sc.kind); if (rc) cl_fail_prefix("%s", o); break;
         case OPT_SCENARIO: rc = cl_scenario_parse(optarg, &sc.scenario); if (rc) cl_fail_prefix("%s", o); break;
         case OPT_TASKS: rc = cl_parse_int(o, optarg, 1, 1000, &sc.ntasks); break;

@@ -183,7 +183,10 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
         if (cl_data_check_name(v)) return -1;
         return free(g->dataset), g->dataset = cl_strdup(v), 0;
     }
-    if (!strcmp(key, "data_path")) return free(g->data_path), g->data_path = *v ? cl_strdup(v) : NULL, 0;
+    if (!strcmp(key, "data_path")) {
+        if (!*v) return cl_fail("data_path: expected a path (leave the key out for the dataset's default)");
+        return free(g->data_path), g->data_path = cl_strdup(v), 0;
+    }
     if (!strcmp(key, "stream")) return cl_stream_kind_parse(v, &g->stream.kind) ? cl_fail_prefix("stream") : 0;
     if (!strcmp(key, "scenario")) return cl_scenario_parse(v, &g->stream.scenario) ? cl_fail_prefix("scenario") : 0;
     if (!strcmp(key, "tasks")) return cl_parse_int("tasks", v, 1, 1000, &g->stream.ntasks);

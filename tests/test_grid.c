@@ -145,6 +145,7 @@ static void test_bad_grids(void **state)
         {"[experiment]\ndataset = synthetic\nhidden =\n[none]\n", ":3:", "none for a linear model"},
         {"[experiment]\ndataset = synthetic\n[ewc]\nlambda =\n", ":4:", "expected a value"},
         {"[experiment]\ndataset = synthetic\nstream = split\ngroups =\n[none]\n", ":4:", "groups"},
+        {"[experiment]\ndataset = synthetic\ndata_path =\n[none]\n", ":3:", "data_path: expected a path"},
         /* the dataset is checked on its line, with the closest name */
         {"[experiment]\ndataset = fashion-mnst\n[none]\n", ":2:", "did you mean 'fashion-mnist'"},
         /* counts and numbers out of range */

@@ -53,6 +53,9 @@ static void test_hostile_values(void **state)
            "did you mean 'fashion-mnist'");
     /* a leading blank let strtoull wrap -1 to 2^64 - 1 */
     expect("train --seed ' -1'", 2, "--seed", "non-negative");
+    /* an empty path meant the default location without a word */
+    expect("train --data-path ''", 2, "--data-path: expected a path, got an empty value", NULL);
+    expect("run g.ini --data-path ''", 2, "--data-path: expected a path, got an empty value", NULL);
     expect("train --seed 99999999999999999999999", 2, "--seed", "from 0 to 18446744073709551615");
     expect("train --epochs 99999999999999999999999", 2, "--epochs", "from 1 to 100000");
     /* control bytes are refused where they are typed (every module's messages quote values as they are),
