@@ -386,19 +386,19 @@ static int normalize(const cl_grid *g, size_t n, char **out)
             start = i;
             continue;
         }
-        if (i - start >= CL_GRID_MAX_LINE) {
-            size_t end = i;
-            while (end < n && t[end] != '\n' && t[end] != '\r') end++;
-            free(s);
-            return cl_fail("%s:%d: line too long (%zu bytes; a line holds at most %d)", g->shown, line, end - start,
-                           CL_GRID_MAX_LINE);
-        }
         int k = 1;
         if (c >= 0x80) k = utf8_len(t + i, n - i);
         if (k == 0 || (c < 0x20 && c != '\t') || c == 0x7f) {
             free(s);
             return cl_fail("%s:%d: binary data (byte 0x%02x at column %zu): a grid file is UTF-8 text", g->shown,
                            line, c, i - start + 1);
+        }
+        if (i - start + (size_t)k > CL_GRID_MAX_LINE) { /* the parser's buffer holds the longest line whole */
+            size_t end = i;
+            while (end < n && t[end] != '\n' && t[end] != '\r') end++;
+            free(s);
+            return cl_fail("%s:%d: line too long (%zu bytes; a line holds at most %d)", g->shown, line, end - start,
+                           CL_GRID_MAX_LINE);
         }
         memcpy(s + o, t + i, (size_t)k);
         o += (size_t)k;

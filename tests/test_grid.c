@@ -251,6 +251,17 @@ static void test_text_forms(void **state)
     assert_int_equal(load_bytes(dir, big, (size_t)len, &g, 0), -1);
     if (!strstr(cl_errmsg(), "text.ini:3: line too long (70007 bytes") || !strstr(cl_errmsg(), "65536"))
         fail_msg("%s", cl_errmsg());
+    /* a line of exactly the limit, ending in a two-byte character, is whole: the line after it keeps its
+     * number; one more byte (a three-byte character) is too long */
+    for (int extra = 0; extra < 2; extra++) {
+        len = sprintf(big, "[experiment]\ndataset = synthetic\n;");
+        memset(big + len, 'x', 65533);
+        len += 65533;
+        len += sprintf(big + len, "%s\nepoch = 2\n[none]\n", extra ? "\xe2\x82\xac" : "\xc3\xa9");
+        assert_int_equal(load_bytes(dir, big, (size_t)len, &g, 0), -1);
+        const char *want = extra ? "text.ini:3: line too long (65537 bytes" : "text.ini:4: [experiment]: unknown key 'epoch'";
+        if (!strstr(cl_errmsg(), want)) fail_msg("extra %d: %s", extra, cl_errmsg());
+    }
     /* 5000-character names and values: cut in the message, which keeps its reason */
     static const char *const fmt[] = {"[experiment]\ndataset = synthetic\n[%s]\n",
                                       "[experiment]\ndataset = synthetic\n[ewc %s]\n",
