@@ -259,7 +259,8 @@ static void test_text_forms(void **state)
         len += 65533;
         len += sprintf(big + len, "%s\nepoch = 2\n[none]\n", extra ? "\xe2\x82\xac" : "\xc3\xa9");
         assert_int_equal(load_bytes(dir, big, (size_t)len, &g, 0), -1);
-        const char *want = extra ? "text.ini:3: line too long (65537 bytes" : "text.ini:4: [experiment]: unknown key 'epoch'";
+        const char *want =
+            extra ? "text.ini:3: line too long (65537 bytes" : "text.ini:4: [experiment]: unknown key 'epoch'";
         if (!strstr(cl_errmsg(), want)) fail_msg("extra %d: %s", extra, cl_errmsg());
     }
     /* 5000-character names and values: cut in the message, which keeps its reason */
