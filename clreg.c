@@ -1,6 +1,7 @@
 /* clreg: the command line. It parses, validates and dispatches; the work lives in the modules. */
 #include <getopt.h>
 #include <malloc.h>
+#include <omp.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,10 @@
 #include "core/args.h"
 #include "core/blas.h"
 #include "core/error.h"
+#include "core/paths.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
+#include "experiments/budget.h"
 #include "experiments/grid.h"
 #include "experiments/metrics.h"
 #include "experiments/plot.h"
@@ -124,12 +127,36 @@ static void usage_run(FILE *f)
             "  -o, --out DIR     results directory\n"
             "  --fresh           discard earlier results in DIR and start over\n"
             "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
-            "  --dry-run         check the grid against the data and list its cells, without running them\n"
+            "  --dry-run         check the grid against the data and the memory it needs (printed), and list\n"
+            "                    its cells, without running them\n"
             "  --data-path PATH  where the grid's dataset is (overrides the grid's data_path), e.g. for\n"
             "                    experiments/mnist/*.ini: --data-path ~/data/mnist\n"
             "\n"
-            "Grid files: see experiments/README.md and the shipped experiments/*.ini.\n"
+            "Grid files: see experiments/README.md and the shipped experiments/*.ini. A grid may come from a pipe\n"
+            "(clreg run <(...)); its results then go to results/grid-<crc32 of the grid>/ unless it has a name.\n"
             "example: clreg run experiments/quick.ini -j 2\n");
+}
+
+/* The option as the user typed it, for messages: "-j" for the short form, "--threads" for the long one (and
+ * for an abbreviation, which getopt_long accepts). longindex is getopt_long's, set to -1 before each call. */
+static const char *opt_typed(const struct option *opts, int longindex, int c)
+{
+    static char buf[64];
+    if (longindex >= 0) snprintf(buf, sizeof buf, "--%s", opts[longindex].name);
+    else snprintf(buf, sizeof buf, "-%c", c);
+    return buf;
+}
+
+/* Values flow into messages of every module (data paths, regularizer names, class groups), which quote
+ * them as they are: a control byte is refused where it is typed, so no message carries one to the terminal.
+ * Returns 0, or -1 with a message naming the option. */
+static int printable_value(const char *opt, const char *v)
+{
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return cl_fail("%s: the value '%s' holds a control byte (0x%02x); values are printable text", opt,
+                           cl_quote(v), *c);
+    return 0;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -141,7 +168,8 @@ static int cmd_run(int argc, char **argv)
     int dry_run = 0;
     const char *data_path = NULL;
     cl_runner_opts ro = {.progress = -1};
-    int c, rc = 0;
+    int c, rc = 0, li = -1;
+    char out_opt[32] = "results directory"; /* how messages name the results directory */
     /* the command as typed, for the manifest (getopt reorders argv) */
     char command[2048] = "clreg run";
     for (int i = 1; i < argc; i++) {
@@ -151,23 +179,35 @@ static int cmd_run(int argc, char **argv)
     ro.command = command;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":j:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":j:o:h", opts, &li)) != -1) {
+        if (optarg && c != ':' && c != '?' && (rc = printable_value(opt_typed(opts, li, c), optarg))) break;
         switch (c) {
-        case 'j': rc = cl_parse_int("--threads", optarg, 1, 1024, &ro.threads); break;
-        case 'o': ro.outdir = optarg; break;
+        case 'j': rc = cl_parse_int(opt_typed(opts, li, c), optarg, 1, 1024, &ro.threads); break;
+        case 'o':
+            ro.outdir = optarg;
+            snprintf(out_opt, sizeof out_opt, "%s", opt_typed(opts, li, c));
+            if (!*optarg) rc = cl_fail("%s: expected a directory, got an empty value", out_opt);
+            break;
         case 'F': ro.fresh = 1; break;
         case 'q': ro.progress = 0; break;
-        case 'D': data_path = optarg; break;
+        case 'D':
+            data_path = optarg;
+            if (!*optarg) rc = cl_fail("%s: expected a path, got an empty value", opt_typed(opts, li, c));
+            break;
         case 'n': dry_run = 1; break;
         case 'h': usage_run(stdout); return 0;
-        case ':': rc = cl_fail("option '%s' needs a value (see clreg run --help)", argv[optind - 1]); break;
-        default: rc = cl_fail("unknown option '%s' (see clreg run --help)", argv[optind - 1]);
+        case ':': rc = cl_fail("option '%s' needs a value (see clreg run --help)", cl_quote(argv[optind - 1])); break;
+        default: rc = cl_fail("unknown option '%s' (see clreg run --help)", cl_quote(argv[optind - 1]));
         }
+        li = -1;
         if (rc) break;
     }
-    if (!rc && optind != argc - 1)
-        rc = cl_fail(optind >= argc ? "expected a grid file, e.g. clreg run experiments/quick.ini"
-                                    : "expected one grid file, got '%s' and more", argv[optind]);
+    if (!rc && optind != argc - 1) {
+        if (optind >= argc) rc = cl_fail("expected a grid file, e.g. clreg run experiments/quick.ini");
+        else rc = cl_fail("expected one grid file, got '%s' and '%s'", cl_quote_path(argv[optind]),
+                          cl_quote(argv[optind + 1]));
+    }
+    if (!rc) rc = printable_value("the grid file's name", argv[optind]);
     if (rc) {
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
         return 2;
@@ -191,25 +231,32 @@ static int cmd_run(int argc, char **argv)
     }
     cl_data data;
     if (cl_data_open_opts(&data, g.dataset, g.data_path, 1, &g.data_opts)) {
-        fprintf(stderr, "clreg run: %s: %s\n", g.path, cl_errmsg());
+        fprintf(stderr, "clreg run: %s: %s\n", g.shown, cl_errmsg());
         cl_grid_free(&g);
         return 1;
     }
-    if (cl_grid_prepare(&g, &data)) {
+    /* Every check before anything is created: the grid against the data, then the memory the run needs. */
+    cl_budget budget;
+    if (cl_grid_prepare(&g, &data) || cl_budget_grid(&budget, &g, &data, ro.threads) ||
+        cl_budget_check(&budget, "use smaller hidden layers or batch, or fewer cells at once (-j)")) {
+        if (strncmp(cl_errmsg(), g.shown, strlen(g.shown))) cl_fail_prefix("%s", g.shown);
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
         cl_data_free(&data);
         cl_grid_free(&g);
         return 2;
     }
     if (dry_run) {
+        char mem[1024];
+        cl_budget_describe(&budget, mem, sizeof mem);
         printf("%s: %d cells (%d method sections x their parameter combinations, %d orders, %d seeds), %d tasks\n",
-               g.path, g.ncells, g.nsections, g.norders, g.nseeds, g.ntasks);
+               g.shown, g.ncells, g.nsections, g.norders, g.nseeds, g.ntasks);
         for (int i = 0; i < g.ncells; i++) {
             const cl_grid_cell *cell = &g.cells[i];
             printf("  %4d  %-12s", cell->run, g.sections[cell->section].label);
             for (int k = 0; k < cell->nparams; k++) printf(" %s", cell->params[k]);
             printf("  order %d  seed %llu\n", cell->order, (unsigned long long)cell->seed);
         }
+        printf("%s\n", mem);
         cl_data_free(&data);
         cl_grid_free(&g);
         return 0;
@@ -217,10 +264,20 @@ static int cmd_run(int argc, char **argv)
     char outdir[4096];
     snprintf(outdir, sizeof outdir, "%s", ro.outdir ? ro.outdir : "");
     if (!ro.outdir) snprintf(outdir, sizeof outdir, "results/%s", g.name);
+    if (!ro.outdir && !g.regular && !g.named && ro.progress != 0)
+        fprintf(stderr, "clreg run: %s is not a regular file, so its results go to %s (named by a checksum of the "
+                        "grid: the same grid piped again resumes there); choose with name = ... under "
+                        "[experiment] or -o DIR\n", g.shown, outdir);
     ro.outdir = outdir;
+    if (cl_output_dir(out_opt, outdir)) {
+        fprintf(stderr, "clreg run: %s\n", cl_errmsg());
+        cl_data_free(&data);
+        cl_grid_free(&g);
+        return 1;
+    }
     if (ro.progress != 0 && isatty(2))
-        fprintf(stderr, "clreg run: %s: %d cells (%d method sections, %d seeds, %d orders, %d tasks) into %s\n", g.path,
-                g.ncells, g.nsections, g.nseeds, g.norders, g.ntasks, outdir);
+        fprintf(stderr, "clreg run: %s: %d cells (%d method sections, %d seeds, %d orders, %d tasks) into %s\n",
+                g.shown, g.ncells, g.nsections, g.nseeds, g.norders, g.ntasks, outdir);
     int status = 0;
     if (cl_grid_run(&g, &data, &ro)) {
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
@@ -464,74 +521,90 @@ static int cmd_train(int argc, char **argv)
     int hidden[MAX_HIDDEN] = {400, 400}, nhidden = 2, threads = 0, quiet = 0, probe_task = 0;
     float lr = -1, momentum = -1;
     unsigned long long seed = 1;
-    int rc = 0, c;
+    int rc = 0, c, li = -1;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":p:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:", opts, &li)) != -1) {
+        const char *o = opt_typed(opts, li, c); /* as typed: -p or --param */
+        li = -1;
+        if (optarg && c != ':' && c != '?' && (rc = printable_value(o, optarg))) break;
+        /* names, numbers and key=value pairs go to the regularizer's own messages: no value is this long */
+        if ((c == OPT_REG || c == OPT_LAMBDA || c == OPT_PARAM) && strlen(optarg) > 256) {
+            rc = cl_fail("%s: '%s' is longer than any valid value", o, cl_quote(optarg));
+            break;
+        }
         switch (c) {
-        case OPT_DATASET: dataset = optarg; break;
-        case OPT_DATA_PATH: data_path = optarg; break;
-        case OPT_STREAM: rc = cl_stream_kind_parse(optarg, &sc.kind); if (rc) cl_fail_prefix("--stream"); break;
-        case OPT_SCENARIO: rc = cl_scenario_parse(optarg, &sc.scenario); if (rc) cl_fail_prefix("--scenario"); break;
-        case OPT_TASKS: rc = cl_parse_int("--tasks", optarg, 1, 1000, &sc.ntasks); break;
+        case OPT_DATASET:
+            dataset = optarg;
+            if ((rc = cl_data_check_name(optarg))) cl_fail_prefix("%s", o);
+            break;
+        case OPT_DATA_PATH:
+            /* empty would mean the dataset's default location without a word, like an empty --hidden */
+            data_path = optarg;
+            if (!*optarg) rc = cl_fail("%s: expected a path, got an empty value", o);
+            break;
+        case OPT_STREAM: rc = cl_stream_kind_parse(optarg, &sc.kind); if (rc) cl_fail_prefix("%s", o); break;
+        case OPT_SCENARIO: rc = cl_scenario_parse(optarg, &sc.scenario); if (rc) cl_fail_prefix("%s", o); break;
+        case OPT_TASKS: rc = cl_parse_int(o, optarg, 1, 1000, &sc.ntasks); break;
         case OPT_GROUPS: sc.groups = optarg; break;
         case OPT_ANGLES: sc.angles = optarg; break;
-        case OPT_ANGLE_STEP: rc = cl_parse_float("--angle-step", optarg, -360, 360, 0, &sc.angle_step); break;
+        case OPT_ANGLE_STEP: rc = cl_parse_float(o, optarg, -360, 360, 0, &sc.angle_step); break;
         case OPT_PERMUTE_FIRST: sc.permute_first = 1; break;
-        case OPT_PAD: rc = cl_parse_int("--pad", optarg, 0, 64, &sc.pad); break;
+        case OPT_PAD: rc = cl_parse_int(o, optarg, 0, 64, &sc.pad); break;
         case OPT_NO_SCALE: sc.scale01 = CL_SCALE_NONE; break;
         case OPT_SCALE: {
             cl_scale_mode m = CL_SCALE_AUTO;
             rc = cl_scale_parse(optarg, &m);
-            if (rc) cl_fail_prefix("--scale");
+            if (rc) cl_fail_prefix("%s", o);
             sc.scale01 = m;
             break;
         }
-        case OPT_LABELS: rc = cl_labels_mode_parse(optarg, &dopts.labels); if (rc) cl_fail_prefix("--labels"); break;
+        case OPT_LABELS: rc = cl_labels_mode_parse(optarg, &dopts.labels); if (rc) cl_fail_prefix("%s", o); break;
         case OPT_LABEL_COLUMN: dopts.label_column = optarg; break;
-        case OPT_HIDDEN: rc = cl_parse_int_list("--hidden", optarg, hidden, MAX_HIDDEN, &nhidden); break;
+        case OPT_HIDDEN: rc = cl_parse_int_list(o, optarg, hidden, MAX_HIDDEN, &nhidden); break;
         case OPT_OPTIMIZER:
             optimizer = optarg;
             if (strcmp(optarg, "adam") && strcmp(optarg, "sgd"))
-                rc = cl_fail("--optimizer: expected adam or sgd, got '%s'", optarg);
+                rc = cl_fail("%s: expected adam or sgd, got '%s'", o, cl_quote(optarg));
             break;
-        case OPT_LR: rc = cl_parse_float("--lr", optarg, 0, 1e6, 1, &lr); break;
-        case OPT_MOMENTUM: rc = cl_parse_float("--momentum", optarg, 0, 0.9999, 0, &momentum); break;
-        case OPT_EPOCHS: rc = cl_parse_int("--epochs", optarg, 1, 100000, &tc.epochs); break;
-        case OPT_BATCH: rc = cl_parse_int("--batch", optarg, 1, 1 << 20, &tc.batch); break;
+        case OPT_LR: rc = cl_parse_float(o, optarg, 0, 1e6, 1, &lr); break;
+        case OPT_MOMENTUM: rc = cl_parse_float(o, optarg, 0, 0.9999, 0, &momentum); break;
+        case OPT_EPOCHS: rc = cl_parse_int(o, optarg, 1, 100000, &tc.epochs); break;
+        case OPT_BATCH: rc = cl_parse_int(o, optarg, 1, 1 << 20, &tc.batch); break;
         case OPT_RESET: tc.reset_optim = 1; break;
-        case OPT_SEED: rc = cl_parse_u64("--seed", optarg, &seed); break;
-        case OPT_THREADS: rc = cl_parse_int("--threads", optarg, 1, 1024, &threads); break;
+        case OPT_SEED: rc = cl_parse_u64(o, optarg, &seed); break;
+        case OPT_THREADS: rc = cl_parse_int(o, optarg, 1, 1024, &threads); break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_REG: reg_name = optarg; break;
         case OPT_LAMBDA:
             if (nreg_params == MAX_REG_PARAMS) {
-                rc = cl_fail("--lambda: too many regularizer parameters");
+                rc = cl_fail("%s: at most %d regularizer parameters", o, MAX_REG_PARAMS);
                 break;
             }
             snprintf(lambda_param, sizeof lambda_param, "lambda=%s", optarg);
             reg_params[nreg_params++] = lambda_param;
             break;
         case OPT_PARAM:
-            if (nreg_params == MAX_REG_PARAMS) rc = cl_fail("-p: at most %d regularizer parameters", MAX_REG_PARAMS);
+            if (nreg_params == MAX_REG_PARAMS)
+                rc = cl_fail("%s: at most %d regularizer parameters", o, MAX_REG_PARAMS);
             else reg_params[nreg_params++] = optarg;
             break;
-        case OPT_SAVE_STATE: save_dir = optarg; break;
-        case OPT_PROBE: rc = cl_parse_int("--probe", optarg, 1, 1000, &probe_task); break;
-        case OPT_HELP: usage_train(stdout); return 0;
-        case ':': { /* a known option without its value (getopt reports this with the leading ':') */
-            const char *name = "?";
-            for (const struct option *o = opts; o->name; o++)
-                if (o->val == optopt) name = o->name;
-            rc = cl_fail("option --%s needs a value (see clreg train --help)", name);
+        case OPT_SAVE_STATE:
+            save_dir = optarg;
+            if (!*optarg) rc = cl_fail("%s: expected a directory, got an empty value", o);
             break;
-        }
+        case OPT_PROBE: rc = cl_parse_int(o, optarg, 1, 1000, &probe_task); break;
+        case OPT_HELP: usage_train(stdout); return 0;
+        case ':': /* a known option without its value (getopt reports this with the leading ':') */
+            rc = cl_fail("option %s needs a value (see clreg train --help)", cl_quote(argv[optind - 1]));
+            break;
         default:
-            rc = cl_fail("unknown option '%s' (see clreg train --help)", argv[optind - 1]);
+            rc = cl_fail("unknown option '%s' (see clreg train --help)", cl_quote(argv[optind - 1]));
         }
         if (rc) break;
     }
-    if (!rc && optind < argc) rc = cl_fail("unexpected argument '%s' (see clreg train --help)", argv[optind]);
+    if (!rc && optind < argc)
+        rc = cl_fail("unexpected argument '%s' (see clreg train --help)", cl_quote(argv[optind]));
     /* data options the dataset cannot take are option errors (exit 2), found before any file is read */
     if (!rc && (dopts.labels != CL_LABELS_INDEX || dopts.label_column)) rc = cl_data_check_opts(dataset, &dopts);
     if (rc) {
@@ -550,6 +623,7 @@ static int cmd_train(int argc, char **argv)
     /* Each stage owns what it creates; on failure jump to the cleanup of what exists so far. Exit status:
      * 1 for data that cannot be read, 2 for a configuration the data or model rejects. */
     int status = 2;
+    char memory[1024] = "";
     cl_data data;
     cl_stream s;
     cl_mlp *m = NULL;
@@ -559,6 +633,28 @@ static int cmd_train(int argc, char **argv)
         return 1;
     }
     if (cl_stream_create(&s, &data, &sc)) goto fail_data;
+    /* Before the model exists (it may be what does not fit): the regularizer's parameters (on a tiny model),
+     * the memory the run needs, and the directory --save-state writes into. */
+    {
+        int h1[1] = {1}, heads1[1] = {2};
+        cl_mlp *tiny = cl_mlp_create(1, h1, 1, heads1, 1, 1);
+        cl_reg *r0 = cl_reg_create(reg_name, reg_params, nreg_params, tiny);
+        cl_budget b;
+        cl_budget_run br = {.stream = &s, .hidden = hidden, .nhidden = nhidden, .batch = tc.batch,
+                            .eval_batch = tc.eval_batch, .opt = tc.opt.kind, .reg = r0, .epochs = tc.epochs,
+                            .save_state = save_dir != NULL, .probe = probe_task > 0,
+                            .blas_threads = threads ? threads : omp_get_num_procs()};
+        if (r0) cl_budget_single(&b, &data, &br);
+        int bad = !r0 || cl_budget_check(&b, "use smaller hidden layers or batch");
+        if (!bad) cl_budget_describe(&b, memory, sizeof memory); /* printed with the header */
+        cl_reg_free(r0);
+        cl_mlp_free(tiny);
+        if (bad) goto fail_stream;
+        if (save_dir && cl_output_dir("--save-state", save_dir)) {
+            status = 1;
+            goto fail_stream;
+        }
+    }
     if (!(m = cl_model_for_stream(&s, hidden, nhidden, &tc))) goto fail_stream;
     if (!(reg = cl_reg_create(reg_name, reg_params, nreg_params, m))) goto fail_model;
     tc.reg = reg;
@@ -589,6 +685,7 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
                 s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,
                 tc.batch, seed, rdesc, blas);
+        fprintf(stderr, "%s\n", memory);
     }
     cl_run run;
     int trc = cl_train_stream(m, &s, &tc, &run);

@@ -1,9 +1,11 @@
 #include "core/error.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static _Thread_local char errbuf[1024];
 
@@ -41,30 +43,86 @@ int cl_fail_prefix(const char *fmt, ...)
 
 const char *cl_errmsg(void) { return errbuf; }
 
-static void oom(size_t n)
+/* ---- quoting user text ------------------------------------------------------------------------------ */
+
+#define QUOTE_PATH_MAX 64 /* paths get a little more room than values: directories plus the file name */
+static _Thread_local char quotebuf[8][4 * QUOTE_PATH_MAX + 64];
+static _Thread_local int quotenext;
+
+/* Escape s[0..n) into out (which has room for 4 bytes per input byte plus a NUL). */
+static size_t escape(char *out, const unsigned char *s, size_t n)
 {
-    fprintf(stderr, "clreg: out of memory allocating %zu bytes\n", n);
-    abort();
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '\n') out[o++] = '\\', out[o++] = 'n';
+        else if (c == '\t') out[o++] = '\\', out[o++] = 't';
+        else if (c == '\r') out[o++] = '\\', out[o++] = 'r';
+        else if (c < 0x20 || c >= 0x7f) o += (size_t)sprintf(out + o, "\\x%02x", c);
+        else out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return o;
+}
+
+static const char *quote(const char *s, size_t max, int from_end)
+{
+    char *buf = quotebuf[quotenext];
+    quotenext = (quotenext + 1) % 8;
+    if (!s) s = "(null)";
+    size_t n = strlen(s);
+    if (n <= max) {
+        escape(buf, (const unsigned char *)s, n);
+    } else if (from_end) {
+        size_t o = (size_t)sprintf(buf, "...");
+        escape(buf + o, (const unsigned char *)s + n - max, max);
+    } else {
+        size_t o = escape(buf, (const unsigned char *)s, max);
+        snprintf(buf + o, sizeof quotebuf[0] - o, "... (%zu bytes)", n);
+    }
+    return buf;
+}
+
+const char *cl_quote(const char *s) { return quote(s, CL_QUOTE_MAX, 0); }
+const char *cl_quote_path(const char *s) { return quote(s, QUOTE_PATH_MAX, 1); }
+
+/* ---- checked allocation -------------------------------------------------------------------------------- */
+
+/* One line and exit status 1. _exit, not exit: the failing thread may be one of several running cells, and
+ * exit's handlers (OpenBLAS's and OpenMP's destructors) must not run under threads still inside them. The
+ * results a grid wrote are whole rows already (write(2) per cell), and stdout is flushed first. */
+static void oom(size_t count, size_t size)
+{
+    char msg[256];
+    double bytes = (double)count * (double)size;
+    int len = snprintf(msg, sizeof msg,
+                       "clreg: out of memory: could not allocate %.0f bytes (%.1f MB); the machine or its limits "
+                       "(ulimit -v, cgroup memory.max) leave too little for this run\n",
+                       bytes, bytes / 1e6);
+    fflush(stdout);
+    if (write(2, msg, (size_t)len) < 0) { /* nothing more to do */
+    }
+    _exit(1);
 }
 
 void *cl_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p) oom(n);
+    if (!p) oom(n, 1);
     return p;
 }
 
 void *cl_calloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) oom(count * size);
+    if (!p) oom(count, size);
     return p;
 }
 
 void *cl_realloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q) oom(n);
+    if (!q) oom(n, 1);
     return q;
 }
 
@@ -78,10 +136,11 @@ char *cl_strdup(const char *s)
 
 void *cl_aligned_calloc(size_t count, size_t size)
 {
+    if (size && count > (SIZE_MAX - 64) / size) oom(count, size); /* the product would wrap */
     size_t n = count * size;
     size_t rounded = (n + 63) / 64 * 64;
     void *p = aligned_alloc(64, rounded ? rounded : 64);
-    if (!p) oom(n);
+    if (!p) oom(count, size);
     memset(p, 0, rounded ? rounded : 64);
     return p;
 }

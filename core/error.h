@@ -18,8 +18,21 @@ int cl_fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last recorded message of this thread ("" when none). */
 const char *cl_errmsg(void);
 
-/* Checked allocation: abort with a message on out-of-memory. Running out of memory is not an input error
- * the program can recover from, and checking every small allocation would bury the logic. */
+/* User text made safe to put in a message: control bytes and bytes >= 0x80 escaped (\n, \t, \x1b, ...)
+ * and anything past CL_QUOTE_MAX bytes cut, marked with "..." and the full length, so a message stays one
+ * line, never carries raw bytes to the terminal, and keeps its reason however long the text. Returns a
+ * thread-local buffer, one of eight used in turn, so one message can quote several texts. */
+#define CL_QUOTE_MAX 40
+const char *cl_quote(const char *s);
+/* A path made safe the same way; a long one is cut at the front ("...some/dir/grid.ini"), where the file
+ * name survives. */
+const char *cl_quote_path(const char *s);
+
+/* Checked allocation. Running out of memory is not an input error the program can recover from, and
+ * checking every small allocation would bury the logic: a failed allocation prints one line naming the
+ * size and exits with status 1 (not abort(): no core dump, and the results already written stand; a rerun
+ * of a grid resumes). Commands estimate their memory before they start (experiments/budget.h), so this is
+ * the last resort for limits that change underneath a run. */
 void *cl_malloc(size_t n);
 void *cl_calloc(size_t count, size_t size);
 void *cl_realloc(void *p, size_t n);

@@ -3,6 +3,7 @@
 #include "datasets/dataset.h"
 #include "datasets/dataint.h"
 #include "core/error.h"
+#include "core/names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -268,6 +269,21 @@ static int data_open_csv(cl_data *d, const char *path, const cl_data_opts *opts)
     int rc = cl_data_load_csv(d, train, comma + 1, &co);
     free(train);
     return rc;
+}
+
+int cl_data_check_name(const char *name)
+{
+    const char *names[DATA_TABLE_LEN + 1];
+    for (int i = 0; i < DATA_TABLE_LEN; i++) {
+        if (strcasecmp(name, data_table[i].name) == 0) return 0;
+        names[i] = data_table[i].name;
+    }
+    names[DATA_TABLE_LEN] = NULL;
+    char list[256];
+    data_names(list, sizeof list);
+    const char *near = cl_closest_name(name, names);
+    if (near) return cl_fail("unknown dataset '%s'; did you mean '%s'? (valid names: %s)", cl_quote(name), near, list);
+    return cl_fail("unknown dataset '%s' (valid names: %s)", cl_quote(name), list);
 }
 
 int cl_data_open(cl_data *d, const char *name, const char *path, uint64_t seed)

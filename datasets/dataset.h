@@ -147,4 +147,8 @@ int cl_data_open(cl_data *d, const char *name, const char *path, uint64_t seed);
  * command lines and grid files to refuse a bad combination as an option error before any data is read. */
 int cl_data_check_opts(const char *name, const cl_data_opts *opts);
 
+/* 0 if cl_data_open knows the name (case-insensitive), else -1 with a message giving the closest valid name
+ * and the list: for checking a name where it is given (a grid line, an option) before any data is read. */
+int cl_data_check_name(const char *name);
+
 #endif

@@ -17,7 +17,10 @@
  *
  * The cells are method section x parameter combination x order x seed, numbered in that order. Every value
  * is checked before anything runs; a bad one gets a message with the file, the line and, for a misspelt
- * name, the closest valid one. */
+ * name, the closest valid one. A grid file is UTF-8 text (a byte order mark is skipped; \n, \r\n and \r
+ * end lines), at most CL_GRID_MAX_BYTES, with lines of at most CL_GRID_MAX_LINE bytes. No list holds a value
+ * twice (seeds, orders, method parameters; 1 and 1.0 are one value), and a grid expands to at most
+ * CL_GRID_MAX_CELLS cells, counted before they are expanded. */
 #ifndef CLREG_GRID_H
 #define CLREG_GRID_H
 
@@ -30,6 +33,12 @@
 
 #define CL_GRID_MAX_KEYS 16
 #define CL_GRID_MAX_HIDDEN 16
+#define CL_GRID_MAX_BYTES (1 << 20)  /* a file larger than this is not a grid (/dev/zero, a dataset by mistake) */
+#define CL_GRID_MAX_LINE (1 << 16)   /* bytes in a line, line end aside */
+#define CL_GRID_MAX_CELLS 100000     /* more is a typo (three lists of 1000 values) or several studies in one */
+#define CL_GRID_MAX_NAME 64          /* the results directory's name: letters, digits, '.', '_', '-' */
+#define CL_GRID_MAX_LABEL 48         /* a section's label, which names results rows and figure files */
+#define CL_GRID_MAX_VALUE 256        /* one value of a method parameter's list */
 
 typedef struct cl_grid_section {
     char *label;                   /* the section name with spaces as '_' (a CSV and plot key) */
@@ -53,6 +62,9 @@ typedef struct cl_grid_cell {
 
 typedef struct cl_grid {
     char *path, *name, *text;      /* text: the file's bytes (copied into the results directory) */
+    char *shown;                   /* the path as messages show it (escaped, cut: cl_quote_path) */
+    int regular;                   /* read from a regular file (not a pipe): its name names the grid */
+    int named;                     /* the name came from `name =` */
     /* [experiment] */
     char *dataset, *data_path;
     cl_data_opts data_opts;        /* labels, label_column (which points at the string below) */
@@ -65,7 +77,9 @@ typedef struct cl_grid {
     int epochs, batch, reset_optim;
     int nseeds;
     uint64_t *seeds;
-    int norders_random;            /* orders = N: order 0 natural plus N - 1 random */
+    int seeds_line;
+    int norders_random;            /* orders = N: order 0 natural plus N - 1 random, all distinct */
+    int norders_explicit;          /* the number of explicit orders (orders_text), before they are checked */
     int norders;                   /* after cl_grid_prepare: the orders, each a permutation (0-based ids) */
     int **orders;
     char *orders_text;             /* explicit lists, checked against the number of tasks in prepare */
@@ -84,7 +98,10 @@ typedef struct cl_grid {
     int ntasks;                    /* after prepare */
 } cl_grid;
 
-/* Parse and check a grid file (syntax, names, values, parameter combinations). */
+/* Read a grid file once (a pipe works; a directory is refused) and parse and check it: syntax, names, values,
+ * parameter combinations, the number of cells. The name, unless `name =` gives it, is the file's name
+ * without extension, or for a pipe "grid-<crc32 of the bytes>". On failure g holds what was read so far:
+ * cl_grid_free it either way. */
 int cl_grid_load(cl_grid *g, const char *path);
 /* With the data loaded: check the stream against it, fix the number of tasks, build the task orders and
  * expand the cells. */

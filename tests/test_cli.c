@@ -63,7 +63,7 @@ static void test_bad_options(void **state)
     expect_error("train --lr", 2, "--lr needs a value", NULL);
     expect_error("train extra", 2, "unexpected argument 'extra'", NULL);
     expect_error("train --seed -3", 2, "--seed", "non-negative");
-    expect_error("train --dataset imagenet", 1, "imagenet", "fashion-mnist");
+    expect_error("train --dataset imagenet", 2, "imagenet", "fashion-mnist");
     expect_error("train --dataset mnist", 1, "mnist", "--data-path");
     expect_error("train --dataset synthetic --stream split --groups 0,1/2,77", 2, "class 77", NULL);
     expect_error("train --dataset synthetic --stream split --tasks 9", 2, "only 5 class groups", NULL);

@@ -10,7 +10,11 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include <zlib.h>
+
 #include "core/error.h"
+#include "core/rng.h"
+#include "core/timer.h"
 #include "datasets/dataset.h"
 #include "experiments/grid.h"
 #include "experiments/runner.h"
@@ -112,6 +116,48 @@ static void test_bad_grids(void **state)
         {"[experiment]\ndataset = imagenet\n[none]\n", "imagenet", "fashion-mnist"},
         {"[experiment]\ndataset = synthetic\nscenario = sometimes\n[none]\n", ":3:", "task, domain or class"},
         {"[experiment]\ndataset = synthetic\nhidden = 10,0\n[none]\n", ":3:", "hidden"},
+        /* a list holds each value once: numbers by value */
+        {"[experiment]\ndataset = synthetic\n[ewc]\nlambda = 1, 1\n", ":4:", "lambda: '1' is listed twice"},
+        {"[experiment]\ndataset = synthetic\n[ewc]\nlambda = 10, 1, 1.0\n", ":4:", "'1' and '1.0' are the same"},
+        {"[experiment]\ndataset = synthetic\n[ewc]\nlambda = 100, 1e2\n", ":4:", "same value"},
+        {"[experiment]\ndataset = synthetic\n[ewc]\nlambda = 0, -0\n", ":4:", "same value"},
+        {"[experiment]\ndataset = synthetic\n[ewc]\nlambda = 1, 1.0000001\n", ":4:", "same value"},
+        {"[experiment]\ndataset = synthetic\n[ewc]\nfisher = exact, empirical, exact\n", ":4:", "fisher"},
+        {"[experiment]\ndataset = synthetic\n[mas]\nsamples = 100, 0100\n", ":4:", "samples"},
+        {"[experiment]\ndataset = synthetic\nseeds = 3, 3\n[none]\n", ":3:", "seeds: 3 is listed twice"},
+        /* orders: no more than T! of them, none repeated */
+        {"[experiment]\ndataset = synthetic\ntasks = 3\norders = 7\n[none]\n", ":4:", "only 6 distinct orders"},
+        {"[experiment]\ndataset = synthetic\ntasks = 1\norders = 2\n[none]\n", ":4:", "1 task has only 1"},
+        {"[experiment]\ndataset = synthetic\ntasks = 3\norders = 1 2 3 | 3 2 1 | 1 2 3\n[none]\n", ":4:",
+         "order 3 repeats order 1"},
+        {"[experiment]\ndataset = synthetic\ntasks = 3\norders = 1 2 3 |\n[none]\n", ":4:", "order 2 is empty"},
+        /* the cell count, before any cell exists */
+        {"[experiment]\ndataset = synthetic\nseeds = 100000\norders = 100\ntasks = 10\n[none]\n[l2]\n",
+         "20000000 cells", "at most 100000"},
+        /* names that become files */
+        {"[experiment]\nname = ../../x\ndataset = synthetic\n[none]\n", ":2:", "plain file name"},
+        {"[experiment]\nname = .hidden\ndataset = synthetic\n[none]\n", ":2:", "plain file name"},
+        {"[experiment]\ndataset = synthetic\n[ewc a/b]\n", ":3:", "label"},
+        {"[experiment]\ndataset = synthetic\n[ewc run]\n[ewc RUN]\n", ":4:", "but for case"},
+        {"[experiment]\ndataset = synthetic\n[EWC]\n", ":3:", "did you mean [ewc]"},
+        {"[experiment]\ndataset = synthetic\n[none] lambda = 1\n", ":3:", "after the section header"},
+        /* empty values that would mean something silently */
+        {"[experiment]\ndataset = synthetic\nhidden =\n[none]\n", ":3:", "none for a linear model"},
+        {"[experiment]\ndataset = synthetic\n[ewc]\nlambda =\n", ":4:", "expected a value"},
+        {"[experiment]\ndataset = synthetic\nstream = split\ngroups =\n[none]\n", ":4:", "groups"},
+        {"[experiment]\ndataset = synthetic\ndata_path =\n[none]\n", ":3:", "data_path: expected a path"},
+        /* the dataset is checked on its line, with the closest name */
+        {"[experiment]\ndataset = fashion-mnst\n[none]\n", ":2:", "did you mean 'fashion-mnist'"},
+        /* counts and numbers out of range */
+        {"[experiment]\ndataset = synthetic\nseeds = 0\n[none]\n", ":3:", "seeds"},
+        {"[experiment]\ndataset = synthetic\nseeds = 1, -1\n[none]\n", ":3:", "non-negative"},
+        {"[experiment]\ndataset = synthetic\nseeds = 1, 18446744073709551616\n[none]\n", ":3:", "from 0 to"},
+        {"[experiment]\ndataset = synthetic\nepochs = 99999999999999999999999\n[none]\n", ":3:", "from 1 to 100000"},
+        {"[experiment]\ndataset = synthetic\nlr = 1e999\n[none]\n", ":3:", "finite"},
+        {"[experiment]\ndataset = synthetic\ntasks = 2\ntasks = 3\n[none]\n", ":4:", "first on line 3"},
+        {"[experiment]\ndataset = synthetic\n[ewc]\nlambda = 1\nmode = online\ngamma = 1\nfisher = exact\n"
+         "data = train\nsamples = 0\nxi = 1\na = 1\nb = 1\nc = 1\nd = 1\ne = 1\nf = 1\ng = 1\nh = 1\ni = 1\n",
+         ":10:", "unknown parameter 'xi'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *dir = tu_mkdtemp(), path[4096], args[8400], runs[4200];
@@ -128,6 +174,275 @@ static void test_bad_grids(void **state)
     }
     assert_int_not_equal(tu_run_clreg("run /nonexistent/grid.ini", out, sizeof out), 0);
     assert_non_null(strstr(out, "/nonexistent/grid.ini"));
+}
+
+/* A message is one line of printable text: no raw byte of the input reaches the terminal. */
+static void assert_clean_message(const char *msg, size_t maxlen)
+{
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+        if (*c < 0x20 || *c >= 0x7f) fail_msg("raw byte 0x%02x in the message: %s", *c, msg);
+    if (strlen(msg) > maxlen) fail_msg("message of %zu bytes (at most %zu expected): %s", strlen(msg), maxlen, msg);
+}
+
+/* Load bytes as a grid file; returns cl_grid_load's result (g is freed unless keep). */
+static int load_bytes(const char *dir, const void *bytes, size_t n, cl_grid *g, int keep)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/text.ini", dir);
+    tu_write_file(path, bytes, n);
+    int rc = cl_grid_load(g, path);
+    if (!keep || rc) cl_grid_free(g);
+    return rc;
+}
+
+/* What editors and other tools put in text files: a byte order mark, \r\n and lone \r line ends, tabs, UTF-8
+ * in comments, no final newline: all read as the same grid, with the right line numbers. Binary bytes,
+ * overlong lines and overlong names: one clean line with the line number and the reason. */
+static void test_text_forms(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    cl_grid g;
+    static const char *const same[] = {
+        "\xef\xbb\xbf[experiment]\ndataset = synthetic\ntasks = 3\n[ewc]\nlambda = 1, 10\n",
+        "[experiment]\r\ndataset = synthetic\r\ntasks = 3\r\n[ewc]\r\nlambda = 1, 10\r\n",
+        "[experiment]\rdataset = synthetic\rtasks = 3\r[ewc]\rlambda = 1, 10",
+        "; caf\xc3\xa9 \xe2\x80\x94 grid\n[experiment]\n\tdataset\t=\tsynthetic\ntasks = 3\n[ewc]\nlambda = 1,10",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        if (load_bytes(dir, same[i], strlen(same[i]), &g, 1)) fail_msg("form %zu: %s", i, cl_errmsg());
+        assert_string_equal(g.dataset, "synthetic");
+        assert_int_equal(g.stream.ntasks, 3);
+        assert_int_equal(g.nsections, 1);
+        assert_int_equal(g.sections[0].nvals[0], 2);
+        assert_int_equal(g.sections[0].keyline[0], 5 + (i == 3));
+        cl_grid_free(&g);
+    }
+    /* line numbers after \r\n line ends */
+    const char *crlf = "[experiment]\r\ndataset = synthetic\r\nepoch = 2\r\n[none]\r\n";
+    assert_int_equal(load_bytes(dir, crlf, strlen(crlf), &g, 0), -1);
+    assert_non_null(strstr(cl_errmsg(), "text.ini:3:"));
+
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *expect1, *expect2;
+    } bad[] = {
+        {"[experiment]\ndataset = synthetic\n\0\0\0\0\n[none]\n", 39, "text.ini:3: binary data", "0x00"},
+        {"[experiment]\ndataset = synthetic\n[none]\n\0", 41, "text.ini:4: binary data", "0x00"},
+        {"[experiment]\ndataset = \x1b[2Jsynthetic\n[none]\n", 45, "text.ini:2: binary data", "0x1b at column 11"},
+        {"[experiment]\ndataset = synth\xe9tic\n[none]\n", 40, "text.ini:2: binary data", "0xe9"},
+        {"[experiment]\ndataset = synthetic\n\xef\xbb\xbf[none]\n", 41, "text.ini:3:", "expected [section]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (load_bytes(dir, bad[i].bytes, bad[i].n, &g, 0) != -1) fail_msg("bad %zu accepted", i);
+        if (!strstr(cl_errmsg(), bad[i].expect1) || !strstr(cl_errmsg(), bad[i].expect2))
+            fail_msg("bad %zu: %s", i, cl_errmsg());
+        assert_clean_message(cl_errmsg(), 300);
+    }
+
+    /* a line over the limit: its own number, the limit, and no line-number drift */
+    size_t n = 70000 + 64;
+    char *big = malloc(n + 64);
+    int len = sprintf(big, "[experiment]\ndataset = synthetic\nname = ");
+    memset(big + len, 'x', 70000);
+    len += 70000;
+    len += sprintf(big + len, "\n[none]\n");
+    assert_int_equal(load_bytes(dir, big, (size_t)len, &g, 0), -1);
+    if (!strstr(cl_errmsg(), "text.ini:3: line too long (70007 bytes") || !strstr(cl_errmsg(), "65536"))
+        fail_msg("%s", cl_errmsg());
+    /* a line of exactly the limit, ending in a two-byte character, is whole: the line after it keeps its
+     * number; one more byte (a three-byte character) is too long */
+    for (int extra = 0; extra < 2; extra++) {
+        len = sprintf(big, "[experiment]\ndataset = synthetic\n;");
+        memset(big + len, 'x', 65533);
+        len += 65533;
+        len += sprintf(big + len, "%s\nepoch = 2\n[none]\n", extra ? "\xe2\x82\xac" : "\xc3\xa9");
+        assert_int_equal(load_bytes(dir, big, (size_t)len, &g, 0), -1);
+        const char *want =
+            extra ? "text.ini:3: line too long (65537 bytes" : "text.ini:4: [experiment]: unknown key 'epoch'";
+        if (!strstr(cl_errmsg(), want)) fail_msg("extra %d: %s", extra, cl_errmsg());
+    }
+    /* 5000-character names and values: cut in the message, which keeps its reason */
+    static const char *const fmt[] = {"[experiment]\ndataset = synthetic\n[%s]\n",
+                                      "[experiment]\ndataset = synthetic\n[ewc %s]\n",
+                                      "[experiment]\nname = %s\ndataset = synthetic\n[none]\n",
+                                      "[experiment]\ndataset = %s\n[none]\n",
+                                      "[experiment]\ndataset = synthetic\n%s = 1\n[none]\n",
+                                      "[experiment]\ndataset = synthetic\n[ewc]\nfisher = %s\n",
+                                      "[experiment]\ndataset = synthetic\n[ewc]\n%s = 1\n"};
+    static const char *const reason[] = {"unknown section", "a label", "plain file name", "unknown dataset",
+                                         "unknown key", "longer than 256", "unknown parameter"};
+    char *name = malloc(5001);
+    memset(name, 'y', 5000);
+    name[5000] = 0;
+    for (size_t i = 0; i < sizeof fmt / sizeof *fmt; i++) {
+        len = snprintf(big, n, fmt[i], name);
+        assert_int_equal(load_bytes(dir, big, (size_t)len, &g, 0), -1);
+        if (!strstr(cl_errmsg(), reason[i]) || !strstr(cl_errmsg(), "... (500")) fail_msg("%zu: %s", i, cl_errmsg());
+        assert_clean_message(cl_errmsg(), 400);
+    }
+    free(name);
+    free(big);
+    tu_rmdir(dir);
+}
+
+/* Sixty thousand sections load in linear time: checking each new label against every earlier one took 44 s
+ * for 70,000 (a generated grid of one section per configuration is a plausible file). */
+static void test_many_sections(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    size_t cap = 60000 * 16 + 64, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)sprintf(text, "[experiment]\ndataset = synthetic\n");
+    for (int i = 0; i < 60000; i++) len += (size_t)sprintf(text + len, "[l2 v%d]\n", i);
+    double t0 = cl_now();
+    cl_grid g;
+    if (load_bytes(dir, text, len, &g, 1)) fail_msg("%s", cl_errmsg());
+    double sec = cl_now() - t0;
+    print_message("60000 sections loaded in %.2f s\n", sec);
+    assert_int_equal(g.nsections, 60000);
+    assert_string_equal(g.sections[59999].label, "l2_v59999");
+    assert_true(sec < 15);
+    cl_grid_free(&g);
+    /* and a repeat among them is still found, by case too */
+    len += (size_t)sprintf(text + len, "[l2 V123]\n");
+    assert_int_equal(load_bytes(dir, text, len, &g, 0), -1);
+    if (!strstr(cl_errmsg(), "text.ini:60003:") || !strstr(cl_errmsg(), "section on line 126"))
+        fail_msg("%s", cl_errmsg());
+    free(text);
+    tu_rmdir(dir);
+}
+
+/* The name of the results directory: `name =` when plain, else the file name made plain. */
+static void test_grid_names(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), path[4200];
+    cl_grid g;
+    snprintf(path, sizeof path, "%s/my grid (v2).ini", dir);
+    td_write_text(path, "[experiment]\ndataset = synthetic\n[none]\n");
+    if (cl_grid_load(&g, path)) fail_msg("%s", cl_errmsg());
+    assert_string_equal(g.name, "my_grid__v2_");
+    cl_grid_free(&g);
+    const char *named = "[experiment]\nname = sweep-2.lr_0.1\ndataset = synthetic\n[none]\n";
+    if (load_bytes(dir, named, strlen(named), &g, 1)) fail_msg("%s", cl_errmsg());
+    assert_string_equal(g.name, "sweep-2.lr_0.1");
+    cl_grid_free(&g);
+    /* hidden = none is the explicit linear model */
+    const char *linear = "[experiment]\ndataset = synthetic\nhidden = none\n[none]\n";
+    if (load_bytes(dir, linear, strlen(linear), &g, 1)) fail_msg("%s", cl_errmsg());
+    assert_int_equal(g.nhidden, 0);
+    cl_grid_free(&g);
+    tu_rmdir(dir);
+}
+
+/* The random order k as the grid drew it before orders had to be distinct: its first draw. */
+static void first_draw(int k, int T, int *o)
+{
+    for (int t = 0; t < T; t++) o[t] = t;
+    cl_rng r;
+    cl_rng_seed(&r, 0, cl_hash_mix(cl_hash_str("order"), (uint64_t)k));
+    if (k > 0) cl_rng_shuffle(&r, o, T);
+}
+
+/* Random orders are distinct (a repeat is drawn again from the same stream), up to T! of them; a grid
+ * whose orders were distinct at the first draw keeps exactly those orders. */
+static void test_orders_distinct(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    cl_data d;
+    cl_data_synthetic(&d, 200, 50, 6, 6, 10, 1);
+    cl_grid g;
+    /* 3 tasks: all 6 orders, though the first draws repeat */
+    const char *all = "[experiment]\ndataset = synthetic\ntasks = 3\norders = 6\n[none]\n";
+    if (load_bytes(dir, all, strlen(all), &g, 1) || cl_grid_prepare(&g, &d)) fail_msg("%s", cl_errmsg());
+    int repeats = 0, o[8], p[8];
+    for (int k = 0; k < 6; k++) {
+        for (int j = 0; j < k; j++) assert_memory_not_equal(g.orders[k], g.orders[j], 3 * sizeof(int));
+        first_draw(k, 3, o);
+        for (int j = 0; j < k; j++) {
+            first_draw(j, 3, p);
+            repeats += !memcmp(o, p, sizeof(int) * 3);
+        }
+    }
+    assert_true(repeats > 0); /* so the redraw was exercised */
+    assert_int_equal(g.ncells, 6);
+    cl_grid_free(&g);
+    /* 6 tasks, 12 orders: the first draws are distinct, and kept */
+    const char *keep = "[experiment]\ndataset = synthetic\ntasks = 6\norders = 12\n[none]\n";
+    if (load_bytes(dir, keep, strlen(keep), &g, 1) || cl_grid_prepare(&g, &d)) fail_msg("%s", cl_errmsg());
+    for (int k = 0; k < 12; k++) {
+        first_draw(k, 6, o);
+        assert_memory_equal(g.orders[k], o, 6 * sizeof(int));
+    }
+    cl_grid_free(&g);
+    /* 5 tasks, 4 orders: order 3's first draw is the natural order (order 0), which the grid used to run
+     * twice; it is drawn again, and orders 1 and 2 stay */
+    const char *four = "[experiment]\ndataset = synthetic\ntasks = 5\norders = 4\n[none]\n";
+    if (load_bytes(dir, four, strlen(four), &g, 1) || cl_grid_prepare(&g, &d)) fail_msg("%s", cl_errmsg());
+    first_draw(3, 5, o);
+    assert_memory_equal(o, g.orders[0], 5 * sizeof(int));
+    assert_memory_not_equal(g.orders[3], g.orders[0], 5 * sizeof(int));
+    for (int k = 1; k < 3; k++) {
+        first_draw(k, 5, o);
+        assert_memory_equal(g.orders[k], o, 5 * sizeof(int));
+    }
+    for (int k = 1; k < 4; k++)
+        for (int j = 0; j < k; j++) assert_memory_not_equal(g.orders[k], g.orders[j], 5 * sizeof(int));
+    cl_grid_free(&g);
+    /* 5 tasks, all 120 orders */
+    const char *most = "[experiment]\ndataset = synthetic\ntasks = 5\norders = 120\n[none]\n";
+    if (load_bytes(dir, most, strlen(most), &g, 1) || cl_grid_prepare(&g, &d)) fail_msg("%s", cl_errmsg());
+    for (int k = 0; k < 120; k++)
+        for (int j = 0; j < k; j++)
+            if (!memcmp(g.orders[k], g.orders[j], 5 * sizeof(int))) fail_msg("orders %d and %d repeat", j, k);
+    cl_grid_free(&g);
+    cl_data_free(&d);
+    tu_rmdir(dir);
+}
+
+/* A grid read from a pipe (clreg run <(...), /dev/stdin) runs, into results/grid-<crc32 of its bytes> with a
+ * note saying so; a directory, a device without end and a huge file are refused as not grids. */
+static void test_pipes_and_directories(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), path[4096], cmd[9000], abs_bin[4096];
+    const char *text = "[experiment]\ndataset = synthetic\ntasks = 2\nhidden = 8\n[none]\n";
+    write_grid(dir, "p.ini", text, path);
+    const char *bin = getenv("CLREG_BIN") ? getenv("CLREG_BIN") : "./clreg";
+    if (!realpath(bin, abs_bin)) fail_msg("%s: not found", bin);
+    snprintf(cmd, sizeof cmd, "cd '%s' && cat p.ini | '%s' run /dev/stdin -j 1 2>&1", dir, abs_bin);
+    FILE *p = popen(cmd, "r");
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    char expect[64], res[4200];
+    snprintf(expect, sizeof expect, "grid-%08lx", crc32(0L, (const Bytef *)text, (uInt)strlen(text)));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, expect) || !strstr(out, "not a regular file"))
+        fail_msg("expected results in %s:\n%s", expect, out);
+    snprintf(res, sizeof res, "%s/results/%s/runs.csv", dir, expect);
+    if (access(res, R_OK) != 0) fail_msg("%s missing", res);
+    /* process substitution, as the issue tried it: the same grid, so it resumes there with nothing to do */
+    snprintf(cmd, sizeof cmd, "cd '%s' && bash -c \"'%s' run <(cat p.ini) -j 1\" 2>&1", dir, abs_bin);
+    p = popen(cmd, "r");
+    len = fread(out, 1, sizeof out - 1, p);
+    out[len] = 0;
+    st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, expect) || !strstr(out, "1 cells done"))
+        fail_msg("process substitution:\n%s", out);
+
+    char args[4200];
+    snprintf(args, sizeof args, "run %s/ --dry-run", dir);
+    int rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 2 || tu_count_lines(out) != 1 || !strstr(out, "is a directory, expected a grid file"))
+        fail_msg("exit %d:\n%s", rc, out);
+    rc = tu_run_clreg("run /dev/zero --dry-run", out, sizeof out);
+    if (rc != 2 || tu_count_lines(out) != 1 || !strstr(out, "more than 1048576 bytes"))
+        fail_msg("exit %d:\n%s", rc, out);
+    tu_rmdir(dir);
 }
 
 static int files_equal(const char *a, const char *b, int runs_csv)
@@ -407,6 +722,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expansion),
         cmocka_unit_test(test_bad_grids),
+        cmocka_unit_test(test_text_forms),
+        cmocka_unit_test(test_grid_names),
+        cmocka_unit_test(test_many_sections),
+        cmocka_unit_test(test_orders_distinct),
+        cmocka_unit_test(test_pipes_and_directories),
         cmocka_unit_test(test_threads_do_not_change_results),
         cmocka_unit_test(test_single_cell_gets_blas_threads),
         cmocka_unit_test(test_resume_after_kill),
