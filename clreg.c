@@ -401,20 +401,17 @@ static int cmd_plot(int argc, char **argv)
     }
     po.select = select;
     /* plot rewrites the summaries first: it takes the directory like summarize, and like it needs the
-     * manifest's cell count to tell a complete directory (without one, cl_plot says what is missing) */
+     * manifest's cell count to tell a complete directory (cl_plot checks with the manifest's count when there
+     * is one; without one, the check here refuses) */
     cl_dirlock lock;
     if (lock_results(&lock, "plot", dir, argc, argv)) return 1;
     char runs[4200];
-    int ncells;
+    int ncells, prc = 0;
+    cl_summarize_opts so = {.require_manifest = 1};
+    cl_summarize_report rep;
     snprintf(runs, sizeof runs, "%s/runs.csv", dir);
-    if (access(runs, F_OK) == 0 && cl_results_manifest(dir, &ncells, NULL, 0) == 1) {
-        fprintf(stderr, "clreg plot: %s/manifest.txt: missing; it records how many cells the grid has, so missing "
-                        "runs cannot be told: rerun the grid into %s with clreg run to write it (finished cells are "
-                        "kept)\n", dir, dir);
-        cl_dirlock_release(&lock);
-        return 1;
-    }
-    int prc = cl_plot(dir, &po);
+    if (access(runs, F_OK) == 0 && cl_results_manifest(dir, &ncells, NULL, 0) == 1) prc = cl_results_check(dir, &so, &rep);
+    if (!prc) prc = cl_plot(dir, &po);
     cl_dirlock_release(&lock);
     if (prc) {
         fprintf(stderr, "clreg plot: %s\n", cl_errmsg());

@@ -77,6 +77,9 @@ typedef struct cl_summarize_report {
  * unless partial. The caller holds the directory's lock. */
 int cl_results_summarize(const char *dir, const cl_summarize_opts *o, cl_summarize_report *report);
 
+/* The check of cl_results_summarize alone, writing nothing. */
+int cl_results_check(const char *dir, const cl_summarize_opts *o, cl_summarize_report *report);
+
 /* cl_results_summarize with the cell count from the manifest when there is one. */
 int cl_results_finalize(const char *dir, const char *const *select, int nselect);
 

@@ -121,48 +121,62 @@ static void group_key(cl_buf *b, const group *g)
 /* Summaries of the complete runs of res (all of its runs unless partial). */
 static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *o);
 
-int cl_results_summarize(const char *dir, const cl_summarize_opts *o, cl_summarize_report *rep)
+/* Load and check DIR's results; 0 with res loaded when they can be summarized (whole, or partial asked). */
+static int check(const char *dir, const cl_summarize_opts *o, cl_summarize_report *rep, cl_results *res)
 {
-    int ncells = o->ncells;
+    int ncells = o->ncells, m = 0;
     char command[1024] = "", q[300], why[900], path[4200];
     memset(rep, 0, sizeof *rep);
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     if (access(path, F_OK) != 0)
         return cl_fail("%s: no runs.csv: not a results directory, or no cell has finished yet", dir);
-    if (!ncells) {
-        int m = cl_results_manifest(dir, &ncells, command, sizeof command);
-        if (m < 0) return -1;
-        if (m == 1 && o->require_manifest && !o->partial)
-            return cl_fail("%s/manifest.txt: missing; it records how many cells the grid has, so missing runs cannot "
-                           "be told: rerun the grid into %s with clreg run to write it (finished cells are kept), or "
-                           "summarize what is there with --partial", dir, dir);
-    }
-    cl_results res;
-    if (cl_results_load(&res, dir, ncells, NULL, 0)) return -1;
+    if (!ncells && (m = cl_results_manifest(dir, &ncells, command, sizeof command)) < 0) return -1;
+    if (cl_results_load(res, dir, ncells, NULL, 0)) return -1;
     rep->ncells = ncells;
-    rep->ncomplete = res.ncomplete;
-    rep->nmissing = res.nmissing;
-    rep->ndamaged = res.ndamaged + (res.nproblems && !res.ndamaged && !res.nmissing);
-    cl_results_describe(&res, why, sizeof why);
+    rep->ncomplete = res->ncomplete;
+    rep->nmissing = res->nmissing;
+    rep->ndamaged = res->ndamaged;
+    cl_results_describe(res, why, sizeof why);
+    if (!why[0] && m == 1 && o->require_manifest && !o->partial) {
+        cl_results_free(res);
+        return cl_fail("%s/manifest.txt: missing; it records how many cells the grid has, so missing runs cannot be "
+                       "told: rerun the grid into %s with clreg run to write it (finished cells are kept), or "
+                       "summarize what is there with clreg summarize --partial", dir, dir);
+    }
     if (why[0] && !o->partial) {
         /* the way back; the command that ran the grid helps to find its data (--data-path) again */
         char ran[400] = "";
         if (command[0]) snprintf(ran, sizeof ran, " (it ran as '%s')", cl_quote(q, sizeof q, command, 120));
-        if (res.foreign)
+        if (res->foreign)
             cl_fail("%s; these rows are not this grid's (another grid's results, or edited by hand): remove them, or "
                     "start over with clreg run --fresh", why);
         else
             cl_fail("%s; the results are incomplete or damaged: rerunning the grid into %s with clreg run repairs "
                     "them, keeping the finished cells%s; or summarize what is complete with clreg summarize --partial",
                     why, dir, ran);
-        cl_results_free(&res);
+        cl_results_free(res);
         return -1;
     }
     if (why[0]) snprintf(rep->note, sizeof rep->note, "%s", why);
-    if (!res.ncomplete) {
-        cl_results_free(&res);
+    if (!res->ncomplete) {
+        cl_results_free(res);
         return cl_fail("%s: no complete runs to summarize%s%s", dir, why[0] ? ": " : "", why);
     }
+    return 0;
+}
+
+int cl_results_check(const char *dir, const cl_summarize_opts *o, cl_summarize_report *rep)
+{
+    cl_results res;
+    if (check(dir, o, rep, &res)) return -1;
+    cl_results_free(&res);
+    return 0;
+}
+
+int cl_results_summarize(const char *dir, const cl_summarize_opts *o, cl_summarize_report *rep)
+{
+    cl_results res;
+    if (check(dir, o, rep, &res)) return -1;
     int rc = summarize(dir, &res, o);
     cl_results_free(&res);
     return rc;
