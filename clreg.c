@@ -310,10 +310,11 @@ static int cmd_summarize(int argc, char **argv)
                    "summary_matrix.csv, summary_curves.csv and best.csv: means and standard deviations over seeds and\n"
                    "orders per (label, params, lambda). --select chooses the group a label's figures draw (default:\n"
                    "the best mean ACC).\n\n"
-                   "The results are checked first against the grid (its cell count is in DIR/manifest.txt): a row cut\n"
-                   "short, a run twice, a run missing, an incomplete accuracy matrix or missing curves rows is an error\n"
-                   "naming the file and line; rerunning the grid with clreg run repairs them. --partial summarizes the\n"
-                   "complete runs instead and says what it left out (the results files are then left as they are).\n");
+                   "The results are checked first against the grid (its cell count is in DIR/manifest.txt): a row\n"
+                   "cut short, a run twice, a run missing, an incomplete accuracy matrix or missing curves rows is an\n"
+                   "error naming the file and line; rerunning the grid with clreg run repairs them. --partial\n"
+                   "summarizes the complete runs instead and says what it left out (the results files are then left\n"
+                   "as they are).\n");
             return 0;
         }
         if (!strcmp(argv[i], "--select") && i + 1 < argc && nselect < 64) select[nselect++] = argv[++i];
@@ -410,7 +411,8 @@ static int cmd_plot(int argc, char **argv)
     cl_summarize_opts so = {.require_manifest = 1};
     cl_summarize_report rep;
     snprintf(runs, sizeof runs, "%s/runs.csv", dir);
-    if (access(runs, F_OK) == 0 && cl_results_manifest(dir, &ncells, NULL, 0) == 1) prc = cl_results_check(dir, &so, &rep);
+    if (access(runs, F_OK) == 0 && cl_results_manifest(dir, &ncells, NULL, 0) == 1)
+        prc = cl_results_check(dir, &so, &rep);
     if (!prc) prc = cl_plot(dir, &po);
     cl_dirlock_release(&lock);
     if (prc) {

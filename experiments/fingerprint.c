@@ -133,7 +133,8 @@ static void describe_item(char *out, size_t n, const cl_fingerprint_item *it)
 {
     char q[400];
     if (it->generated) snprintf(out, n, "'%s'", cl_quote(q, sizeof q, it->source, 90));
-    else snprintf(out, n, "%s with %lld bytes, crc32 0x%08lx", cl_quote(q, sizeof q, it->source, 90), it->bytes, it->crc);
+    else
+        snprintf(out, n, "%s with %lld bytes, crc32 0x%08lx", cl_quote(q, sizeof q, it->source, 90), it->bytes, it->crc);
 }
 
 int cl_fingerprint_compare(const cl_fingerprint *was, const cl_fingerprint *now)

@@ -41,10 +41,17 @@ static void problem(cl_results *r, int foreign, const char *fmt, ...)
     r->foreign |= foreign;
 }
 
+/* A field of a file, quoted for a message (a damaged file can hold anything). */
+#define QFIELD 200
+static const char *qf(char *buf, const char *s) { return cl_quote(buf, QFIELD, s, 40); }
+
 static void not_a_cell(cl_results *r, const cl_table *t, int row, long run)
 {
-    if (r->ncells) problem(r, 1, "%s:%d: run %ld is not a cell of this grid (its runs are 1 to %d)", t->path, t->lines[row], run, r->ncells);
-    else problem(r, 1, "%s:%d: run %ld: expected a run number from 1 to %ld", t->path, t->lines[row], run, MAX_RUN);
+    if (r->ncells)
+        problem(r, 1, "%s:%d: run %ld is not a cell of this grid (its runs are 1 to %d)", t->path, t->lines[row], run,
+                r->ncells);
+    else
+        problem(r, 1, "%s:%d: run %ld: expected a run number from 1 to %ld", t->path, t->lines[row], run, MAX_RUN);
 }
 
 static void damage(cl_results *r, long run)
@@ -78,9 +85,10 @@ static int parse_long(const char *s, long *v)
 static long owner(cl_results *r, const cl_table *t, int row)
 {
     long run;
+    char q[QFIELD];
     const char *s = t->cells[row][cl_table_col(t, "run")];
     if (parse_long(s, &run)) {
-        problem(r, 0, "%s:%d: column 'run': expected a whole number, got '%.40s'", t->path, t->lines[row], s);
+        problem(r, 0, "%s:%d: column 'run': expected a whole number, got '%s'", t->path, t->lines[row], qf(q, s));
         return 0;
     }
     if (run < 1 || (r->ncells && run > r->ncells)) {
@@ -104,8 +112,10 @@ static void check_runs(cl_results *r, const cl_grid *g)
     for (int row = 0; row < t->nrows; row++) {
         long run, tasks, curves = 0;
         int line = t->lines[row];
+        char q[QFIELD];
         if (parse_long(t->cells[row][crun], &run)) {
-            problem(r, 0, "%s:%d: column 'run': expected a whole number, got '%.40s'", t->path, line, t->cells[row][crun]);
+            problem(r, 0, "%s:%d: column 'run': expected a whole number, got '%s'", t->path, line,
+                    qf(q, t->cells[row][crun]));
             continue;
         }
         if (run < 1 || run > r->nslots) {
@@ -113,19 +123,22 @@ static void check_runs(cl_results *r, const cl_grid *g)
             continue;
         }
         if (r->runs_row[run] >= 0) {
-            problem(r, 0, "%s:%d: run %ld appears twice (also line %d)", t->path, line, run, t->lines[r->runs_row[run]]);
+            problem(r, 0, "%s:%d: run %ld appears twice (also line %d)", t->path, line, run,
+                    t->lines[r->runs_row[run]]);
             damage(r, run);
             continue;
         }
         r->runs_row[run] = row;
         r->status[run] = CL_RUN_COMPLETE; /* until a problem says otherwise */
         if (parse_long(t->cells[row][ct], &tasks) || tasks < 1 || tasks > 100000) {
-            problem(r, 0, "%s:%d: column 'tasks': expected a number of tasks, got '%.40s'", t->path, line, t->cells[row][ct]);
+            problem(r, 0, "%s:%d: column 'tasks': expected a number of tasks, got '%s'", t->path, line,
+                    qf(q, t->cells[row][ct]));
             damage(r, run);
             continue;
         }
         if (cc >= 0 && (parse_long(t->cells[row][cc], &curves) || curves < 0)) {
-            problem(r, 0, "%s:%d: column 'curve_rows': expected a count, got '%.40s'", t->path, line, t->cells[row][cc]);
+            problem(r, 0, "%s:%d: column 'curve_rows': expected a count, got '%s'", t->path, line,
+                    qf(q, t->cells[row][cc]));
             damage(r, run);
             continue;
         }
@@ -141,10 +154,10 @@ static void check_runs(cl_results *r, const cl_grid *g)
                    parse_long(t->cells[row][co], &order) == 0 && order == c->order && seed == c->seed &&
                    tasks == g->ntasks && (!lam || !sec->method->penalty || fabs(lrow - lcell) <= 1e-5 * fabs(lcell));
         if (!same) {
-            char q[200];
+            char qo[QFIELD], qs[QFIELD];
             problem(r, 1, "%s:%d: run %ld is %s (order %s, seed %s) here, but the grid's cell %ld is %s (order %d, "
-                          "seed %llu)", t->path, line, run, cl_quote(q, sizeof q, t->cells[row][cl], 40),
-                    t->cells[row][co], t->cells[row][cs], run, sec->label, c->order, (unsigned long long)c->seed);
+                          "seed %llu)", t->path, line, run, qf(q, t->cells[row][cl]), qf(qo, t->cells[row][co]),
+                    qf(qs, t->cells[row][cs]), run, sec->label, c->order, (unsigned long long)c->seed);
             damage(r, run);
         }
     }
@@ -169,17 +182,19 @@ static void check_matrix(cl_results *r)
         long T = run_tasks(r, run);
         int line = t->lines[row];
         double acc;
-        char *end;
-        if (parse_long(t->cells[row][ci], &i) || parse_long(t->cells[row][cj], &j) || i < 0 || i > T || j < 1 || j > T) {
-            problem(r, 0, "%s:%d: run %ld: expected an entry of its %ld-task accuracy matrix, got (%.20s, %.20s)",
-                    t->path, line, run, T, t->cells[row][ci], t->cells[row][cj]);
+        char *end, q[QFIELD];
+        if (parse_long(t->cells[row][ci], &i) || parse_long(t->cells[row][cj], &j) || i < 0 || i > T || j < 1 ||
+            j > T) {
+            char q2[QFIELD];
+            problem(r, 0, "%s:%d: run %ld: expected an entry of its %ld-task accuracy matrix, got (%s, %s)", t->path,
+                    line, run, T, qf(q, t->cells[row][ci]), qf(q2, t->cells[row][cj]));
             damage(r, run);
             continue;
         }
         acc = strtod(t->cells[row][ca], &end);
         if (end == t->cells[row][ca] || *end || (isfinite(acc) && (acc < 0 || acc > 1))) {
-            problem(r, 0, "%s:%d: column 'accuracy': expected a number in [0, 1] or nan, got '%.40s'", t->path, line,
-                    t->cells[row][ca]);
+            problem(r, 0, "%s:%d: column 'accuracy': expected a number in [0, 1] or nan, got '%s'", t->path, line,
+                    qf(q, t->cells[row][ca]));
             damage(r, run);
             continue;
         }
@@ -259,20 +274,20 @@ static void check_curves(cl_results *r, int strict_old)
         if (r->status[run] == CL_RUN_COMPLETE) {
             long T = run_tasks(r, run), tasks_seen = 0, last_task = -1;
             for (int k = a; k < b && r->status[run] == CL_RUN_COMPLETE; k++) {
-                if (k > a && pts[k].task == pts[k - 1].task && pts[k].step == pts[k - 1].step && pts[k].eval == pts[k - 1].eval) {
+                const point *p = &pts[k], *prev = k > a ? &pts[k - 1] : NULL, *next = k + 1 < b ? &pts[k + 1] : NULL;
+                if (prev && p->task == prev->task && p->step == prev->step && p->eval == prev->eval) {
                     problem(r, 0, "%s:%d: run %ld: the point (trained_task %ld, step %ld, eval_task %ld) appears "
-                                  "twice (also line %d)", t->path, pts[k].line, run, pts[k].task, pts[k].step,
-                            pts[k].eval, pts[k - 1].line);
+                                  "twice (also line %d)", t->path, p->line, run, p->task, p->step, p->eval, prev->line);
                     damage(r, run);
                 }
-                if (pts[k].task != last_task) tasks_seen++, last_task = pts[k].task;
+                if (p->task != last_task) tasks_seen++, last_task = p->task;
                 /* a point's rows: eval_task 1..T, sorted, so a whole point ends with eval_task T after T rows */
-                int first = k == a || pts[k].task != pts[k - 1].task || pts[k].step != pts[k - 1].step;
-                if ((first && pts[k].eval != 1) || (!first && pts[k].eval != pts[k - 1].eval + 1) ||
-                    ((k + 1 == b || pts[k + 1].task != pts[k].task || pts[k + 1].step != pts[k].step) && pts[k].eval != T)) {
+                int first = !prev || p->task != prev->task || p->step != prev->step;
+                int last = !next || next->task != p->task || next->step != p->step;
+                if ((first && p->eval != 1) || (!first && p->eval != prev->eval + 1) || (last && p->eval != T)) {
                     if (r->status[run] == CL_RUN_COMPLETE)
                         problem(r, 0, "%s:%d: run %ld: the point (trained_task %ld, step %ld) lacks some of its %ld "
-                                      "tasks' rows", t->path, pts[k].line, run, pts[k].task, pts[k].step, T);
+                                      "tasks' rows", t->path, p->line, run, p->task, p->step, T);
                     damage(r, run);
                 }
             }
@@ -320,7 +335,8 @@ int cl_results_load(cl_results *r, const char *dir, int ncells, const cl_grid *g
     if (!ncells)
         for (int row = 0; row < r->runs.nrows; row++) {
             long run;
-            if (!parse_long(r->runs.cells[row][cl_table_col(&r->runs, "run")], &run) && run > slots && run <= MAX_RUN) slots = run;
+            if (!parse_long(r->runs.cells[row][cl_table_col(&r->runs, "run")], &run) && run > slots && run <= MAX_RUN)
+                slots = run;
         }
     r->nslots = (int)slots;
     r->status = cl_calloc((size_t)slots + 1, 1);

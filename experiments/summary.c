@@ -243,7 +243,8 @@ static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *
     for (int r = 0; r < mt.nrows && !rc; r++) {
         long run, i, j;
         double acc;
-        rc = cl_table_int(&mt, r, cl_table_col(&mt, "run"), &run) || cl_table_int(&mt, r, cl_table_col(&mt, "trained_task"), &i) ||
+        rc = cl_table_int(&mt, r, cl_table_col(&mt, "run"), &run) ||
+             cl_table_int(&mt, r, cl_table_col(&mt, "trained_task"), &i) ||
              cl_table_int(&mt, r, cl_table_col(&mt, "eval_task"), &j) ||
              cl_table_num(&mt, r, cl_table_col(&mt, "accuracy"), &acc);
         if (rc) break;

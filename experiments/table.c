@@ -325,7 +325,8 @@ int cl_replace_commit(cl_replace *r)
     char tmp[4200], dir[4200] = "";
     for (int i = 0; i < r->n; i++) {
         snprintf(tmp, sizeof tmp, "%s.tmp", r->paths[i]);
-        if (!rc && rename(tmp, r->paths[i]) != 0) rc = cl_fail("%s: cannot rename to %s: %s", tmp, r->paths[i], strerror(errno));
+        if (!rc && rename(tmp, r->paths[i]) != 0)
+            rc = cl_fail("%s: cannot rename to %s: %s", tmp, r->paths[i], strerror(errno));
         if (rc) unlink(tmp);
         if (i == 0) {
             char copy[4200];

@@ -70,8 +70,9 @@ static inline float *cl_run_R(const cl_run *r, int i, int j) { return &r->R[(siz
  * initialized from (seed, "init"). bmax covers both batch sizes of cfg. */
 cl_mlp *cl_model_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg);
 
-/* Train m through every task of s and fill run (allocated here; cl_run_free releases it). Returns 0,
- * also when the run diverged or was stopped (run->diverged, run->stopped say so); -1 with a message when a regularizer's end_task or
+/* Train m through every task of s and fill run (allocated here; cl_run_free releases it). Returns 0, also
+ * when the run diverged or was stopped (run->diverged, run->stopped say so); -1 with a message when a
+ * regularizer's end_task or
  * writing the saved state failed (run holds the rows up to there). */
 int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_run *run);
 void cl_run_free(cl_run *run);
