@@ -343,7 +343,7 @@ static int cmd_summarize(int argc, char **argv)
         return 1;
     }
     if (rep.note[0])
-        fprintf(stderr, "clreg summarize: partial: the summaries are of the %d complete runs; left out: %s\n",
+        fprintf(stderr, "clreg summarize: partial: the summaries are of the %d complete runs; %s\n",
                 rep.ncomplete, rep.note);
     printf("%s: summaries written\n", dir);
     return 0;

@@ -66,7 +66,10 @@ static int read_table(cl_table *t, int *has, const char *dir, const char *name, 
     struct stat st;
     memset(t, 0, sizeof *t);
     *has = 0;
-    if (missing_ok && stat(path, &st) != 0 && errno == ENOENT) return 0;
+    if (missing_ok && stat(path, &st) != 0 && errno == ENOENT) {
+        t->path = cl_strdup(path); /* for messages about rows it lacks */
+        return 0;
+    }
     if (cl_table_read(t, path, req)) return -1;
     *has = 1;
     return 0;
@@ -359,9 +362,10 @@ int cl_results_load(cl_results *r, const char *dir, int ncells, const cl_grid *g
 
 void cl_results_free(cl_results *r)
 {
-    if (r->has_runs) cl_table_free(&r->runs);
-    if (r->has_matrix) cl_table_free(&r->matrix);
-    if (r->has_curves) cl_table_free(&r->curves);
+    /* an absent file's table holds only its path */
+    cl_table_free(&r->runs);
+    cl_table_free(&r->matrix);
+    cl_table_free(&r->curves);
     free(r->status);
     free(r->runs_row);
     free(r->curve_rows);

@@ -388,6 +388,19 @@ static int prepare_dir(const char *outdir, const cl_grid *g, const cl_data *d, c
                                "directory with -o", outdir, result_files[i]);
         }
     }
+    /* a results file without one whole line (created, then killed or out of space before its header was
+     * written) holds nothing: removed, it is created again with its header */
+    for (int i = 0; i < 3; i++) {
+        char f[4200], head[4096];
+        snprintf(f, sizeof f, "%s/%s", outdir, result_files[i]);
+        FILE *fp = fopen(f, "rb");
+        if (!fp) continue;
+        size_t n = fread(head, 1, sizeof head, fp);
+        int more = fgetc(fp) != EOF;
+        fclose(fp);
+        if (!more && !memchr(head, '\n', n) && unlink(f) != 0)
+            return cl_fail("%s: cannot remove: %s", f, strerror(errno));
+    }
     if (cl_results_load(res, outdir, g->ncells, g, 1)) return cl_fail_prefix("cannot resume in %s", outdir);
     if (res->foreign) {
         cl_fail("cannot resume in %s: %s; start over with --fresh, or choose another directory with -o", outdir,

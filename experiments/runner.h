@@ -68,7 +68,7 @@ typedef struct cl_summarize_opts {
 
 typedef struct cl_summarize_report {
     int ncells, ncomplete, nmissing, ndamaged;
-    char note[900];       /* with partial: what was left out, else "" */
+    char note[910];       /* with partial: what was left out ("left out: ..."), else "" */
 } cl_summarize_report;
 
 /* Check DIR's results against the grid's cell count (results.h) and, when they are whole, rewrite

@@ -157,7 +157,10 @@ static int check(const char *dir, const cl_summarize_opts *o, cl_summarize_repor
         cl_results_free(res);
         return -1;
     }
-    if (why[0]) snprintf(rep->note, sizeof rep->note, "%s", why);
+    if (why[0]) snprintf(rep->note, sizeof rep->note, "left out: %s", why);
+    else if (m == 1 && o->partial)
+        snprintf(rep->note, sizeof rep->note, "%s/manifest.txt is missing, so runs missing at the end cannot be told",
+                 dir);
     if (!res->ncomplete) {
         cl_results_free(res);
         return cl_fail("%s: no complete runs to summarize%s%s", dir, why[0] ? ": " : "", why);
