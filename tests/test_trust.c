@@ -924,6 +924,40 @@ static void test_older_directory(void **state)
     tu_rmdir(dir);
 }
 
+/* A resume with another BLAS kernel (another machine, or OPENBLAS_CORETYPE) mixes cells whose numbers
+ * differ in the last bits: allowed, but said, and kept in the manifest through later resumes. */
+static void test_other_kernel(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), data[1024], grid[1024], res[1024], runs[1100], man[1100], args[8000], env[64], want[1200];
+    snprintf(data, sizeof data, "%s/data", dir);
+    make_data(data, 0);
+    write_file(dir, "g.ini", small_grid, grid);
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(runs, sizeof runs, "%s/runs.csv", res);
+    snprintf(man, sizeof man, "%s/manifest.txt", res);
+    /* a kernel other than the one clreg uses by default */
+    assert_int_equal(tu_run_clreg("--version", out, sizeof out), 0);
+    const char *other = strstr(out, "kernel Prescott") ? "Nehalem" : "Prescott";
+    snprintf(env, sizeof env, "OPENBLAS_CORETYPE=%s", other);
+    snprintf(args, sizeof args, "run %s -o %s --data-path %s -j 2", grid, res, data);
+    assert_int_equal(tu_run_clreg_env(env, args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "head -n 5 '%s' > '%s.x' && mv '%s.x' '%s'", runs, runs, runs, runs);
+    assert_int_equal(sh(args), 0);
+    snprintf(args, sizeof args, "run %s -o %s --data-path %s -j 2", grid, res, data);
+    int rc = tu_run_clreg(args, out, sizeof out);
+
+    snprintf(want, sizeof want, "the 4 cells already in %s were computed with BLAS kernel %s", res, other);
+    if (rc != 0 || !strstr(out, want)) fail_msg("exit %d, expected '%s':\n%s", rc, want, out);
+    snprintf(want, sizeof want, "earlier cells: computed with BLAS kernel %s", other);
+    assert_true(file_contains(man, want));
+    /* a resume with nothing left to do, on this kernel: no note, and the manifest keeps the line */
+    rc = tu_run_clreg(args, out, sizeof out);
+    if (rc != 0 || strstr(out, "note")) fail_msg("exit %d:\n%s", rc, out);
+    assert_true(file_contains(man, want));
+    tu_rmdir(dir);
+}
+
 /* Text from files and command lines is quoted into messages: one line, cut to a length, control bytes
  * escaped, UTF-8 kept whole. */
 static void test_quote(void **state)
@@ -955,6 +989,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_disk_full_while_summarizing),
         cmocka_unit_test(test_spreadsheet_saved_runs),
         cmocka_unit_test(test_older_directory),
+        cmocka_unit_test(test_other_kernel),
         cmocka_unit_test(test_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
