@@ -217,11 +217,12 @@ static void test_one_writer(void **state)
     snprintf(holder, sizeof holder, "pid %d on", (int)a);
     wait_file(lockp, holder, 0, 120);
 
-    const char *second[] = {"run %s -o %s --data-path %s", "run %s -o %s/ --data-path %s", "summarize %s%s%s",
-                            "plot %s%s%s"};
-    for (int i = 0; i < 4; i++) {
+    /* the same grid, through the symlink, with --fresh (which must not delete under the holder), summarize, plot */
+    const char *second[] = {"run %s -o %s --data-path %s", "run %s -o %s/ --data-path %s",
+                            "run %s -o %s --data-path %s --fresh", "summarize %s%s%s", "plot %s%s%s"};
+    for (int i = 0; i < 5; i++) {
         const char *target = i == 1 ? link : res;
-        if (i < 2) snprintf(args, sizeof args, second[i], grid, target, data);
+        if (i < 3) snprintf(args, sizeof args, second[i], grid, target, data);
         else snprintf(args, sizeof args, second[i], target, "", "");
         /* bounded: a second writer that is not refused would train as long as the first */
         int rc = tu_run_clreg_env("timeout 300", args, out, sizeof out);
@@ -229,9 +230,11 @@ static void test_one_writer(void **state)
             !strstr(out, "clreg run"))
             fail_msg("'%s': exit %d, expected 1 and one line naming %s:\n%s", args, rc, holder, out);
     }
-    /* the holder is still the only writer: no second set of rows */
+    /* the holder is still the only writer: no second set of rows, its files in place */
     snprintf(args, sizeof args, "%s/runs.csv", res);
     assert_true(count_lines(args) <= 1);
+    snprintf(args, sizeof args, "%s/grid.ini", res);
+    assert_int_equal(access(args, F_OK), 0);
 
     kill(a, SIGKILL);
     int st = wait_for(a, 60, "the killed holder");
