@@ -279,6 +279,10 @@ static int cmd_run(int argc, char **argv)
     if (rep.adopted)
         fprintf(stderr, "clreg run: note: %s had results but no data fingerprint (an older clreg's): they are taken to "
                         "come from this run's data, now recorded in %s/%s\n", outdir, outdir, CL_FINGERPRINT_FILE);
+    if (rep.other_kernel[0])
+        fprintf(stderr, "clreg run: note: the %d cells already in %s were computed with BLAS kernel %s, this run "
+                        "uses %s: comparable, but not bit for bit the numbers of one uninterrupted run (the manifest "
+                        "keeps this)\n", rep.done_before, outdir, rep.other_kernel, cl_blas_core());
     if (rep.repair[0])
         fprintf(stderr, "clreg run: note: %s had damaged results (%s); dropped, their cells run again\n",
                 outdir, rep.repair);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,8 +16,8 @@
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/npy.h"
-#include "core/timer.h"
 #include "core/quote.h"
+#include "core/timer.h"
 #include "experiments/dirlock.h"
 #include "experiments/fingerprint.h"
 #include "experiments/metrics.h"
@@ -462,6 +463,32 @@ static int append_cell(const int fd[3], const char *const path[3], const cell_ou
     return 0;
 }
 
+/* Cells computed with another BLAS kernel (a resume on another machine, or with OPENBLAS_CORETYPE) differ
+ * from this run's in the last bits, and forgetting amplifies such differences: the table is then not that of
+ * one uninterrupted run. Nothing is wrong with either, so this is a note, and a line in the manifest that
+ * stays there through later resumes ("earlier cells: ..."). The kernel of earlier cells is the one the last
+ * manifest names. */
+static void kernel_history(const char *outdir, int done_before, char *extra, size_t n, cl_run_report *rep)
+{
+    char path[4200], line[1024], old[64] = "";
+    snprintf(path, sizeof path, "%s/manifest.txt", outdir);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    size_t len = strlen(extra);
+    while (fgets(line, sizeof line, f)) {
+        const char *k = strncmp(line, "BLAS: ", 6) == 0 ? strstr(line, ", kernel ") : NULL;
+        if (k) sscanf(k + 9, "%63[^ ,\n]", old);
+        if (strncmp(line, "earlier cells: ", 15) == 0 && !strstr(extra, line) && len < n)
+            len += (size_t)snprintf(extra + len, n - len, "%s", line);
+    }
+    fclose(f);
+    const char *now = cl_blas_core();
+    if (!done_before || !old[0] || strcasecmp(old, now) == 0) return;
+    snprintf(rep->other_kernel, sizeof rep->other_kernel, "%s", old);
+    snprintf(line, sizeof line, "earlier cells: computed with BLAS kernel %s\n", old);
+    if (!strstr(extra, line) && len < n) snprintf(extra + len, n - len, "%s", line);
+}
+
 static int run_locked(const cl_grid *g, const cl_data *d, const cl_runner_opts *o, const char *outdir,
                       cl_run_report *rep)
 {
@@ -500,6 +527,7 @@ static int run_locked(const cl_grid *g, const cl_data *d, const cl_runner_opts *
         cl_fingerprint_describe(&fp, data, sizeof data);
         cl_fingerprint_free(&fp);
     }
+    kernel_history(outdir, rep->done_before, data, sizeof data, rep);
     write_manifest(outdir, g, o, data, threads, bt, start, "(running)", ntodo);
 
     progress prog = {.enabled = o->progress < 0 ? isatty(2) : o->progress, .total = g->ncells,

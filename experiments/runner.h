@@ -51,6 +51,8 @@ typedef struct cl_run_report {
     char repair[700];     /* the first problem found in them, with file and line */
     int adopted;          /* the directory had results but no data fingerprint (an older clreg's): this
                            * run's data were recorded as theirs */
+    char other_kernel[64]; /* the BLAS kernel the cells already there were computed with, when not this
+                           * run's (their numbers differ in the last bits), else "" */
 } cl_run_report;
 
 /* Run the grid (loaded and prepared with the data). Returns 0 when every cell has a row (diverged cells
