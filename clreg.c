@@ -2,6 +2,8 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <omp.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +16,14 @@
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "experiments/budget.h"
+#include "experiments/dirlock.h"
+#include "experiments/fingerprint.h"
 #include "experiments/grid.h"
 #include "experiments/metrics.h"
 #include "experiments/plot.h"
 #include "experiments/runner.h"
 #include "experiments/probe.h"
+#include "experiments/results.h"
 #include "experiments/train.h"
 #include "models/mlp.h"
 #include "regularizers/regularizer.h"
@@ -132,6 +137,11 @@ static void usage_run(FILE *f)
             "  --data-path PATH  where the grid's dataset is (overrides the grid's data_path), e.g. for\n"
             "                    experiments/mnist/*.ini: --data-path ~/data/mnist\n"
             "\n"
+            "One clreg at a time writes a results directory: a second run, summarize or plot is refused. On\n"
+            "SIGINT or SIGTERM (Ctrl-C) running cells stop and leave no rows, the manifest says interrupted, and\n"
+            "the exit status is 130 or 143; rerunning resumes. A second signal ends clreg at once. A resume\n"
+            "checks that the data are those the results came from (DIR/data_fingerprint.csv).\n"
+            "\n"
             "Grid files: see experiments/README.md and the shipped experiments/*.ini. A grid may come from a pipe\n"
             "(clreg run <(...)); its results then go to results/grid-<crc32 of the grid>/ unless it has a name.\n"
             "example: clreg run experiments/quick.ini -j 2\n");
@@ -159,6 +169,64 @@ static int printable_value(const char *opt, const char *v)
     return 0;
 }
 
+/* clreg run stops cleanly on SIGINT, SIGTERM or SIGHUP: the handler only records the signal, the runner
+ * sees it between training steps (cells end without writing rows, the manifest says interrupted), and the
+ * command exits 128 + the signal's number. A second signal ends the process at once, by that signal: the
+ * user means it, and the results stay safe (rows are whole, the lock goes with the process). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_signal) {
+        signal(sig, SIG_DFL); /* both are async-signal-safe */
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old, sa;
+        /* a signal the shell set to be ignored (nohup, a background job) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART; /* file reads and writes go on as if nothing happened */
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* The command as typed, for the manifest and the directory's lock (getopt reorders argv). */
+static void command_line(char *out, size_t n, const char *name, int argc, char **argv)
+{
+    snprintf(out, n, "clreg %s", name);
+    for (int i = 1; i < argc; i++) {
+        size_t len = strlen(out);
+        if (len + 1 < n) snprintf(out + len, n - len, " %s", argv[i]);
+    }
+}
+
+/* Take a results directory's lock for summarize or plot (they rewrite its files). */
+static int lock_results(cl_dirlock *lock, const char *cmd, const char *dir, int argc, char **argv)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "clreg %s: %s: no such results directory\n", cmd, dir);
+        return -1;
+    }
+    char command[2048];
+    command_line(command, sizeof command, cmd, argc, argv);
+    if (cl_dirlock_take(lock, dir, command)) {
+        fprintf(stderr, "clreg %s: %s\n", cmd, cl_errmsg());
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"threads", required_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
@@ -170,12 +238,8 @@ static int cmd_run(int argc, char **argv)
     cl_runner_opts ro = {.progress = -1};
     int c, rc = 0, li = -1;
     char out_opt[32] = "results directory"; /* how messages name the results directory */
-    /* the command as typed, for the manifest (getopt reorders argv) */
-    char command[2048] = "clreg run";
-    for (int i = 1; i < argc; i++) {
-        size_t len = strlen(command);
-        snprintf(command + len, sizeof command - len, " %s", argv[i]);
-    }
+    char command[2048];
+    command_line(command, sizeof command, "run", argc, argv);
     ro.command = command;
     opterr = 0;
     optind = 1;
@@ -279,9 +343,29 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "clreg run: %s: %d cells (%d method sections, %d seeds, %d orders, %d tasks) into %s\n",
                 g.shown, g.ncells, g.nsections, g.nseeds, g.norders, g.ntasks, outdir);
     int status = 0;
-    if (cl_grid_run(&g, &data, &ro)) {
+    cl_run_report rep;
+    catch_stop_signals();
+    ro.stop = &stop_signal;
+    int grc = cl_grid_run(&g, &data, &ro, &rep);
+    if (rep.adopted)
+        fprintf(stderr, "clreg run: note: %s had results but no data fingerprint (an older clreg's): they are taken to "
+                        "come from this run's data, now recorded in %s/%s\n", outdir, outdir, CL_FINGERPRINT_FILE);
+    if (rep.other_kernel[0])
+        fprintf(stderr, "clreg run: note: the %d cells already in %s were computed with BLAS kernel %s, this run "
+                        "uses %s: comparable, but not bit for bit the numbers of one uninterrupted run (the manifest "
+                        "keeps this)\n", rep.done_before, outdir, rep.other_kernel, cl_blas_core());
+    if (rep.repair[0])
+        fprintf(stderr, "clreg run: note: %s had damaged results (%s); dropped, their cells run again\n",
+                outdir, rep.repair);
+    if (grc) {
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
         status = 1;
+    } else if (rep.stopped) {
+        fprintf(stderr, "clreg run: interrupted by %s: %d of %d cells done (%d by this run; the cells that were "
+                        "running left no rows); results so far in %s/; rerun the same command to resume\n",
+                rep.stopped == SIGINT ? "SIGINT" : rep.stopped == SIGTERM ? "SIGTERM" : "SIGHUP", rep.done, rep.ncells,
+                rep.done - rep.done_before, outdir);
+        status = 128 + rep.stopped;
     } else {
         printf("%s: %d cells done; results in %s/ (runs.csv, summary.csv, ...)\n", g.name, g.ncells, outdir);
     }
@@ -293,17 +377,23 @@ static int cmd_run(int argc, char **argv)
 static int cmd_summarize(int argc, char **argv)
 {
     const char *dir = NULL, *select[64];
-    int nselect = 0;
+    int nselect = 0, partial = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: clreg summarize DIR [--select LABEL=LAMBDA ...]\n\n"
+            printf("usage: clreg summarize DIR [--select LABEL=LAMBDA ...] [--partial]\n\n"
                    "Sorts runs/matrix/curves by run, fills in intransigence, and rewrites summary.csv, summary_tasks.csv,\n"
                    "summary_matrix.csv, summary_curves.csv and best.csv: means and standard deviations over seeds and\n"
                    "orders per (label, params, lambda). --select chooses the group a label's figures draw (default:\n"
-                   "the best mean ACC).\n");
+                   "the best mean ACC).\n\n"
+                   "The results are checked first against the grid (its cell count is in DIR/manifest.txt): a row\n"
+                   "cut short, a run twice, a run missing, an incomplete accuracy matrix or missing curves rows is an\n"
+                   "error naming the file and line; rerunning the grid with clreg run repairs them. --partial\n"
+                   "summarizes the complete runs instead and says what it left out (the results files are then left\n"
+                   "as they are).\n");
             return 0;
         }
         if (!strcmp(argv[i], "--select") && i + 1 < argc && nselect < 64) select[nselect++] = argv[++i];
+        else if (!strcmp(argv[i], "--partial")) partial = 1;
         else if (argv[i][0] == '-') {
             fprintf(stderr, "clreg summarize: unknown option '%s' (see clreg summarize --help)\n", argv[i]);
             return 2;
@@ -317,10 +407,19 @@ static int cmd_summarize(int argc, char **argv)
         fprintf(stderr, "clreg summarize: expected a results directory, e.g. clreg summarize results/quick\n");
         return 2;
     }
-    if (cl_results_finalize(dir, select, nselect)) {
+    cl_dirlock lock;
+    if (lock_results(&lock, "summarize", dir, argc, argv)) return 1;
+    cl_summarize_opts so = {.select = select, .nselect = nselect, .require_manifest = 1, .partial = partial};
+    cl_summarize_report rep;
+    int rc = cl_results_summarize(dir, &so, &rep);
+    cl_dirlock_release(&lock);
+    if (rc) {
         fprintf(stderr, "clreg summarize: %s\n", cl_errmsg());
         return 1;
     }
+    if (rep.note[0])
+        fprintf(stderr, "clreg summarize: partial: the summaries are of the %d complete runs; %s\n",
+                rep.ncomplete, rep.note);
     printf("%s: summaries written\n", dir);
     return 0;
 }
@@ -377,7 +476,21 @@ static int cmd_plot(int argc, char **argv)
         return 2;
     }
     po.select = select;
-    if (cl_plot(dir, &po)) {
+    /* plot rewrites the summaries first: it takes the directory like summarize, and like it needs the
+     * manifest's cell count to tell a complete directory (cl_plot checks with the manifest's count when there
+     * is one; without one, the check here refuses) */
+    cl_dirlock lock;
+    if (lock_results(&lock, "plot", dir, argc, argv)) return 1;
+    char runs[4200];
+    int ncells, prc = 0;
+    cl_summarize_opts so = {.require_manifest = 1};
+    cl_summarize_report rep;
+    snprintf(runs, sizeof runs, "%s/runs.csv", dir);
+    if (access(runs, F_OK) == 0 && cl_results_manifest(dir, &ncells, NULL, 0) == 1)
+        prc = cl_results_check(dir, &so, &rep);
+    if (!prc) prc = cl_plot(dir, &po);
+    cl_dirlock_release(&lock);
+    if (prc) {
         fprintf(stderr, "clreg plot: %s\n", cl_errmsg());
         return 1;
     }
@@ -417,7 +530,8 @@ static void print_matrix(const cl_stream *s, const cl_run *run)
            mt.forgetting, mt.learning);
     printf("time: training %.1f s, importance %.1f s, evaluation %.1f s%s\n", run->train_sec, run->importance_sec,
            run->eval_sec,
-           run->diverged ? "  (DIVERGED: a loss became NaN or Inf; later rows are nan)" : "");
+           run->diverged ? "  (DIVERGED: the loss or a parameter stopped being finite, or the loss passed 1e4 nats; "
+                           "later rows are nan)" : "");
 }
 
 /* clreg train --probe K: capture task K's parameters, importance and silent units when it ends; after the
@@ -726,6 +840,8 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
     cl_blas_startup(argv);
+    /* a file grown past the size limit (ulimit -f) is then a write error with a message, not a core dump */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage_main(stderr);
         return 2;

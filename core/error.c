@@ -43,49 +43,6 @@ int cl_fail_prefix(const char *fmt, ...)
 
 const char *cl_errmsg(void) { return errbuf; }
 
-/* ---- quoting user text ------------------------------------------------------------------------------ */
-
-#define QUOTE_PATH_MAX 64 /* paths get a little more room than values: directories plus the file name */
-static _Thread_local char quotebuf[8][4 * QUOTE_PATH_MAX + 64];
-static _Thread_local int quotenext;
-
-/* Escape s[0..n) into out (which has room for 4 bytes per input byte plus a NUL). */
-static size_t escape(char *out, const unsigned char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c == '\n') out[o++] = '\\', out[o++] = 'n';
-        else if (c == '\t') out[o++] = '\\', out[o++] = 't';
-        else if (c == '\r') out[o++] = '\\', out[o++] = 'r';
-        else if (c < 0x20 || c >= 0x7f) o += (size_t)sprintf(out + o, "\\x%02x", c);
-        else out[o++] = (char)c;
-    }
-    out[o] = 0;
-    return o;
-}
-
-static const char *quote(const char *s, size_t max, int from_end)
-{
-    char *buf = quotebuf[quotenext];
-    quotenext = (quotenext + 1) % 8;
-    if (!s) s = "(null)";
-    size_t n = strlen(s);
-    if (n <= max) {
-        escape(buf, (const unsigned char *)s, n);
-    } else if (from_end) {
-        size_t o = (size_t)sprintf(buf, "...");
-        escape(buf + o, (const unsigned char *)s + n - max, max);
-    } else {
-        size_t o = escape(buf, (const unsigned char *)s, max);
-        snprintf(buf + o, sizeof quotebuf[0] - o, "... (%zu bytes)", n);
-    }
-    return buf;
-}
-
-const char *cl_quote(const char *s) { return quote(s, CL_QUOTE_MAX, 0); }
-const char *cl_quote_path(const char *s) { return quote(s, QUOTE_PATH_MAX, 1); }
-
 /* ---- checked allocation -------------------------------------------------------------------------------- */
 
 /* One line and exit status 1. _exit, not exit: the failing thread may be one of several running cells, and

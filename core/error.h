@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "core/quote.h"
+
 /* Record a printf-style message and return -1, so call sites read `return cl_fail("...")`. */
 int cl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -18,15 +20,7 @@ int cl_fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last recorded message of this thread ("" when none). */
 const char *cl_errmsg(void);
 
-/* User text made safe to put in a message: control bytes and bytes >= 0x80 escaped (\n, \t, \x1b, ...)
- * and anything past CL_QUOTE_MAX bytes cut, marked with "..." and the full length, so a message stays one
- * line, never carries raw bytes to the terminal, and keeps its reason however long the text. Returns a
- * thread-local buffer, one of eight used in turn, so one message can quote several texts. */
-#define CL_QUOTE_MAX 40
-const char *cl_quote(const char *s);
-/* A path made safe the same way; a long one is cut at the front ("...some/dir/grid.ini"), where the file
- * name survives. */
-const char *cl_quote_path(const char *s);
+/* cl_quote and cl_quote_path, for the user text a message quotes, are in core/quote.h. */
 
 /* Checked allocation. Running out of memory is not an input error the program can recover from, and
  * checking every small allocation would bury the logic: a failed allocation prints one line naming the

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,18 +16,17 @@
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "core/quote.h"
 #include "core/timer.h"
+#include "experiments/dirlock.h"
+#include "experiments/fingerprint.h"
 #include "experiments/metrics.h"
+#include "experiments/results.h"
 #include "experiments/table.h"
 #include "experiments/train.h"
 
 #define CLREG_VERSION_STRING "0.1.0"
 
-static const char *const runs_header =
-    "run,label,regularizer,params,lambda,dataset,stream,scenario,tasks,hidden,optimizer,lr,epochs,batch,order,"
-    "order_tasks,seed,acc,bwt,fwt,forgetting,learning,intransigence,diverged,train_sec,importance_sec,eval_sec\n";
-static const char *const matrix_header = "run,trained_task,eval_task,accuracy\n";
-static const char *const curves_header = "run,trained_task,epoch,step,x,eval_task,accuracy\n";
 
 /* ---- progress ------------------------------------------------------------------------------------------ */
 
@@ -114,11 +115,12 @@ static void on_steps(void *ctx, cl_mlp *m, int task, int epoch, long step)
 typedef struct cell_out {
     cl_buf runs, matrix, curves;
     int failed;
+    int stopped;         /* the run was asked to stop: nothing to write */
     char err[1024];
 } cell_out;
 
 static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, const char *outdir, progress *prog,
-                     int tid, cell_out *out)
+                     int tid, volatile sig_atomic_t *stop, cell_out *out)
 {
     memset(out, 0, sizeof *out);
     const cl_grid_section *sec = &g->sections[c->section];
@@ -149,6 +151,7 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     job.joint = sec->method->joint;
     job.batch = g->batch;
     tc.reg = reg;
+    tc.stop = stop;
     tc.ctx = &job;
     tc.on_epoch = on_epoch;
     if (g->curve_steps > 0) {
@@ -161,6 +164,15 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
         cl_run_free(&run);
         cl_buf_free(&job.curves);
         goto fail_reg;
+    }
+    if (run.stopped) { /* a cell cut short has no rows: it runs again on resume */
+        out->stopped = 1;
+        cl_run_free(&run);
+        cl_buf_free(&job.curves);
+        cl_reg_free(reg);
+        cl_mlp_free(m);
+        cl_stream_free(&s);
+        return;
     }
     int T = s.ntasks;
     /* curves: before training, then the per-epoch points (job.curves), then each task's end */
@@ -236,6 +248,9 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     cl_buf_num(r, run.diverged ? nanv : mt.learning);
     cl_buf_num(r, nanv); /* intransigence: filled in when the results are finalized */
     cl_buf_int(r, run.diverged);
+    long curve_rows = 0; /* the check that curves.csv holds all of them (results.h) */
+    for (size_t i = 0; i < cv->len; i++) curve_rows += cv->s[i] == '\n';
+    cl_buf_int(r, curve_rows);
     cl_buf_printf(r, ",%.2f,%.2f,%.2f", run.train_sec, run.importance_sec, run.eval_sec);
     cl_buf_endrow(r);
     cl_run_free(&run);
@@ -284,15 +299,18 @@ static char *read_text(const char *path, size_t *len)
 }
 
 /* Open a results file for appending, writing the header if it is new or empty. */
-static int open_append(const char *dir, const char *name, const char *header, char *path, size_t pn)
+static int open_append(const char *dir, const char *name, const char *const *cols, char *path, size_t pn)
 {
     snprintf(path, pn, "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return cl_fail("%s: cannot open for writing: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) == 0 && st.st_size == 0) {
-        cl_buf b = {(char *)header, strlen(header), 0};
-        if (cl_write_all(fd, path, &b)) {
+        cl_buf b = {0};
+        cl_results_header(&b, cols);
+        int rc = cl_write_all(fd, path, &b);
+        cl_buf_free(&b);
+        if (rc) {
             close(fd);
             return -1;
         }
@@ -300,137 +318,200 @@ static int open_append(const char *dir, const char *name, const char *header, ch
     return fd;
 }
 
-/* Keep only the rows of finished runs in matrix.csv / curves.csv (a cell killed after writing them but
- * before its runs.csv row is rerun, and must not appear twice). */
-static int drop_orphans(const char *dir, const char *name, const char *header, const char *done, int maxrun)
+static const char *signal_name(int sig)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!path_exists(path)) return 0;
-    size_t len;
-    char *text = read_text(path, &len);
-    if (!text) return cl_fail("%s: cannot read: %s", path, strerror(errno));
-    cl_buf out = {0};
-    cl_buf_printf(&out, "%s", header);
-    int dropped = 0;
-    char *p = strchr(text, '\n');
-    p = p ? p + 1 : text + len;
-    while (*p) {
-        char *nl = strchr(p, '\n');
-        if (!nl) { /* a row cut short by a kill: not a row */
-            dropped++;
-            break;
-        }
-        long run = strtol(p, NULL, 10);
-        if (run >= 1 && run <= maxrun && done[run]) cl_buf_printf(&out, "%.*s", (int)(nl + 1 - p), p);
-        else dropped++;
-        p = nl + 1;
-    }
-    int rc = dropped ? cl_write_file_atomic(path, out.s, out.len) : 0;
-    free(text);
-    cl_buf_free(&out);
-    return rc;
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
 }
 
-static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_opts *o, int threads, int bt,
-                           time_t start, time_t end, int cells_run)
+/* The manifest says what ran and how it ended: "(running)" while it runs (and when the process was killed
+ * outright), the end time, "interrupted", or "failed" with the reason. */
+static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_opts *o, const char *data, int threads,
+                           int bt, time_t start, const char *finished, int cells_run)
 {
-    char path[4200], blas[256], t0[64], t1[64] = "(running)";
+    char path[4200], blas[256], t0[64];
     snprintf(path, sizeof path, "%s/manifest.txt", dir);
     cl_blas_describe(blas, sizeof blas);
     strftime(t0, sizeof t0, "%Y-%m-%d %H:%M:%S %Z", localtime(&start));
-    if (end) strftime(t1, sizeof t1, "%Y-%m-%d %H:%M:%S %Z", localtime(&end));
     cl_buf b = {0};
-    cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\ncells in parallel: %d, BLAS threads "
+    cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\n%scells in parallel: %d, BLAS threads "
                       "per cell: %d\ncells: %d in the grid, %d run by this invocation\nstarted: %s\nfinished: %s\n",
-                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, threads, bt,
-                  g->ncells, cells_run, t0, t1);
+                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, data, threads, bt,
+                  g->ncells, cells_run, t0, finished);
     if (cl_write_file_atomic(path, b.s, b.len))
         fprintf(stderr, "clreg run: warning: %s\n", cl_errmsg()); /* the results stand without it */
     cl_buf_free(&b);
 }
 
-int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
+static void now_text(char *buf, size_t n)
 {
-    char outdir[4096], path[4200];
-    if (o->outdir) snprintf(outdir, sizeof outdir, "%s", o->outdir);
-    else snprintf(outdir, sizeof outdir, "results/%s", g->name);
-    if (cl_mkdirs(outdir)) return -1;
+    time_t t = time(NULL);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+}
 
-    /* The directory belongs to one grid: refuse to mix results of another into it. */
+/* The files a fresh start removes; the first three are the results proper. */
+static const char *const result_files[] = {"runs.csv", "matrix.csv", "curves.csv", "summary.csv", "summary_tasks.csv",
+                                           "summary_matrix.csv", "summary_curves.csv", "best.csv", "manifest.txt",
+                                           CL_FINGERPRINT_FILE, NULL};
+
+/* Before anything in the directory changes: it must be this grid's (or new), its results this grid's, and
+ * computed from these data. Then the grid and the data's fingerprint are recorded (a new directory) and
+ * whatever is not a complete run is dropped, to run again. On success *res holds what was there. */
+static int prepare_dir(const char *outdir, const cl_grid *g, const cl_data *d, const cl_runner_opts *o,
+                       cl_results *res, cl_run_report *rep)
+{
+    char path[4200], q[300];
     snprintf(path, sizeof path, "%s/grid.ini", outdir);
-    static const char *const files[] = {"runs.csv", "matrix.csv", "curves.csv", "summary.csv", "summary_tasks.csv",
-                                        "summary_matrix.csv", "summary_curves.csv", "best.csv", NULL};
     if (o->fresh) {
-        for (int i = 0; files[i]; i++) {
+        for (int i = 0; result_files[i]; i++) {
             char f[4200];
-            snprintf(f, sizeof f, "%s/%s", outdir, files[i]);
-            unlink(f);
+            snprintf(f, sizeof f, "%s/%s", outdir, result_files[i]);
+            if (unlink(f) != 0 && errno != ENOENT) return cl_fail("%s: cannot remove: %s", f, strerror(errno));
         }
-        unlink(path);
-    } else if (path_exists(path)) {
+        if (unlink(path) != 0 && errno != ENOENT) return cl_fail("%s: cannot remove: %s", path, strerror(errno));
+    }
+    int have_grid = path_exists(path);
+    if (have_grid) {
         char *old = read_text(path, NULL);
         int same = old && strcmp(old, g->text) == 0;
         free(old);
         if (!same)
             return cl_fail("%s holds results of a different grid (its grid.ini differs from %s); rerun with --fresh "
-                           "to start over, or choose another directory with -o", outdir, g->path);
-    }
-    if (!path_exists(path) && cl_write_file_atomic(path, g->text, strlen(g->text))) return -1;
-
-    /* Resume: the cells that already have their runs.csv row are done. */
-    char *done = cl_calloc((size_t)g->ncells + 1, 1);
-    int ndone = 0;
-    snprintf(path, sizeof path, "%s/runs.csv", outdir);
-    if (path_exists(path)) {
-        cl_table t;
-        static const char *const req[] = {"run", NULL};
-        if (cl_table_read(&t, path, req)) {
-            free(done);
-            return cl_fail_prefix("cannot resume (use --fresh to start over)");
-        }
-        int col = cl_table_col(&t, "run");
-        for (int r = 0; r < t.nrows; r++) {
-            long run;
-            int bad = cl_table_int(&t, r, col, &run);
-            if (!bad && (run < 1 || run > g->ncells || done[run]))
-                bad = cl_fail("%s:%d: run %ld is not a cell of this grid, or appears twice", path, t.lines[r], run);
-            if (bad) {
-                cl_table_free(&t);
-                free(done);
-                return cl_fail_prefix("cannot resume (use --fresh to start over)");
-            }
-            done[run] = 1;
-            ndone++;
-        }
-        cl_table_free(&t);
-        /* runs.csv itself may end in a row cut short: rewrite it with whole rows only */
-        if (drop_orphans(outdir, "runs.csv", runs_header, done, g->ncells)) {
-            free(done);
-            return -1;
+                           "to start over, or choose another directory with -o", outdir,
+                           cl_quote_n(q, sizeof q, g->path, 80));
+    } else {
+        /* results without the grid they came from cannot be checked against this one */
+        for (int i = 0; i < 3; i++) {
+            char f[4200];
+            snprintf(f, sizeof f, "%s/%s", outdir, result_files[i]);
+            if (path_exists(f))
+                return cl_fail("%s holds %s but no grid.ini, so its results cannot be checked against this grid; put "
+                               "back the grid.ini they came from, or start over with --fresh, or choose another "
+                               "directory with -o", outdir, result_files[i]);
         }
     }
-    if (drop_orphans(outdir, "matrix.csv", matrix_header, done, g->ncells) ||
-        drop_orphans(outdir, "curves.csv", curves_header, done, g->ncells)) {
-        free(done);
+    /* a results file without one whole line (created, then killed or out of space before its header was
+     * written) holds nothing: removed, it is created again with its header */
+    for (int i = 0; i < 3; i++) {
+        char f[4200], head[4096];
+        snprintf(f, sizeof f, "%s/%s", outdir, result_files[i]);
+        FILE *fp = fopen(f, "rb");
+        if (!fp) continue;
+        size_t n = fread(head, 1, sizeof head, fp);
+        int more = fgetc(fp) != EOF;
+        fclose(fp);
+        if (!more && !memchr(head, '\n', n) && unlink(f) != 0)
+            return cl_fail("%s: cannot remove: %s", f, strerror(errno));
+    }
+    if (cl_results_load(res, outdir, g->ncells, g, 1)) return cl_fail_prefix("cannot resume in %s", outdir);
+    if (res->foreign) {
+        cl_fail("cannot resume in %s: %s; start over with --fresh, or choose another directory with -o", outdir,
+                res->problem);
+        cl_results_free(res);
         return -1;
     }
+    /* the data */
+    cl_fingerprint now, was;
+    if (cl_fingerprint_data(&now, d)) {
+        cl_results_free(res);
+        return -1;
+    }
+    int fr = cl_fingerprint_read(outdir, &was), rc = 0;
+    int has_results = res->runs.nrows > 0 || res->matrix.nrows > 0 || res->curves.nrows > 0;
+    if (fr < 0) {
+        rc = cl_fail_prefix("cannot resume in %s (a damaged fingerprint: start over with --fresh)", outdir);
+    } else if (fr == 0) {
+        if (cl_fingerprint_compare(&was, &now))
+            rc = cl_fail_prefix("cannot resume in %s: the data differ from those its results came from; run with "
+                                "those data (--data-path), or start over with --fresh (discards the results there), "
+                                "or choose another directory with -o", outdir);
+        cl_fingerprint_free(&was);
+    } else {
+        /* No fingerprint: a new directory, or results of a clreg that did not record one. Those are taken to
+         * come from these data (there is nothing to compare them with), and the command says so. */
+        rep->adopted = has_results;
+    }
+    if (!rc && !have_grid && cl_write_file_atomic(path, g->text, strlen(g->text))) rc = -1;
+    if (!rc && fr == 1) rc = cl_fingerprint_write(outdir, &now);
+    cl_fingerprint_free(&now);
+    if (!rc && (res->nproblems || res->ndamaged)) {
+        rep->repaired = res->ndamaged;
+        snprintf(rep->repair, sizeof rep->repair, "%s", res->problem);
+    }
+    if (!rc) rc = cl_results_prune(res);
+    if (rc) cl_results_free(res);
+    return rc;
+}
 
+/* Append a finished cell's rows: curves, matrix, then its runs.csv row, one write(2) each. A write that fails
+ * (a full disk) is cut back from all three files, so they end in whole rows and no half cell is left for
+ * the next append to follow. */
+static int append_cell(const int fd[3], const char *const path[3], const cell_out *out)
+{
+    const cl_buf *b[3] = {&out->curves, &out->matrix, &out->runs};
+    off_t size[3];
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        if (fstat(fd[i], &st) != 0) return cl_fail("%s: %s", path[i], strerror(errno));
+        size[i] = st.st_size;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!cl_write_all(fd[i], path[i], b[i])) continue;
+        for (int k = 0; k <= i; k++)
+            if (ftruncate(fd[k], size[k]) != 0) {} /* if even that fails, the next resume drops the cut rows */
+        return -1;
+    }
+    return 0;
+}
+
+/* Cells computed with another BLAS kernel (a resume on another machine, or with OPENBLAS_CORETYPE) differ
+ * from this run's in the last bits, and forgetting amplifies such differences: the table is then not that of
+ * one uninterrupted run. Nothing is wrong with either, so this is a note, and a line in the manifest that
+ * stays there through later resumes ("earlier cells: ..."). The kernel of earlier cells is the one the last
+ * manifest names. */
+static void kernel_history(const char *outdir, int done_before, char *extra, size_t n, cl_run_report *rep)
+{
+    char path[4200], line[1024], old[64] = "";
+    snprintf(path, sizeof path, "%s/manifest.txt", outdir);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    size_t len = strlen(extra);
+    while (fgets(line, sizeof line, f)) {
+        const char *k = strncmp(line, "BLAS: ", 6) == 0 ? strstr(line, ", kernel ") : NULL;
+        if (k) sscanf(k + 9, "%63[^ ,\n]", old);
+        if (strncmp(line, "earlier cells: ", 15) == 0 && !strstr(extra, line) && len < n)
+            len += (size_t)snprintf(extra + len, n - len, "%s", line);
+    }
+    fclose(f);
+    const char *now = cl_blas_core();
+    if (!done_before || !old[0] || strcasecmp(old, now) == 0) return;
+    snprintf(rep->other_kernel, sizeof rep->other_kernel, "%s", old);
+    snprintf(line, sizeof line, "earlier cells: computed with BLAS kernel %s\n", old);
+    if (!strstr(extra, line) && len < n) snprintf(extra + len, n - len, "%s", line);
+}
+
+static int run_locked(const cl_grid *g, const cl_data *d, const cl_runner_opts *o, const char *outdir,
+                      cl_run_report *rep)
+{
+    cl_results res;
+    if (prepare_dir(outdir, g, d, o, &res, rep)) return -1;
     int *todo = cl_malloc(sizeof(int) * (g->ncells ? g->ncells : 1)), ntodo = 0;
     for (int c = 0; c < g->ncells; c++)
-        if (!done[c + 1]) todo[ntodo++] = c;
-    free(done);
+        if (res.status[c + 1] != CL_RUN_COMPLETE) todo[ntodo++] = c;
+    rep->done_before = res.ncomplete;
+    cl_results_free(&res);
 
     char pr[4200], pm[4200], pc[4200];
-    int fr = open_append(outdir, "runs.csv", runs_header, pr, sizeof pr);
-    int fm = fr < 0 ? -1 : open_append(outdir, "matrix.csv", matrix_header, pm, sizeof pm);
-    int fc = fm < 0 ? -1 : open_append(outdir, "curves.csv", curves_header, pc, sizeof pc);
+    int fr = open_append(outdir, "runs.csv", cl_runs_columns, pr, sizeof pr);
+    int fm = fr < 0 ? -1 : open_append(outdir, "matrix.csv", cl_matrix_columns, pm, sizeof pm);
+    int fc = fm < 0 ? -1 : open_append(outdir, "curves.csv", cl_curves_columns, pc, sizeof pc);
     if (fc < 0) {
         if (fr >= 0) close(fr);
         if (fm >= 0) close(fm);
         free(todo);
         return -1;
     }
+    const int fds[3] = {fc, fm, fr};
+    const char *const paths[3] = {pc, pm, pr};
 
     /* BLAS threads per cell: the grid's blas_threads, or automatically every core for a grid of a single
      * cell (the spare threads) and one otherwise. It depends on the grid and the machine, never on -j or
@@ -440,12 +521,19 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
     if (threads > ntodo && ntodo > 0) threads = ntodo;
     if (threads < 1) threads = 1;
     time_t start = time(NULL);
-    write_manifest(outdir, g, o, threads, bt, start, 0, ntodo);
+    cl_fingerprint fp;
+    char data[2048] = "";
+    if (cl_fingerprint_read(outdir, &fp) == 0) {
+        cl_fingerprint_describe(&fp, data, sizeof data);
+        cl_fingerprint_free(&fp);
+    }
+    kernel_history(outdir, rep->done_before, data, sizeof data, rep);
+    write_manifest(outdir, g, o, data, threads, bt, start, "(running)", ntodo);
 
     progress prog = {.enabled = o->progress < 0 ? isatty(2) : o->progress, .total = g->ncells,
                      .done_before = g->ncells - ntodo, .start = cl_now(), .nthreads = threads};
     prog.cell_frac = cl_calloc(threads, sizeof(double));
-    int failed = 0;
+    int failed = 0, write_failed = 0;
     char first_err[1024] = "";
 
     cl_blas_set_threads(bt);
@@ -454,7 +542,7 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
         int stop;
 #pragma omp atomic read
         stop = failed;
-        if (stop) continue;
+        if (stop || (o->stop && *o->stop)) continue;
         int tid = omp_get_thread_num();
 #pragma omp critical(clreg_progress)
         {
@@ -463,24 +551,30 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
             progress_draw(&prog);
         }
         cell_out out;
-        run_cell(g, d, &g->cells[todo[k]], outdir, &prog, tid, &out);
+        run_cell(g, d, &g->cells[todo[k]], outdir, &prog, tid, o->stop, &out);
+        int wrote = 0;
 #pragma omp critical(clreg_write)
         {
             if (out.failed) {
                 if (!failed) snprintf(first_err, sizeof first_err, "%s", out.err);
 #pragma omp atomic write
                 failed = 1;
-            } else if (cl_write_all(fc, pc, &out.curves) || cl_write_all(fm, pm, &out.matrix) ||
-                       cl_write_all(fr, pr, &out.runs)) {
-                if (!failed) snprintf(first_err, sizeof first_err, "%s", cl_errmsg());
+            } else if (!out.stopped && !write_failed) {
+                /* after a failed write nothing more is appended: the disk is full, or the files are gone */
+                if (append_cell(fds, paths, &out)) {
+                    if (!failed) snprintf(first_err, sizeof first_err, "%s", cl_errmsg());
+                    write_failed = 1;
 #pragma omp atomic write
-                failed = 1;
+                    failed = 1;
+                } else {
+                    wrote = 1;
+                }
             }
         }
 #pragma omp critical(clreg_progress)
         {
             prog.running--;
-            if (!out.failed) prog.done++;
+            prog.done += wrote;
             prog.cell_frac[tid] = 0;
             progress_draw(&prog);
         }
@@ -493,10 +587,51 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o)
     close(fr);
     close(fm);
     close(fc);
+    rep->done = rep->done_before + prog.done;
     free(prog.cell_frac);
     free(todo);
-    if (failed) return cl_fail("%s", first_err);
-    if (cl_results_finalize(outdir, NULL, 0)) return -1;
-    write_manifest(outdir, g, o, threads, bt, start, time(NULL), ntodo);
+    char when[64], fin[1400];
+    now_text(when, sizeof when);
+    if (failed) {
+        snprintf(fin, sizeof fin, "failed at %s: %s", when, first_err);
+        write_manifest(outdir, g, o, data, threads, bt, start, fin, ntodo);
+        return cl_fail("%s", first_err);
+    }
+    int sig = o->stop ? *o->stop : 0;
+    if (sig && rep->done < g->ncells) {
+        rep->stopped = sig;
+        snprintf(fin, sizeof fin, "interrupted by %s at %s, %d of %d cells done (%d by this invocation); rerunning the "
+                                  "same command resumes", signal_name(sig), when, rep->done, g->ncells, prog.done);
+        write_manifest(outdir, g, o, data, threads, bt, start, fin, ntodo);
+        return 0;
+    }
+    cl_summarize_opts so = {.ncells = g->ncells};
+    cl_summarize_report sr;
+    if (cl_results_summarize(outdir, &so, &sr)) {
+        char err[1024];
+        snprintf(err, sizeof err, "%s", cl_errmsg());
+        now_text(when, sizeof when);
+        snprintf(fin, sizeof fin, "failed at %s while summarizing: %.900s", when, err);
+        write_manifest(outdir, g, o, data, threads, bt, start, fin, ntodo);
+        return cl_fail("%s", err);
+    }
+    now_text(when, sizeof when);
+    write_manifest(outdir, g, o, data, threads, bt, start, when, ntodo);
     return 0;
+}
+
+int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o, cl_run_report *report)
+{
+    char outdir[4096];
+    memset(report, 0, sizeof *report);
+    report->ncells = g->ncells;
+    if (o->outdir) snprintf(outdir, sizeof outdir, "%s", o->outdir);
+    else snprintf(outdir, sizeof outdir, "results/%s", g->name);
+    if (cl_mkdirs(outdir)) return -1;
+    /* one writer: nothing in the directory is read or changed before the lock is ours */
+    cl_dirlock lock;
+    if (cl_dirlock_take(&lock, outdir, o->command)) return -1;
+    int rc = run_locked(g, d, o, outdir, report);
+    cl_dirlock_release(&lock);
+    return rc;
 }

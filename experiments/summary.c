@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
+#include "core/quote.h"
+#include "experiments/results.h"
 #include "experiments/runner.h"
 #include "experiments/table.h"
 
@@ -60,8 +63,8 @@ static int cmp_rowref(const void *a, const void *b)
     return x->row - y->row;
 }
 
-/* Rewrite a table sorted by run (stable), replacing column `col` with values[row] when given. */
-static int rewrite_sorted(const cl_table *t, const char *path, int col, const double *values)
+/* Stage a table sorted by run (stable), replacing column `col` with values[row] when given. */
+static int rewrite_sorted(cl_replace *rp, const cl_table *t, int col, const double *values)
 {
     int rc_col = cl_table_col(t, "run");
     rowref *ord = cl_malloc(sizeof(rowref) * (t->nrows ? t->nrows : 1));
@@ -81,7 +84,7 @@ static int rewrite_sorted(const cl_table *t, const char *path, int col, const do
         }
         cl_buf_endrow(&b);
     }
-    int rc = cl_write_file_atomic(path, b.s, b.len);
+    int rc = cl_replace_stage(rp, t->path, b.s, b.len);
     cl_buf_free(&b);
     free(ord);
     return rc;
@@ -115,32 +118,105 @@ static void group_key(cl_buf *b, const group *g)
     cl_buf_int(b, g->selected);
 }
 
+/* Summaries of the complete runs of res (all of its runs unless partial). */
+static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *o);
+
+/* Load and check DIR's results; 0 with res loaded when they can be summarized (whole, or partial asked). */
+static int check(const char *dir, const cl_summarize_opts *o, cl_summarize_report *rep, cl_results *res)
+{
+    int ncells = o->ncells, m = 0;
+    char command[1024] = "", q[300], why[900], path[4200];
+    memset(rep, 0, sizeof *rep);
+    snprintf(path, sizeof path, "%s/runs.csv", dir);
+    if (access(path, F_OK) != 0)
+        return cl_fail("%s: no runs.csv: not a results directory, or no cell has finished yet", dir);
+    if (!ncells && (m = cl_results_manifest(dir, &ncells, command, sizeof command)) < 0) return -1;
+    if (cl_results_load(res, dir, ncells, NULL, 0)) return -1;
+    rep->ncells = ncells;
+    rep->ncomplete = res->ncomplete;
+    rep->nmissing = res->nmissing;
+    rep->ndamaged = res->ndamaged;
+    cl_results_describe(res, why, sizeof why);
+    if (!why[0] && m == 1 && o->require_manifest && !o->partial) {
+        cl_results_free(res);
+        return cl_fail("%s/manifest.txt: missing; it records how many cells the grid has, so missing runs cannot be "
+                       "told: rerun the grid into %s with clreg run to write it (finished cells are kept), or "
+                       "summarize what is there with clreg summarize --partial", dir, dir);
+    }
+    if (why[0] && !o->partial) {
+        /* the way back; the command that ran the grid helps to find its data (--data-path) again */
+        char ran[400] = "";
+        if (command[0]) snprintf(ran, sizeof ran, " (it ran as '%s')", cl_quote_n(q, sizeof q, command, 120));
+        if (res->foreign)
+            cl_fail("%s; these rows are not this grid's (another grid's results, or edited by hand): remove them, or "
+                    "start over with clreg run --fresh", why);
+        else
+            cl_fail("%s; the results are incomplete or damaged: rerunning the grid into %s with clreg run repairs "
+                    "them, keeping the finished cells%s; or summarize what is complete with clreg summarize --partial",
+                    why, dir, ran);
+        cl_results_free(res);
+        return -1;
+    }
+    if (why[0]) snprintf(rep->note, sizeof rep->note, "left out: %s", why);
+    else if (m == 1 && o->partial)
+        snprintf(rep->note, sizeof rep->note, "%s/manifest.txt is missing, so runs missing at the end cannot be told",
+                 dir);
+    if (!res->ncomplete) {
+        cl_results_free(res);
+        return cl_fail("%s: no complete runs to summarize%s%s", dir, why[0] ? ": " : "", why);
+    }
+    return 0;
+}
+
+int cl_results_check(const char *dir, const cl_summarize_opts *o, cl_summarize_report *rep)
+{
+    cl_results res;
+    if (check(dir, o, rep, &res)) return -1;
+    cl_results_free(&res);
+    return 0;
+}
+
+int cl_results_summarize(const char *dir, const cl_summarize_opts *o, cl_summarize_report *rep)
+{
+    cl_results res;
+    if (check(dir, o, rep, &res)) return -1;
+    int rc = summarize(dir, &res, o);
+    cl_results_free(&res);
+    return rc;
+}
+
 int cl_results_finalize(const char *dir, const char *const *select, int nselect)
 {
-    char pr[4200], pm[4200], pc[4200], path[4200];
-    snprintf(pr, sizeof pr, "%s/runs.csv", dir);
-    snprintf(pm, sizeof pm, "%s/matrix.csv", dir);
-    snprintf(pc, sizeof pc, "%s/curves.csv", dir);
-    static const char *const rreq[] = {"run", "label", "regularizer", "params", "lambda", "tasks", "order", "seed", "acc",
-                                       "bwt", "fwt", "forgetting", "learning", "intransigence", "diverged", NULL};
-    static const char *const mreq[] = {"run", "trained_task", "eval_task", "accuracy", NULL};
-    static const char *const creq[] = {"run", "trained_task", "epoch", "step", "x", "eval_task", "accuracy", NULL};
-    cl_table rt, mt, ct;
-    if (cl_table_read(&rt, pr, rreq)) return -1;
-    if (cl_table_read(&mt, pm, mreq)) {
-        cl_table_free(&rt);
-        return -1;
+    cl_summarize_opts o = {.select = select, .nselect = nselect};
+    cl_summarize_report rep;
+    return cl_results_summarize(dir, &o, &rep);
+}
+
+static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *o)
+{
+    const char *const *select = o->select;
+    int nselect = o->nselect;
+    char path[4200];
+    cl_table rt = res->runs, mt = res->matrix, ct = res->curves;
+    const char *pm = mt.path;
+    /* the columns every summary needs; the check needed fewer */
+    static const char *const rreq[] = {"params", "acc", "bwt", "fwt", "forgetting", "learning", "intransigence",
+                                       "diverged", NULL};
+    for (int k = 0; rreq[k]; k++)
+        if (cl_table_col(&rt, rreq[k]) < 0) return cl_fail("%s: no column '%s' in the header", rt.path, rreq[k]);
+    /* the runs summarized: the complete ones (every one, unless partial) */
+    int rc = 0, nr = 0, crun = cl_table_col(&rt, "run");
+    int *rows = cl_malloc(sizeof(int) * (rt.nrows ? rt.nrows : 1));
+    for (int r = 0; r < rt.nrows; r++) {
+        long run = strtol(rt.cells[r][crun], NULL, 10);
+        if (run >= 1 && run <= res->nslots && res->status[run] == CL_RUN_COMPLETE && res->runs_row[run] == r)
+            rows[nr++] = r;
     }
-    if (cl_table_read(&ct, pc, creq)) {
-        cl_table_free(&rt);
-        cl_table_free(&mt);
-        return -1;
-    }
-    int rc = 0, nr = rt.nrows;
     runrec *runs = cl_calloc(nr ? nr : 1, sizeof *runs);
     long maxrun = 0;
-    for (int r = 0; r < nr && !rc; r++) {
-        runrec *x = &runs[r];
+    for (int k = 0; k < nr && !rc; k++) {
+        runrec *x = &runs[k];
+        int r = rows[k];
         long div;
         x->row = r;
         x->label = rt.cells[r][cl_table_col(&rt, "label")];
@@ -153,10 +229,10 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
              cl_table_int(&rt, r, cl_table_col(&rt, "tasks"), &x->tasks) ||
              cl_table_int(&rt, r, cl_table_col(&rt, "order"), &x->order) ||
              cl_table_int(&rt, r, cl_table_col(&rt, "diverged"), &div);
-        for (int k = 0; k < 5 && !rc; k++) rc = cl_table_num(&rt, r, cl_table_col(&rt, metric_names[k]), &x->m[k]);
+        for (int mk = 0; mk < 5 && !rc; mk++) rc = cl_table_num(&rt, r, cl_table_col(&rt, metric_names[mk]), &x->m[mk]);
         if (rc) break;
         if (x->tasks < 1 || x->tasks > 100000) {
-            rc = cl_fail("%s:%d: column 'tasks': expected a positive number of tasks", pr, rt.lines[r]);
+            rc = cl_fail("%s:%d: column 'tasks': expected a positive number of tasks", rt.path, rt.lines[r]);
             break;
         }
         x->diverged = div != 0;
@@ -170,12 +246,13 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     for (int r = 0; r < mt.nrows && !rc; r++) {
         long run, i, j;
         double acc;
-        rc = cl_table_int(&mt, r, 0, &run) || cl_table_int(&mt, r, cl_table_col(&mt, "trained_task"), &i) ||
+        rc = cl_table_int(&mt, r, cl_table_col(&mt, "run"), &run) ||
+             cl_table_int(&mt, r, cl_table_col(&mt, "trained_task"), &i) ||
              cl_table_int(&mt, r, cl_table_col(&mt, "eval_task"), &j) ||
              cl_table_num(&mt, r, cl_table_col(&mt, "accuracy"), &acc);
         if (rc) break;
         runrec *x = run >= 1 && run <= maxrun ? byrun[run] : NULL;
-        if (!x) continue; /* rows of a run without a runs.csv row are dropped on the next resume */
+        if (!x) continue; /* rows of a run not summarized (killed before it finished, or damaged) */
         if (i < 0 || i > x->tasks || j < 1 || j > x->tasks) {
             rc = cl_fail("%s:%d: task numbers %ld, %ld outside run %ld's %ld tasks", pm, mt.lines[r], i, j, run, x->tasks);
             break;
@@ -184,7 +261,8 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     }
 
     /* intransigence against the joint cell of the same order and seed */
-    double *intr = cl_malloc(sizeof(double) * (nr ? nr : 1));
+    double *intr = cl_malloc(sizeof(double) * (rt.nrows ? rt.nrows : 1));
+    for (int r = 0; r < rt.nrows; r++) intr[r] = NAN;
     for (int r = 0; r < nr && !rc; r++) {
         runrec *x = &runs[r], *joint = NULL;
         for (int q = 0; q < nr; q++)
@@ -198,12 +276,17 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
                 s += (double)joint->R[j * x->tasks + j - 1] - (double)x->R[j * x->tasks + j - 1];
             v = s / x->tasks;
         }
-        x->m[5] = intr[r] = v;
+        x->m[5] = intr[x->row] = v;
     }
 
-    if (!rc) rc = rewrite_sorted(&rt, pr, cl_table_col(&rt, "intransigence"), intr);
-    if (!rc) rc = rewrite_sorted(&mt, pm, -1, NULL);
-    if (!rc) rc = rewrite_sorted(&ct, pc, -1, NULL);
+    /* Every file below is staged, and all of them replace the old ones together at the end: a failure
+     * (a full disk) leaves the directory's files as they were, never summaries that disagree. The results
+     * themselves are rewritten (sorted, intransigence filled in) only when they are whole: a partial
+     * summary leaves them as they are, for the rerun that repairs them. */
+    cl_replace rp = {0};
+    if (!rc && !o->partial) rc = rewrite_sorted(&rp, &rt, cl_table_col(&rt, "intransigence"), intr);
+    if (!rc && !o->partial) rc = rewrite_sorted(&rp, &mt, -1, NULL);
+    if (!rc && !o->partial) rc = rewrite_sorted(&rp, &ct, -1, NULL);
 
     /* groups, in the grid's order of labels, then by params, then by lambda */
     group *gs = NULL;
@@ -244,15 +327,25 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
         }
         for (int r = 0; r < nr; r++) g->diverged += runs[r].group == gi && runs[r].diverged;
     }
-    /* the group each label's figures draw: best mean ACC, unless chosen */
-    for (int gi = 0; gi < ng; gi++) {
-        group *g = &gs[gi];
-        int best = 1;
-        for (int h = 0; h < ng; h++)
-            if (h != gi && !strcmp(gs[h].label, g->label) && isfinite(gs[h].mean[0]) &&
-                (!isfinite(g->mean[0]) || gs[h].mean[0] > g->mean[0] || (gs[h].mean[0] == g->mean[0] && h < gi)))
-                best = 0;
-        g->selected = best;
+    /* The group each label's figures draw: the best mean ACC (on a tie, the group whose first run comes
+     * first), unless chosen. Exactly one per label, always: when no group of a label has a finite mean
+     * (every cell diverged), its first group in summary order (the smallest lambda) is selected, so the
+     * label still has its row in best.csv and its (nan) line in the figures. */
+    for (int gi = 0; gi < ng; gi++) gs[gi].selected = 0;
+    for (int i = 0; i < ng; i++) {
+        const char *label = gs[gord[i]].label;
+        int seen = 0, first = -1, best = -1;
+        for (int k = 0; k < i && !seen; k++) seen = !strcmp(gs[gord[k]].label, label);
+        if (seen) continue; /* the label was done at its first group */
+        for (int k = i; k < ng; k++) {
+            int h = gord[k];
+            if (strcmp(gs[h].label, label)) continue;
+            if (first < 0) first = h;
+            if (isfinite(gs[h].mean[0]) &&
+                (best < 0 || gs[h].mean[0] > gs[best].mean[0] || (gs[h].mean[0] == gs[best].mean[0] && h < best)))
+                best = h;
+        }
+        gs[best >= 0 ? best : first].selected = 1;
     }
     for (int s = 0; s < nselect && !rc; s++) {
         const char *eq = strchr(select[s], '=');
@@ -292,7 +385,7 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
             cl_buf_endrow(&b);
         }
         snprintf(path, sizeof path, "%s/summary.csv", dir);
-        rc = cl_write_file_atomic(path, b.s, b.len);
+        rc = cl_replace_stage(&rp, path, b.s, b.len);
         b.len = 0;
     }
     if (!rc) { /* best.csv */
@@ -304,7 +397,7 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
             cl_buf_endrow(&b);
         }
         snprintf(path, sizeof path, "%s/best.csv", dir);
-        rc = cl_write_file_atomic(path, b.s, b.len);
+        rc = cl_replace_stage(&rp, path, b.s, b.len);
         b.len = 0;
     }
     if (!rc) { /* summary_tasks.csv and summary_matrix.csv */
@@ -340,9 +433,9 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
                 }
         }
         snprintf(path, sizeof path, "%s/summary_tasks.csv", dir);
-        rc = cl_write_file_atomic(path, b.s, b.len);
+        rc = cl_replace_stage(&rp, path, b.s, b.len);
         snprintf(path, sizeof path, "%s/summary_matrix.csv", dir);
-        if (!rc) rc = cl_write_file_atomic(path, m2.s, m2.len);
+        if (!rc) rc = cl_replace_stage(&rp, path, m2.s, m2.len);
         cl_buf_free(&m2);
         b.len = 0;
     }
@@ -395,8 +488,11 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
         free(start);
         free(count);
         snprintf(path, sizeof path, "%s/summary_curves.csv", dir);
-        if (!rc) rc = cl_write_file_atomic(path, b.s, b.len);
+        if (!rc) rc = cl_replace_stage(&rp, path, b.s, b.len);
     }
+    /* a failed stage has removed the staged files already */
+    if (!rc) rc = cl_replace_commit(&rp);
+    else cl_replace_abort(&rp);
     cl_buf_free(&b);
     free(vals);
     free(gord);
@@ -405,9 +501,7 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     free(intr);
     for (int r = 0; r < nr; r++) free(runs[r].R);
     free(runs);
+    free(rows);
     free(byrun);
-    cl_table_free(&rt);
-    cl_table_free(&mt);
-    cl_table_free(&ct);
     return rc ? -1 : 0;
 }

@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csv.h>
@@ -95,12 +97,21 @@ int cl_table_read(cl_table *t, const char *path, const char *const *required)
         if (len == cap) text = cl_realloc(text, cap *= 2);
     }
     fclose(f);
-    while (len > 0 && text[len - 1] != '\n') len--; /* a row cut short by a kill is not a row */
+    size_t whole = len;
+    while (whole > 0 && text[whole - 1] != '\n') whole--; /* a row cut short by a kill is not a row */
+    if (whole < len) {
+        t->cut_line = 1;
+        for (size_t i = 0; i < whole; i++) t->cut_line += text[i] == '\n';
+        len = whole;
+    }
     struct csv_parser p;
     csv_init(&p, CSV_APPEND_NULL);
+    /* libcsv grows a field's buffer by this much at a time: the default (128 bytes) makes a long field
+     * (a hand-edited or damaged file) quadratic to read */
+    csv_set_blk_size(&p, 1 << 16);
     reader r = {.t = t, .line = 1, .row_line = 1};
     /* feed line by line so messages can name the line where each record starts */
-    size_t start = 0;
+    size_t start = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     int rc = 0;
     while (start < len && !r.failed) {
         size_t end = start;
@@ -262,4 +273,87 @@ int cl_write_file_atomic(const char *path, const char *data, size_t len)
     if (!rc && rename(tmp, path) != 0) rc = cl_fail("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
     if (rc) unlink(tmp);
     return rc;
+}
+
+/* 1 when the file at path holds exactly these bytes */
+static int same_contents(const char *path, const char *data, size_t len)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len) return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char buf[1 << 16];
+    size_t off = 0, n;
+    int same = 1;
+    while (same && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        same = off + n <= len && memcmp(buf, data + off, n) == 0;
+        off += n;
+    }
+    fclose(f);
+    return same && off == len;
+}
+
+static int write_tmp(const char *tmp, const char *data, size_t len)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return cl_fail("%s: cannot write: %s", tmp, strerror(errno));
+    cl_buf b = {(char *)data, len, len};
+    int rc = cl_write_all(fd, tmp, &b);
+    if (!rc && fsync(fd) != 0) rc = cl_fail("%s: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && !rc) rc = cl_fail("%s: %s", tmp, strerror(errno));
+    if (rc) unlink(tmp);
+    return rc;
+}
+
+int cl_replace_stage(cl_replace *r, const char *path, const char *data, size_t len)
+{
+    if (same_contents(path, data, len)) return 0;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (write_tmp(tmp, data, len)) {
+        cl_replace_abort(r);
+        return -1;
+    }
+    r->paths = cl_realloc(r->paths, sizeof(char *) * (r->n + 1));
+    r->paths[r->n++] = cl_strdup(path);
+    return 0;
+}
+
+int cl_replace_commit(cl_replace *r)
+{
+    int rc = 0;
+    char tmp[4200], dir[4200] = "";
+    for (int i = 0; i < r->n; i++) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", r->paths[i]);
+        if (!rc && rename(tmp, r->paths[i]) != 0)
+            rc = cl_fail("%s: cannot rename to %s: %s", tmp, r->paths[i], strerror(errno));
+        if (rc) unlink(tmp);
+        if (i == 0) {
+            char copy[4200];
+            snprintf(copy, sizeof copy, "%s", r->paths[i]);
+            snprintf(dir, sizeof dir, "%s", dirname(copy));
+        }
+    }
+    /* the renames themselves reach the disk only with the directory */
+    int dfd = r->n ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0) {} /* some file systems cannot: the renames are done either way */
+        close(dfd);
+    }
+    for (int i = 0; i < r->n; i++) free(r->paths[i]);
+    free(r->paths);
+    memset(r, 0, sizeof *r);
+    return rc;
+}
+
+void cl_replace_abort(cl_replace *r)
+{
+    char tmp[4200];
+    for (int i = 0; i < r->n; i++) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", r->paths[i]);
+        unlink(tmp);
+        free(r->paths[i]);
+    }
+    free(r->paths);
+    memset(r, 0, sizeof *r);
 }

@@ -14,11 +14,14 @@ typedef struct cl_table {
     int nrows;
     char ***cells;   /* cells[row][col] */
     int *lines;      /* line of each row in the file (1-based, the header is line 1) */
+    int cut_line;    /* the line of a last row without its newline (a write cut short; not read), else 0 */
 } cl_table;
 
 /* Read path (header row, then rows with exactly as many fields). required: NULL-terminated column names
  * that must be present. A missing file is an error naming it; so are ragged rows, a missing column, an
- * empty file. A last line without its newline (a write cut short) is ignored. */
+ * empty file. A last line without its newline (a write cut short) is not read, and cut_line says where it
+ * was: resuming drops it, summarizing reports it. A UTF-8 byte order mark (a spreadsheet's "CSV UTF-8")
+ * is skipped. */
 int cl_table_read(cl_table *t, const char *path, const char *const *required);
 void cl_table_free(cl_table *t);
 int cl_table_col(const cl_table *t, const char *name); /* index, or -1 */
@@ -46,5 +49,21 @@ void cl_buf_endrow(cl_buf *b);
 int cl_write_all(int fd, const char *path, const cl_buf *b);
 /* Replace path by the buffer: written to path.tmp, flushed to disk, renamed over path. */
 int cl_write_file_atomic(const char *path, const char *data, size_t len);
+
+/* Files that must change together (a directory's summaries agree with each other and with runs.csv): each is
+ * staged as path.tmp and flushed, and only when every one is written are they renamed over their paths. A
+ * failure while staging (a full disk) leaves every old file as it was. */
+typedef struct cl_replace {
+    int n;
+    char **paths;
+} cl_replace;
+
+/* Stage one file; on failure the staged ones are removed (as by cl_replace_abort) and -1 returned. A file
+ * whose current contents are already these bytes is left alone (nothing to replace). */
+int cl_replace_stage(cl_replace *r, const char *path, const char *data, size_t len);
+/* Rename every staged file over its path and flush the directory; frees r. */
+int cl_replace_commit(cl_replace *r);
+/* Remove the staged files; frees r. */
+void cl_replace_abort(cl_replace *r);
 
 #endif

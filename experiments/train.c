@@ -76,6 +76,7 @@ typedef struct trainer {
     float *grad_task, *theta_before; /* for regularizers with after_step (SI) */
     cl_range *ranges;
     long step;               /* optimizer steps of the current task so far */
+    int stopped;             /* cfg->stop was seen set */
     double observer_sec;     /* time spent in on_steps (evaluations for curves): not training time */
 } trainer;
 
@@ -149,7 +150,21 @@ static void joint_batch(trainer *t, int cur, const int *entries, int nb)
     }
 }
 
-/* One epoch of task `cur`; returns the mean task loss (NaN/Inf when the run diverged). */
+static int diverged_loss(double loss) { return !isfinite(loss) || loss > CL_DIVERGED_LOSS; }
+
+static int stop_asked(const cl_train_cfg *cfg) { return cfg->stop && *cfg->stop; }
+
+/* 1 when every parameter is finite. An update can overflow a parameter while the loss that drove it was
+ * still finite; the next forward pass would show it, but the task's last step has no next pass. */
+static int params_finite(const cl_mlp *m)
+{
+    for (size_t i = 0; i < m->nparams; i++)
+        if (!isfinite(m->params[i])) return 0;
+    return 1;
+}
+
+/* One epoch of task `cur`; returns the mean task loss, or the loss of the batch that diverged (see
+ * CL_DIVERGED_LOSS), or NaN with t->stopped set when asked to stop. */
 static double train_epoch(trainer *t, int cur, int epoch, int nranges)
 {
     cl_mlp *m = t->m;
@@ -178,6 +193,10 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
     for (int start = 0; start < n; start += B) {
         int nb = n - start < B ? n - start : B;
         float loss;
+        if (stop_asked(cfg)) {
+            t->stopped = 1;
+            return NAN;
+        }
         if (joint) {
             joint_batch(t, cur, t->order + start, nb);
             loss = step_joint(t, cur, nb);
@@ -185,7 +204,7 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
             cl_stream_batch(s, cur, 0, t->order + start, nb, t->X, t->y);
             loss = step_single(t, cur, nb);
         }
-        if (!isfinite(loss)) return loss;
+        if (diverged_loss(loss)) return loss;
         if (has_after) {
             memcpy(t->grad_task, m->grads, m->nparams * sizeof(float));
             memcpy(t->theta_before, m->params, m->nparams * sizeof(float));
@@ -260,7 +279,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
     evaluate_row(m, s, run, 0);
     run->eval_sec += cl_now() - t0;
 
-    for (int cur = 0; cur < T && !run->diverged && rc == 0; cur++) {
+    for (int cur = 0; cur < T && !run->diverged && !run->stopped && rc == 0; cur++) {
         if (cur > 0 && cfg->reset_optim) cl_optim_reset(&t.opt);
         int nranges = trainable_ranges(&t, cur, joint);
         t.step = 0;
@@ -271,12 +290,16 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
             double loss = train_epoch(&t, cur, e, nranges);
             run->train_sec += cl_now() - e0 - t.observer_sec;
             run->eval_sec += t.observer_sec;
+            if (t.stopped) {
+                run->stopped = 1;
+                break;
+            }
             run->loss[cur] = (float)loss;
-            if (!isfinite(loss)) {
+            if (diverged_loss(loss) || !params_finite(m)) {
                 run->diverged = 1;
                 if (cfg->progress)
-                    fprintf(stderr, "task %d/%d epoch %d/%d: loss %g, diverged; stopping\n", cur + 1, T, e + 1,
-                            cfg->epochs, loss);
+                    fprintf(stderr, "task %d/%d epoch %d/%d: loss %g%s, diverged; stopping\n", cur + 1, T, e + 1,
+                            cfg->epochs, loss, diverged_loss(loss) ? "" : " but a parameter is not finite");
                 break;
             }
             if (cfg->progress) {
@@ -292,7 +315,11 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
                 run->eval_sec += cl_now() - o0;
             }
         }
-        if (run->diverged) break;
+        if (run->diverged || run->stopped) break;
+        if (stop_asked(cfg)) { /* the importance pass can take a while: do not start it */
+            run->stopped = 1;
+            break;
+        }
 
         double i0 = cl_now();
         cl_rng irng;
