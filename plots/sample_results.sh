@@ -196,6 +196,8 @@ BEGIN {
         for (k = 1; k <= 6; k++) printf ",%s", num(RM[r, k]) > runs
         printf ",%d,%.2f,%.2f,%.2f\n", RD[r], 20 + 10 * rnd(), (GR[g] == "none" || GR[g] == "joint") ? 0 : 2 * rnd(), 1 + rnd() > runs
     }
+    # the manifest says how many cells the grid has: clreg summarize and plot check the files against it
+    printf "clreg (sample_results.sh: fabricated results)\ncells: %d in the grid, %d run by this invocation\n", nr, nr > (dir "/manifest.txt")
     # group metrics (over the cells that did not diverge)
     for (g = 1; g <= ng; g++) {
         for (k = 1; k <= 6; k++) {

@@ -236,7 +236,7 @@ static void test_bad_inputs(void **state)
     rc = tu_run_clreg(args, out, sizeof out);
     if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, "no runs.csv")) fail_msg("%d: %s", rc, out);
     /* a copy with a ragged runs.csv row, then with matrix.csv missing */
-    snprintf(path, sizeof path, "cp '%s'/*.csv '%s'/", results, bad);
+    snprintf(path, sizeof path, "cp '%s'/*.csv '%s'/manifest.txt '%s'/", results, results, bad);
     assert_int_equal(system(path), 0);
     snprintf(path, sizeof path, "%s/runs.csv", bad);
     td_append(path, "99,ewc,ewc\n", 11);
@@ -247,7 +247,7 @@ static void test_bad_inputs(void **state)
     rc = tu_run_clreg(args, out, sizeof out);
     if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, "matrix.csv")) fail_msg("%d: %s", rc, out);
     /* DIR/plots a file; no gnuplot; no temporary directory */
-    snprintf(path, sizeof path, "cp '%s'/*.csv '%s'/ && touch '%s'/plots", results, bad, bad);
+    snprintf(path, sizeof path, "cp '%s'/*.csv '%s'/manifest.txt '%s'/ && touch '%s'/plots", results, results, bad, bad);
     assert_int_equal(system(path), 0);
     rc = tu_run_clreg(args, out, sizeof out);
     if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, "/plots: exists and is not a directory")) fail_msg("%d: %s", rc, out);
@@ -427,7 +427,7 @@ static void test_results_dir_names(void **state)
     for (int i = 0; names[i]; i++) {
         snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
         mkdir(sub, 0700);
-        snprintf(cmd, sizeof cmd, "cp '%s'/*.csv \"$0\"/", src);
+        snprintf(cmd, sizeof cmd, "cp '%s'/*.csv '%s'/manifest.txt \"$0\"/", src, src);
         char *argv_cmd = cmd;
         /* copy through the shell with the name as $0: no quoting of it needed */
         pid_t pid = fork();
