@@ -225,7 +225,7 @@ static void test_select(void **state)
 static void test_bad_inputs(void **state)
 {
     (void)state;
-    char args[4400], path[13000], bad[4200];
+    char args[4400], path[17400], bad[4200];
     snprintf(bad, sizeof bad, "%s/bad", dir);
     snprintf(args, sizeof args, "plot %s", bad);
     int rc = tu_run_clreg(args, out, sizeof out);
