@@ -268,9 +268,10 @@ static int find_label_column(csv_ctx *c)
         return 0;
     }
     if (!c->has_header)
-        return cl_fail("%s: label column '%s' is a name, but the file has no header row (give a 0-based column "
-                       "index)", c->path, want);
-    char names[512];
+        return cl_fail("%s: label column '%.*s' is a name, but the file has no header row (give a 0-based column "
+                       "index)", c->path, CSV_SHOW, want);
+    /* the first columns only: cl_fail escapes bytes that are not UTF-8 as \xNN, so binary names grow 4x */
+    char names[200];
     size_t len = 0;
     names[0] = 0;
     char shown[CSV_SHOW * 4 + 4];

@@ -30,7 +30,7 @@ int cl_stream_kind_parse(const char *s, cl_stream_kind *out)
             *out = (cl_stream_kind)i;
             return 0;
         }
-    return cl_fail("unknown stream '%s', expected permuted, split or rotated", s);
+    return cl_fail("unknown stream '%.*s', expected permuted, split or rotated", CL_SHOW, s);
 }
 
 int cl_scenario_parse(const char *s, cl_scenario *out)
@@ -43,7 +43,7 @@ int cl_scenario_parse(const char *s, cl_scenario *out)
             return 0;
         }
     }
-    return cl_fail("unknown scenario '%s', expected task, domain or class (-incremental)", s);
+    return cl_fail("unknown scenario '%.*s', expected task, domain or class (-incremental)", CL_SHOW, s);
 }
 
 /* ---- parsing the group and angle lists ------------------------------------------------------------- */
@@ -70,16 +70,17 @@ static int parse_groups(const char *text, int nclasses, int ***groups, int **siz
             errno = 0;
             long v = strtol(p, &end, 10);
             if (end == p || errno) {
-                rc = cl_fail("class groups '%s': expected a class number at '%s' (format: 0,1/2,3/...)", text, p);
+                rc = cl_fail("class groups '%.*s': expected a class number at '%.*s' (format: 0,1/2,3/...)", CL_SHOW,
+                             text, CL_SHOW, p);
                 break;
             }
             if (v < 0 || v >= nclasses) {
-                rc = cl_fail("class groups '%s': class %ld is not in the data (classes 0..%d)", text, v,
+                rc = cl_fail("class groups '%.*s': class %ld is not in the data (classes 0..%d)", CL_SHOW, text, v,
                              nclasses - 1);
                 break;
             }
             if (seen[v]) {
-                rc = cl_fail("class groups '%s': class %ld appears twice", text, v);
+                rc = cl_fail("class groups '%.*s': class %ld appears twice", CL_SHOW, text, v);
                 break;
             }
             seen[v] = 1;
@@ -98,7 +99,7 @@ static int parse_groups(const char *text, int nclasses, int ***groups, int **siz
             p++;
             continue;
         }
-        if (*p) rc = cl_fail("class groups '%s': unexpected '%c' (format: 0,1/2,3/...)", text, *p);
+        if (*p) rc = cl_fail("class groups '%.*s': unexpected '%c' (format: 0,1/2,3/...)", CL_SHOW, text, *p);
         break;
     }
     free(seen);
@@ -124,7 +125,7 @@ static int parse_angles(const char *text, float **angles, int *n)
         float v = strtof(p, &end);
         if (end == p || !isfinite(v)) {
             free(a);
-            return cl_fail("rotation angles '%s': expected a number of degrees at '%s'", text, p);
+            return cl_fail("rotation angles '%.*s': expected a number of degrees at '%.*s'", CL_SHOW, text, CL_SHOW, p);
         }
         if (k == cap) a = cl_realloc(a, (cap *= 2) * sizeof *a);
         a[k++] = v;
@@ -136,7 +137,7 @@ static int parse_angles(const char *text, float **angles, int *n)
         }
         if (*p) {
             free(a);
-            return cl_fail("rotation angles '%s': unexpected '%c'", text, *p);
+            return cl_fail("rotation angles '%.*s': unexpected '%c'", CL_SHOW, text, *p);
         }
         break;
     }

@@ -38,7 +38,7 @@ static int split_list(const char *text, char ***items, int *n)
         if (comma) *comma = 0;
         char *item = trim(p);
         if (!*item) {
-            rc = cl_fail("empty item in the list '%s'", text);
+            rc = cl_fail("empty item in the list '%.*s'", CL_SHOW, text);
             break;
         }
         if (k == cap) out = cl_realloc(out, (cap *= 2) * sizeof *out);
@@ -68,7 +68,7 @@ static int parse_bool(const char *key, const char *v, int *out)
 {
     if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on")) *out = 1;
     else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off")) *out = 0;
-    else return cl_fail("%s: expected yes or no, got '%s'", key, v);
+    else return cl_fail("%s: expected yes or no, got '%.*s'", key, CL_SHOW, v);
     return 0;
 }
 
@@ -102,7 +102,7 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "optimizer")) {
         if (!strcmp(v, "adam")) g->opt.kind = CL_OPT_ADAM;
         else if (!strcmp(v, "sgd")) g->opt.kind = CL_OPT_SGD;
-        else return cl_fail("optimizer: expected adam or sgd, got '%s'", v);
+        else return cl_fail("optimizer: expected adam or sgd, got '%.*s'", CL_SHOW, v);
         return 0;
     }
     /* lr and momentum are applied over the optimizer's defaults once the whole file is read */
@@ -115,7 +115,7 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "curve_steps")) return cl_parse_int("curve_steps", v, 0, 1 << 30, &g->curve_steps);
     if (!strcmp(key, "save_state")) {
         if (!strcmp(v, "first")) return g->save_state = 2, 0; /* after the first task only */
-        return parse_bool(key, v, &g->save_state) ? cl_fail("save_state: expected yes, no or first, got '%s'", v) : 0;
+        return parse_bool(key, v, &g->save_state) ? cl_fail("save_state: expected yes, no or first, got '%.*s'", CL_SHOW, v) : 0;
     }
     if (!strcmp(key, "blas_threads")) {
         if (!strcmp(v, "auto")) return g->blas_threads = 0, 0;
@@ -124,7 +124,7 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "eval")) {
         if (!strcmp(v, "task")) g->eval_epochs = 0;
         else if (!strcmp(v, "epoch")) g->eval_epochs = 1;
-        else return cl_fail("eval: expected task (after each task) or epoch (also after each epoch), got '%s'", v);
+        else return cl_fail("eval: expected task (after each task) or epoch (also after each epoch), got '%.*s'", CL_SHOW, v);
         return 0;
     }
     if (!strcmp(key, "seeds")) {
@@ -139,7 +139,7 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
             if (cl_parse_int("seeds", items[0], 1, 100000, &count)) {
                 free_list(items, n);
                 return cl_fail("seeds: expected a count (e.g. 3 for seeds 1..3) or a list of two or more seeds, "
-                               "got '%s'", v);
+                               "got '%.*s'", CL_SHOW, v);
             }
             /* a single number is a count: seeds 1..count */
             g->nseeds = count;
@@ -225,8 +225,8 @@ static void start_section(gparse *p, char *name)
         for (int i = 0; cl_reg_methods[i] && k < 39; i++) names[k++] = cl_reg_methods[i]->name;
         names[k] = NULL;
         const char *near = cl_closest_name(method, names);
-        if (near) cl_fail("unknown section [%s]; did you mean [%s]? (sections: [experiment] and one per method: see clreg list)", name, near);
-        else cl_fail("unknown section [%s] (sections: [experiment] and one per method: see clreg list)", name);
+        if (near) cl_fail("unknown section [%.*s]; did you mean [%s]? (sections: [experiment] and one per method: see clreg list)", CL_SHOW, name, near);
+        else cl_fail("unknown section [%.*s] (sections: [experiment] and one per method: see clreg list)", CL_SHOW, name);
         fail_at(p, p->line);
         return;
     }
@@ -235,8 +235,8 @@ static void start_section(gparse *p, char *name)
         if (*c == ' ' || *c == ':' || *c == '\t' || *c == ',') *c = '_';
     for (int i = 0; i < g->nsections; i++)
         if (!strcmp(g->sections[i].label, label)) {
-            cl_fail("section [%s] appears twice (first on line %d); give the second a label, e.g. [%s variant]", name,
-                    g->sections[i].line, method);
+            cl_fail("section [%.*s] appears twice (first on line %d); give the second a label, e.g. [%.*s variant]",
+                    CL_SHOW, name, g->sections[i].line, CL_SHOW, method);
             free(label);
             fail_at(p, p->line);
             return;
@@ -287,21 +287,21 @@ static int on_value(void *user, const char *section, const char *name, const cha
     (void)section;
     if (p->failed) return 0;
     if (p->section == -2) {
-        cl_fail("'%s' is outside any section; put it under [experiment] or a method section", name);
+        cl_fail("'%.*s' is outside any section; put it under [experiment] or a method section", CL_SHOW, name);
         return fail_at(p, p->line), 0;
     }
     if (p->section == -1) {
         for (int i = 0; i < p->nseen; i++)
             if (!strcmp(p->seen[i], name)) {
-                cl_fail("[experiment]: '%s' given twice", name);
+                cl_fail("[experiment]: '%.*s' given twice", CL_SHOW, name);
                 return fail_at(p, p->line), 0;
             }
         if (p->nseen < 64) snprintf(p->seen[p->nseen++], sizeof p->seen[0], "%s", name);
         int rc = set_experiment(g, name, value);
         if (rc == -2) {
             const char *near = cl_closest_name(name, experiment_keys);
-            if (near) cl_fail("[experiment]: unknown key '%s'; did you mean '%s'?", name, near);
-            else cl_fail("[experiment]: unknown key '%s' (keys: see experiments/README.md)", name);
+            if (near) cl_fail("[experiment]: unknown key '%.*s'; did you mean '%s'?", CL_SHOW, name, near);
+            else cl_fail("[experiment]: unknown key '%.*s' (keys: see experiments/README.md)", CL_SHOW, name);
             return fail_at(p, p->line), 0;
         }
         if (rc) {
@@ -314,17 +314,17 @@ static int on_value(void *user, const char *section, const char *name, const cha
     cl_grid_section *s = &g->sections[p->section];
     for (int i = 0; i < s->nkeys; i++)
         if (!strcmp(s->keys[i], name)) {
-            cl_fail("[%s]: '%s' given twice", s->label, name);
+            cl_fail("[%.*s]: '%.*s' given twice", CL_SHOW, s->label, CL_SHOW, name);
             return fail_at(p, p->line), 0;
         }
     if (s->nkeys == CL_GRID_MAX_KEYS) {
-        cl_fail("[%s]: too many keys", s->label);
+        cl_fail("[%.*s]: too many keys", CL_SHOW, s->label);
         return fail_at(p, p->line), 0;
     }
     char **items;
     int n;
     if (split_list(value, &items, &n)) {
-        cl_fail_prefix("[%s]: %s", s->label, name);
+        cl_fail_prefix("[%.*s]: %.*s", CL_SHOW, s->label, CL_SHOW, name);
         return fail_at(p, p->line), 0;
     }
     /* each value on its own, so the message points at this line */
@@ -335,7 +335,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
         cl_reg *r = cl_reg_create(s->method->name, one, 1, p->probe);
         if (!r) {
             free_list(items, n);
-            cl_fail_prefix("[%s]", s->label);
+            cl_fail_prefix("[%.*s]", CL_SHOW, s->label);
             return fail_at(p, p->line), 0;
         }
         cl_reg_free(r);
@@ -513,7 +513,7 @@ int cl_grid_prepare(cl_grid *g, const cl_data *d)
             cl_reg *r = cl_reg_create(sec->method->name, (const char *const *)g->cells[first].params,
                                       g->cells[first].nparams, probe);
             if (!r) {
-                rc = cl_fail_prefix("%s:%d: [%s]", g->path, sec->line, sec->label);
+                rc = cl_fail_prefix("%s:%d: [%.*s]", g->path, sec->line, CL_SHOW, sec->label);
                 break;
             }
             cl_reg_free(r);
