@@ -87,6 +87,20 @@ static int rewrite_sorted(const cl_table *t, const char *path, int col, const do
     return rc;
 }
 
+/* The record of run id `run` through ord (the records sorted by run id), or NULL. Run ids are looked up, not
+ * used as indices: in a damaged or hand-edited runs.csv they can be any number. */
+static runrec *run_by_id(runrec *runs, const rowref *ord, int nr, long run)
+{
+    int lo = 0, hi = nr - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (ord[mid].run == run) return &runs[ord[mid].row];
+        if (ord[mid].run < run) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return NULL;
+}
+
 static int find_group(group **gs, int *ng, const runrec *r)
 {
     for (int i = 0; i < *ng; i++) {
@@ -138,7 +152,6 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     }
     int rc = 0, nr = rt.nrows;
     runrec *runs = cl_calloc(nr ? nr : 1, sizeof *runs);
-    long maxrun = 0;
     for (int r = 0; r < nr && !rc; r++) {
         runrec *x = &runs[r];
         long div;
@@ -155,6 +168,10 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
              cl_table_int(&rt, r, cl_table_col(&rt, "diverged"), &div);
         for (int k = 0; k < 5 && !rc; k++) rc = cl_table_num(&rt, r, cl_table_col(&rt, metric_names[k]), &x->m[k]);
         if (rc) break;
+        if (x->run < 1) {
+            rc = cl_fail("%s:%d: column 'run': expected a run number >= 1, got %ld", pr, rt.lines[r], x->run);
+            break;
+        }
         if (x->tasks < 1 || x->tasks > 100000) {
             rc = cl_fail("%s:%d: column 'tasks': expected a positive number of tasks", pr, rt.lines[r]);
             break;
@@ -162,25 +179,36 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
         x->diverged = div != 0;
         x->R = cl_malloc(sizeof(float) * (x->tasks + 1) * x->tasks);
         for (long i = 0; i < (x->tasks + 1) * x->tasks; i++) x->R[i] = NAN;
-        maxrun = x->run > maxrun ? x->run : maxrun;
     }
-    /* run id -> record */
-    runrec **byrun = cl_calloc((size_t)maxrun + 1, sizeof *byrun);
-    for (int r = 0; r < nr && !rc; r++) byrun[runs[r].run] = &runs[r];
+    /* the records by run id; one row per run */
+    rowref *ord = cl_malloc(sizeof(rowref) * (nr ? nr : 1));
+    for (int r = 0; r < nr; r++) ord[r] = (rowref){runs[r].run, r};
+    qsort(ord, nr, sizeof *ord, cmp_rowref);
+    for (int i = 1; i < nr && !rc; i++)
+        if (ord[i].run == ord[i - 1].run)
+            rc = cl_fail("%s:%d: run %ld appears twice (first on line %d)", pr, rt.lines[ord[i].row], ord[i].run,
+                         rt.lines[ord[i - 1].row]);
     for (int r = 0; r < mt.nrows && !rc; r++) {
         long run, i, j;
         double acc;
-        rc = cl_table_int(&mt, r, 0, &run) || cl_table_int(&mt, r, cl_table_col(&mt, "trained_task"), &i) ||
+        rc = cl_table_int(&mt, r, cl_table_col(&mt, "run"), &run) ||
+             cl_table_int(&mt, r, cl_table_col(&mt, "trained_task"), &i) ||
              cl_table_int(&mt, r, cl_table_col(&mt, "eval_task"), &j) ||
              cl_table_num(&mt, r, cl_table_col(&mt, "accuracy"), &acc);
         if (rc) break;
-        runrec *x = run >= 1 && run <= maxrun ? byrun[run] : NULL;
+        runrec *x = run_by_id(runs, ord, nr, run);
         if (!x) continue; /* rows of a run without a runs.csv row are dropped on the next resume */
         if (i < 0 || i > x->tasks || j < 1 || j > x->tasks) {
             rc = cl_fail("%s:%d: task numbers %ld, %ld outside run %ld's %ld tasks", pm, mt.lines[r], i, j, run, x->tasks);
             break;
         }
         x->R[i * x->tasks + (j - 1)] = (float)acc;
+    }
+
+    /* curve rows are summarized after the files are rewritten: check their run ids before anything is written */
+    for (int r = 0; r < ct.nrows && !rc; r++) {
+        long run;
+        rc = cl_table_int(&ct, r, cl_table_col(&ct, "run"), &run);
     }
 
     /* intransigence against the joint cell of the same order and seed */
@@ -208,9 +236,6 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     /* groups, in the grid's order of labels, then by params, then by lambda */
     group *gs = NULL;
     int ng = 0;
-    rowref *ord = cl_malloc(sizeof(rowref) * (nr ? nr : 1));
-    for (int r = 0; r < nr; r++) ord[r] = (rowref){runs[r].run, r};
-    qsort(ord, nr, sizeof *ord, cmp_rowref);
     for (int i = 0; i < nr && !rc; i++) runs[ord[i].row].group = find_group(&gs, &ng, &runs[ord[i].row]);
     /* order: label rank (first run of the label), params, lambda */
     int *gord = cl_malloc(sizeof(int) * (ng ? ng : 1));
@@ -352,29 +377,33 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
         cl_buf_printf(&b, "label,params,lambda,selected,x,trained_task,eval_task,acc_mean,acc_std,n\n");
         /* the curve rows of one run define the points; every run of a group has the same points */
         rowref *cord = cl_malloc(sizeof(rowref) * (ct.nrows ? ct.nrows : 1));
-        for (int r = 0; r < ct.nrows; r++) cord[r] = (rowref){strtol(ct.cells[r][0], NULL, 10), r};
+        int crun = cl_table_col(&ct, "run");
+        for (int r = 0; r < ct.nrows; r++) cord[r] = (rowref){strtol(ct.cells[r][crun], NULL, 10), r};
         qsort(cord, ct.nrows, sizeof *cord, cmp_rowref);
-        long *start = cl_calloc((size_t)maxrun + 2, sizeof(long)), *count = cl_calloc((size_t)maxrun + 2, sizeof(long));
+        /* each run record's curve rows: count[r] rows from cord[start[r]] (r indexes runs) */
+        long *start = cl_calloc((size_t)nr + 1, sizeof(long)), *count = cl_calloc((size_t)nr + 1, sizeof(long));
         for (int i = 0; i < ct.nrows; i++) {
-            long run = cord[i].run;
-            if (run < 1 || run > maxrun) continue;
-            if (!count[run]) start[run] = i;
-            count[run]++;
+            runrec *x = run_by_id(runs, ord, nr, cord[i].run);
+            if (!x) continue;
+            long r = x - runs;
+            if (!count[r]) start[r] = i;
+            count[r]++;
         }
         for (int i = 0; i < ng && !rc; i++) {
             int gi = gord[i];
             runrec *first = NULL;
             for (int r = 0; r < nr; r++)
-                if (runs[r].group == gi && !runs[r].diverged && count[runs[r].run] && (!first || runs[r].run < first->run))
+                if (runs[r].group == gi && !runs[r].diverged && count[r] && (!first || runs[r].run < first->run))
                     first = &runs[r];
             if (!first) continue;
-            for (long p = 0; p < count[first->run]; p++) {
-                int row0 = cord[start[first->run] + p].row;
+            long f = first - runs;
+            for (long p = 0; p < count[f]; p++) {
+                int row0 = cord[start[f] + p].row;
                 int n = 0, cnt;
                 for (int r = 0; r < nr; r++) {
-                    if (runs[r].group != gi || runs[r].diverged || count[runs[r].run] != count[first->run]) continue;
+                    if (runs[r].group != gi || runs[r].diverged || count[r] != count[f]) continue;
                     double v;
-                    if (cl_table_num(&ct, cord[start[runs[r].run] + p].row, cacc, &v)) {
+                    if (cl_table_num(&ct, cord[start[r] + p].row, cacc, &v)) {
                         rc = -1;
                         break;
                     }
@@ -405,7 +434,6 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     free(intr);
     for (int r = 0; r < nr; r++) free(runs[r].R);
     free(runs);
-    free(byrun);
     cl_table_free(&rt);
     cl_table_free(&mt);
     cl_table_free(&ct);

@@ -158,7 +158,8 @@ int cl_table_num(const cl_table *t, int row, int col, double *out)
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end || errno)
-        return cl_fail("%s:%d: column '%s': expected a number, got '%s'", t->path, t->lines[row], t->cols[col], s);
+        return cl_fail("%s:%d: column '%.*s': expected a number, got '%.*s'", t->path, t->lines[row], CL_SHOW,
+                       t->cols[col], CL_SHOW, s);
     *out = v;
     return 0;
 }
@@ -170,7 +171,8 @@ int cl_table_int(const cl_table *t, int row, int col, long *out)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end || errno)
-        return cl_fail("%s:%d: column '%s': expected a whole number, got '%s'", t->path, t->lines[row], t->cols[col], s);
+        return cl_fail("%s:%d: column '%.*s': expected a whole number, got '%.*s'", t->path, t->lines[row], CL_SHOW,
+                       t->cols[col], CL_SHOW, s);
     *out = v;
     return 0;
 }
@@ -210,6 +212,11 @@ static void sep(cl_buf *b)
 
 void cl_buf_str(cl_buf *b, const char *s)
 {
+    if (!*s && (!b->len || b->s[b->len - 1] == '\n')) {
+        /* an empty first field written as nothing would vanish: the next field's comma decides by line start */
+        cl_buf_printf(b, "\"\"");
+        return;
+    }
     sep(b);
     if (!strpbrk(s, ",\"\n\r")) {
         cl_buf_printf(b, "%s", s);
