@@ -23,7 +23,7 @@
 #define IDX_MAX_SIDE 65536                 /* rows or cols */
 #define IDX_MAX_PIXELS (1 << 24)           /* rows * cols of one image */
 
-#define IDX_FIRST_ALLOC (4u << 20)         /* the payload buffer starts at this size and doubles */
+#define IDX_FIRST_ALLOC (1u << 16)         /* the payload buffer starts at this size and doubles */
 #define IDX_READ_MAX (1u << 30)            /* gzread takes an unsigned length and returns an int */
 #define IDX_TRAILING_COUNT_MAX (1ull << 30) /* stop counting trailing bytes here ("or more") */
 
@@ -57,7 +57,7 @@ static int idx_open(idx_file *f, const char *path)
     f->gzip = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
     f->gz = gzopen(path, "rb");
     if (!f->gz) return cl_fail("%s: cannot open: %s", path, errno ? strerror(errno) : "zlib could not open it");
-    gzbuffer(f->gz, 1u << 17); /* fewer read calls than zlib's 8 KiB default */
+    gzbuffer(f->gz, 1u << 15); /* fewer read calls than zlib's 8 KiB default */
     return 0;
 }
 
