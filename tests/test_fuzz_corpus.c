@@ -161,9 +161,9 @@ static void test_split(void **state)
 {
     (void)state;
     const char *in = "a,b\n1,2\n====\nc\n====\n\n====\nd";
-    const uint8_t *part[3];
-    size_t len[3];
-    assert_int_equal(fz_split((const uint8_t *)in, strlen(in), part, len, 3), 3);
+    const uint8_t *part[4];
+    size_t len[4];
+    assert_int_equal(fz_split((const uint8_t *)in, strlen(in), part, len, 3, 1), 3);
     assert_int_equal(len[0], 8);
     assert_memory_equal(part[0], "a,b\n1,2\n", 8);
     assert_int_equal(len[1], 2);
@@ -171,7 +171,15 @@ static void test_split(void **state)
     /* the last part keeps the remaining separators */
     assert_int_equal(len[2], 7);
     assert_memory_equal(part[2], "\n====\nd", 7);
-    assert_int_equal(fz_split((const uint8_t *)"x", 1, part, len, 3), 1);
+    /* binary files: the separator's newline is not part of the file before it */
+    assert_int_equal(fz_split((const uint8_t *)in, strlen(in), part, len, 4, 0), 4);
+    assert_int_equal(len[0], 7);
+    assert_memory_equal(part[0], "a,b\n1,2", 7);
+    assert_int_equal(len[1], 1);
+    assert_int_equal(len[2], 0);
+    assert_int_equal(len[3], 1);
+    assert_memory_equal(part[3], "d", 1);
+    assert_int_equal(fz_split((const uint8_t *)"x", 1, part, len, 3, 1), 1);
     assert_int_equal(len[0], 1);
 }
 

@@ -26,12 +26,13 @@ int cl_fuzz_csv(const uint8_t *data, size_t size);
 int cl_fuzz_grid(const uint8_t *data, size_t size);
 int cl_fuzz_results(const uint8_t *data, size_t size);
 
-/* Inputs that hold several files separate them with this line: "a\n====\nb" is the files "a\n" and "b". */
+/* Inputs that hold several files separate them with this line: "a\n====\nb" is the files "a\n" and "b"
+ * (text files, keep_newline 1) or "a" and "b" (binary files, keep_newline 0). */
 #define FZ_SEPARATOR "\n====\n"
 
-/* Split data into at most max parts at FZ_SEPARATOR (the last part keeps any further separators); each part
- * keeps the newline that ends its last line. Returns the number of parts (at least 1). */
-int fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, int max);
+/* Split data into at most max parts at FZ_SEPARATOR (the last part keeps any further separators); with
+ * keep_newline each part keeps the newline that ends its last line. Returns the number of parts (>= 1). */
+int fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, int max, int keep_newline);
 
 /* Put n bytes into memory file `slot` (0..FZ_SLOTS-1, created on first use, reused after) and return a
  * path that opens it: "/proc/self/fd/N". */

@@ -141,7 +141,7 @@ static void file_set(const uint8_t *payload, size_t n, int gzip, int which)
     } kinds[4] = {{"mnist", 10, 0}, {"idx", 0, 0}, {"emnist", 0, 1}, {"kmnist", 10, 0}};
     const uint8_t *part[4];
     size_t len[4];
-    int np = fz_split(payload, n, part, len, 4);
+    int np = fz_split(payload, n, part, len, 4, 0);
     for (int k = np; k < 4; k++) part[k] = payload + n, len[k] = 0; /* missing files are empty */
     const char *dir = set_directory();
     int known = 1;

@@ -27,7 +27,7 @@ void fz_violation(const char *fmt, ...)
     abort();
 }
 
-int fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, int max)
+int fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, int max, int keep_newline)
 {
     static const char sep[] = FZ_SEPARATOR;
     const size_t seplen = sizeof sep - 1;
@@ -36,10 +36,10 @@ int fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len
     while (n < max - 1) {
         const uint8_t *hit = size - start >= seplen ? memmem(data + start, size - start, sep, seplen) : NULL;
         if (!hit) break;
-        size_t end = (size_t)(hit - data) + 1; /* the part keeps its last newline */
+        size_t end = (size_t)(hit - data);
         part[n] = data + start;
-        len[n++] = end - start;
-        start = end + seplen - 1;
+        len[n++] = end - start + (keep_newline != 0);
+        start = end + seplen;
     }
     part[n] = data + start;
     len[n++] = size - start;
