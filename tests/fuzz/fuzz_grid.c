@@ -132,11 +132,12 @@ int cl_fuzz_grid(const uint8_t *data, size_t size)
     }
     long want = expected_cells(&g, norders);
     const cl_data *d = g.dataset && !strcasecmp(g.dataset, "csv") ? &tabular : &images;
-    long side = d->train.rows > 1 ? FZ_SIDE + 2L * g.stream.pad : 1;
-    long tasks = g.stream.ntasks ? g.stream.ntasks : 10; /* 0: every class group (at most 5 here) or 5 */
-    if (!g.stream.ntasks && g.angles) /* or one task per angle given */
+    /* tasks: as given, else one per angle listed, else at most 5 (class groups of 10 classes, or the default) */
+    long tasks = g.stream.ntasks ? g.stream.ntasks : g.angles ? 1 : 5;
+    if (!g.stream.ntasks && g.angles)
         for (const char *c = g.angles; *c; c++) tasks += *c == ',';
-    if (want <= FZ_GRID_MAX_CELLS && tasks * side * (d->train.rows > 1 ? side : d->train.dim) <= FZ_GRID_MAX_UNITS) {
+    long side = FZ_SIDE + 2L * g.stream.pad, units = d->train.rows > 1 ? side * side : d->train.dim;
+    if (want <= FZ_GRID_MAX_CELLS && tasks * units <= FZ_GRID_MAX_UNITS) {
         if (cl_grid_prepare(&g, d)) fz_check_message("cl_grid_prepare", &path, 1);
         else check_prepared(&g, want);
     }
