@@ -152,6 +152,7 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     }
     int rc = 0, nr = rt.nrows;
     runrec *runs = cl_calloc(nr ? nr : 1, sizeof *runs);
+    long entries = 0; /* accuracy-matrix entries of the runs, counted up to one more than matrix.csv's rows */
     for (int r = 0; r < nr && !rc; r++) {
         runrec *x = &runs[r];
         long div;
@@ -177,6 +178,15 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
             break;
         }
         x->diverged = div != 0;
+        if (entries <= mt.nrows) entries += (x->tasks + 1) * x->tasks;
+    }
+    /* Every run writes its whole matrix, (tasks + 1) x tasks rows, before its runs.csv row: more entries than
+     * matrix.csv has rows means damaged files, and allocating them could take any amount of memory. */
+    if (!rc && entries > mt.nrows)
+        rc = cl_fail("%s: its runs need more accuracy-matrix rows ((tasks + 1) x tasks each) than the %d of %s; the "
+                     "files are damaged or do not belong together", pr, mt.nrows, pm);
+    for (int r = 0; r < nr && !rc; r++) {
+        runrec *x = &runs[r];
         x->R = cl_malloc(sizeof(float) * (x->tasks + 1) * x->tasks);
         for (long i = 0; i < (x->tasks + 1) * x->tasks; i++) x->R[i] = NAN;
     }
