@@ -101,6 +101,21 @@ static runrec *run_by_id(runrec *runs, const rowref *ord, int nr, long run)
     return NULL;
 }
 
+/* A run's accuracy matrix, (tasks + 1) x tasks, all NaN. Every run writes its whole matrix to matrix.csv before
+ * its runs.csv row, so the runs together never need more entries than matrix.csv has rows; more means damaged
+ * files, and a claimed task count must not decide how much memory is taken. */
+static int alloc_matrix(runrec *x, long *entries, int matrix_rows, const char *pr, const char *pm)
+{
+    long n = (x->tasks + 1) * x->tasks;
+    if (n > matrix_rows - *entries)
+        return cl_fail("%s: its runs need more accuracy-matrix rows ((tasks + 1) x tasks each) than the %d of %s; "
+                       "the files are damaged or do not belong together", pr, matrix_rows, pm);
+    *entries += n;
+    x->R = cl_malloc(sizeof(float) * n);
+    for (long i = 0; i < n; i++) x->R[i] = NAN;
+    return 0;
+}
+
 static int find_group(group **gs, int *ng, const runrec *r)
 {
     for (int i = 0; i < *ng; i++) {
@@ -152,7 +167,6 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     }
     int rc = 0, nr = rt.nrows;
     runrec *runs = cl_calloc(nr ? nr : 1, sizeof *runs);
-    long entries = 0; /* accuracy-matrix entries of the runs, counted up to one more than matrix.csv's rows */
     for (int r = 0; r < nr && !rc; r++) {
         runrec *x = &runs[r];
         long div;
@@ -178,19 +192,9 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
             break;
         }
         x->diverged = div != 0;
-        if (entries <= mt.nrows) entries += (x->tasks + 1) * x->tasks;
-    }
-    /* Every run writes its whole matrix, (tasks + 1) x tasks rows, before its runs.csv row: more entries than
-     * matrix.csv has rows means damaged files, and allocating them could take any amount of memory. */
-    if (!rc && entries > mt.nrows)
-        rc = cl_fail("%s: its runs need more accuracy-matrix rows ((tasks + 1) x tasks each) than the %d of %s; the "
-                     "files are damaged or do not belong together", pr, mt.nrows, pm);
-    for (int r = 0; r < nr && !rc; r++) {
-        runrec *x = &runs[r];
-        x->R = cl_malloc(sizeof(float) * (x->tasks + 1) * x->tasks);
-        for (long i = 0; i < (x->tasks + 1) * x->tasks; i++) x->R[i] = NAN;
     }
     /* the records by run id; one row per run */
+    long entries = 0; /* accuracy-matrix entries allocated so far */
     rowref *ord = cl_malloc(sizeof(rowref) * (nr ? nr : 1));
     for (int r = 0; r < nr; r++) ord[r] = (rowref){runs[r].run, r};
     qsort(ord, nr, sizeof *ord, cmp_rowref);
@@ -212,8 +216,12 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
             rc = cl_fail("%s:%d: task numbers %ld, %ld outside run %ld's %ld tasks", pm, mt.lines[r], i, j, run, x->tasks);
             break;
         }
+        if (!x->R) rc = alloc_matrix(x, &entries, mt.nrows, pr, pm);
+        if (rc) break;
         x->R[i * x->tasks + (j - 1)] = (float)acc;
     }
+    for (int r = 0; r < nr && !rc; r++) /* runs without matrix rows: all NaN */
+        if (!runs[r].R) rc = alloc_matrix(&runs[r], &entries, mt.nrows, pr, pm);
 
     /* curve rows are summarized after the files are rewritten: check their run ids before anything is written */
     for (int r = 0; r < ct.nrows && !rc; r++) {
