@@ -15,7 +15,7 @@ LDLIBS  := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lcsv -linih 
 
 # Every Debian package the project uses. `make deps` installs what is missing and is silent otherwise.
 DEB_PACKAGES := build-essential pkg-config libopenblas-openmp-dev libcsv-dev libinih-dev zlib1g-dev \
-                gnuplot-nox dataset-fashion-mnist libcmocka-dev
+                gnuplot-nox dataset-fashion-mnist libcmocka-dev clang-14 libclang-rt-14-dev libomp-14-dev
 
 LIB_SRC := $(wildcard core/*.c datasets/*.c models/*.c regularizers/*.c experiments/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -25,7 +25,20 @@ BENCH_SRC := $(wildcard bench/*.c)
 OPT_OBJ  := $(LIB_SRC:%.c=build/opt/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
 
-.PHONY: all deps run plots test test-opt test-asan bench clean help
+# Fuzzing (tests/fuzz/): libFuzzer targets built with Debian's clang under ASan+UBSan. Each target's entry
+# function is also linked into tests/test_fuzz_corpus, which replays the corpora in the gcc builds.
+FUZZ_CC      := clang-14
+FUZZ_TARGETS := idx csv grid results
+FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# -fopenmp=libgomp: the GNU OpenMP runtime that OpenBLAS already loads, not a second one (LLVM's); clang then
+# compiles parallel regions as serial code, which is all the parsers need (libomp-14-dev provides omp.h).
+FUZZ_CFLAGS  := $(filter-out -fopenmp,$(CFLAGS_COMMON)) -fopenmp=libgomp $(FUZZ_FLAGS)
+FUZZ_LDLIBS  := $(filter-out -fopenmp,$(LDLIBS)) -fopenmp=libgomp
+FUZZ_OBJ     := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_TIME    ?= 300
+FUZZ_CI_TIME ?= 25
+
+.PHONY: all deps run plots test test-opt test-asan fuzz fuzz-ci fuzz-build bench clean help
 .DEFAULT_GOAL := all
 
 all: clreg
@@ -35,7 +48,9 @@ help:
 	@echo "make deps       install missing Debian packages (apt-get); silent when all are present"
 	@echo "make run        deps + build + experiments/quick.ini on Fashion-MNIST, and its figures (results/quick/)"
 	@echo "make plots      the figures of RESULTS (default results/quick) into RESULTS/plots/"
-	@echo "make test       deps + build + the test suite, optimized and under ASan+UBSan"
+	@echo "make test       deps + build + the test suite, optimized and under ASan+UBSan, and fuzz-ci"
+	@echo "make fuzz       deps + every fuzz target for FUZZ_TIME seconds each (default 300)"
+	@echo "make fuzz-ci    every fuzz target for FUZZ_CI_TIME seconds each (default 25; part of make test)"
 	@echo "make bench      deps + build + benchmarks (throughput against the BLAS ceiling, memory)"
 	@echo "make clean      remove build outputs"
 
@@ -60,6 +75,12 @@ build/asan/%.o: %.c
 	@echo "  CC asan $<"
 	@$(CC) $(CFLAGS_COMMON) $(ASANFLAGS) -c $< -o $@
 
+# Fuzz build: the library instrumented for coverage (fuzzer-no-link); the targets define libFuzzer's entry.
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DCL_LIBFUZZER -c $< -o $@
+
 build/opt/libclreg.a: $(OPT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -73,6 +94,21 @@ clreg: build/opt/clreg.o build/opt/libclreg.a
 
 build/asan/clreg: build/asan/clreg.o build/asan/libclreg.a
 	$(CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
+
+build/fuzz/libclreg.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/tests/fuzz/fuzz_util.o build/fuzz/libclreg.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS)
+
+# The corpus replay links every target's entry function (built without -DCL_LIBFUZZER: no libFuzzer).
+FUZZ_REPLAY_OBJ = $(FUZZ_TARGETS:%=build/$(1)/tests/fuzz/fuzz_%.o) build/$(1)/tests/fuzz/fuzz_util.o
+build/opt/tests/test_fuzz_corpus: build/opt/tests/test_fuzz_corpus.o $(call FUZZ_REPLAY_OBJ,opt) build/opt/libclreg.a
+	$(CC) $(OPTFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+build/asan/tests/test_fuzz_corpus: build/asan/tests/test_fuzz_corpus.o $(call FUZZ_REPLAY_OBJ,asan) build/asan/libclreg.a
+	$(CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 build/opt/tests/%: build/opt/tests/%.o build/opt/libclreg.a
 	$(CC) $(OPTFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -93,15 +129,26 @@ RESULTS ?= results/quick
 plots: deps clreg
 	./clreg plot $(RESULTS)
 
-# The suite twice: optimized (as users run it) and under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The suite twice: optimized (as users run it) and under AddressSanitizer + UndefinedBehaviorSanitizer,
+# then every fuzz target briefly.
 test: deps
-	@$(MAKE) --no-print-directory test-opt test-asan
+	@$(MAKE) --no-print-directory test-opt test-asan fuzz-ci
 
 test-opt: clreg $(TEST_NAMES:%=build/opt/tests/%)
 	@tests/run_tests.sh build/opt ./clreg $(TEST_NAMES)
 
 test-asan: build/asan/clreg $(TEST_NAMES:%=build/asan/tests/%)
 	@tests/run_tests.sh build/asan build/asan/clreg $(TEST_NAMES)
+
+# Fuzzing: each target for FUZZ_TIME seconds from its seeds, its earlier findings and the corpus it grew
+# before (build/fuzz/corpus/); a finding fails the run and is left in build/fuzz/findings/TARGET/.
+fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+fuzz: deps fuzz-build
+	@tests/fuzz/run_fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-ci: fuzz-build
+	@tests/fuzz/run_fuzz.sh $(FUZZ_CI_TIME) $(FUZZ_TARGETS)
 
 bench: deps clreg $(BENCH_SRC:%.c=build/opt/%)
 	@for b in $(BENCH_SRC:%.c=build/opt/%); do echo "== $$b"; $$b || exit 1; done

@@ -11,8 +11,15 @@
 
 #include "core/quote.h"
 
-/* Record a printf-style message and return -1, so call sites read `return cl_fail("...")`. */
+/* Record a printf-style message and return -1, so call sites read `return cl_fail("...")`. Bytes that are not
+ * printable UTF-8 (control characters, binary) are written as \n, \xNN and the like, so a message quoting
+ * user text stays one printable line. */
 int cl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Characters of user text (a value, a name, a cell) a message quotes with printf("'%.*s'", CL_SHOW, text),
+ * where cl_quote (core/quote.h) is not used: the message then keeps its reason however long the text, and
+ * cl_fail's buffer (1023 characters) is never cut. The same length as cl_quote's. */
+#define CL_SHOW CL_QUOTE_MAX
 
 /* Prefix the current message with "prefix: " (adds context on the way up, e.g. the file name). */
 int cl_fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

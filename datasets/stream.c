@@ -33,7 +33,7 @@ int cl_stream_kind_parse(const char *s, cl_stream_kind *out)
             *out = (cl_stream_kind)i;
             return 0;
         }
-    return cl_fail("unknown stream '%s', expected permuted, split or rotated", s);
+    return cl_fail("unknown stream '%.*s', expected permuted, split or rotated", CL_SHOW, s);
 }
 
 int cl_scenario_parse(const char *s, cl_scenario *out)
@@ -46,7 +46,7 @@ int cl_scenario_parse(const char *s, cl_scenario *out)
             return 0;
         }
     }
-    return cl_fail("unknown scenario '%s', expected task, domain or class (-incremental)", s);
+    return cl_fail("unknown scenario '%.*s', expected task, domain or class (-incremental)", CL_SHOW, s);
 }
 
 int cl_scale_parse(const char *s, cl_scale_mode *out)

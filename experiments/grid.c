@@ -684,7 +684,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
         cl_reg *r = cl_reg_create(s->method->name, one, 1, p->probe);
         if (!r) {
             free_list(items, n);
-            cl_fail_prefix("[%s]", s->label);
+            cl_fail_prefix("[%.*s]", CL_SHOW, s->label);
             return fail_at(p, p->line), 0;
         }
         cl_reg_free(r);

@@ -171,13 +171,33 @@ static long run_tasks(const cl_results *r, long run)
     return strtol(r->runs.cells[r->runs_row[run]][cl_table_col(&r->runs, "tasks")], NULL, 10);
 }
 
-/* Every entry (i, j), 0 <= i <= T, 1 <= j <= T, of each run's accuracy matrix, once. */
+/* One accuracy-matrix row, for finding repeats by sorting. */
+typedef struct mentry {
+    long run, i, j;
+    int line;
+} mentry;
+
+static int cmp_mentry(const void *a, const void *b)
+{
+    const mentry *x = a, *y = b;
+    if (x->run != y->run) return x->run < y->run ? -1 : 1;
+    if (x->i != y->i) return x->i < y->i ? -1 : 1;
+    if (x->j != y->j) return x->j < y->j ? -1 : 1;
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Every entry (i, j), 0 <= i <= T, 1 <= j <= T, of each run's accuracy matrix, once.
+ *
+ * Repeats are found by sorting the rows, not with a table of (T + 1) x T flags per run: the number of tasks
+ * comes from runs.csv, and a damaged row claiming 100000 tasks would otherwise cost 10 GB for one matrix
+ * row (found by fuzzing). Memory follows the rows the file has. */
 static void check_matrix(cl_results *r)
 {
     cl_table *t = &r->matrix;
     int ci = cl_table_col(t, "trained_task"), cj = cl_table_col(t, "eval_task"), ca = cl_table_col(t, "accuracy");
-    unsigned char **seen = cl_calloc((size_t)r->nslots + 1, sizeof *seen);
+    mentry *e = cl_malloc(sizeof *e * ((size_t)t->nrows + 1));
     long *count = cl_calloc((size_t)r->nslots + 1, sizeof *count);
+    size_t ne = 0;
     if (t->cut_line) problem(r, 0, "%s:%d: a row cut short (the file ends inside it)", t->path, t->cut_line);
     for (int row = 0; row < t->nrows; row++) {
         long run = owner(r, t, row), i, j;
@@ -201,13 +221,18 @@ static void check_matrix(cl_results *r)
             damage(r, run);
             continue;
         }
-        if (!seen[run]) seen[run] = cl_calloc((size_t)((T + 1) * T), 1);
-        if (seen[run][i * T + j - 1]++) {
-            problem(r, 0, "%s:%d: run %ld: entry (%ld, %ld) appears twice", t->path, line, run, i, j);
-            damage(r, run);
+        e[ne++] = (mentry){run, i, j, line};
+    }
+    qsort(e, ne, sizeof *e, cmp_mentry);
+    for (size_t k = 0; k < ne; k++) {
+        if (r->status[e[k].run] == CL_RUN_DAMAGED) continue;
+        if (k && e[k].run == e[k - 1].run && e[k].i == e[k - 1].i && e[k].j == e[k - 1].j) {
+            problem(r, 0, "%s:%d: run %ld: entry (%ld, %ld) appears twice (also line %d)", t->path, e[k].line,
+                    e[k].run, e[k].i, e[k].j, e[k - 1].line);
+            damage(r, e[k].run);
             continue;
         }
-        count[run]++;
+        count[e[k].run]++;
     }
     for (long run = 1; run <= r->nslots; run++) {
         if (r->status[run] != CL_RUN_COMPLETE) continue;
@@ -218,8 +243,7 @@ static void check_matrix(cl_results *r)
             damage(r, run);
         }
     }
-    for (long run = 0; run <= r->nslots; run++) free(seen[run]);
-    free(seen);
+    free(e);
     free(count);
 }
 
@@ -477,9 +501,18 @@ int cl_results_manifest(const char *dir, int *ncells, char *command, size_t n)
     }
     int found = 0;
     while (fgets(line, sizeof line, f)) {
-        int v;
-        if (sscanf(line, "cells: %d in the grid", &v) == 1 && v >= 1) {
-            *ncells = v;
+        if (strncmp(line, "cells: ", 7) == 0) {
+            /* a count no grid can have is a damaged manifest, not an allocation of that many runs */
+            char *end;
+            errno = 0;
+            long v = strtol(line + 7, &end, 10);
+            if (end == line + 7 || strncmp(end, " in the grid", 12) != 0) continue;
+            if (errno || v < 1 || v > CL_GRID_MAX_CELLS) {
+                fclose(f);
+                return cl_fail("%s: 'cells: %.20s...': expected a number of cells from 1 to %d (edited by hand?)", path,
+                               line + 7, CL_GRID_MAX_CELLS);
+            }
+            *ncells = (int)v;
             found = 1;
         }
         if (command && n && strncmp(line, "command: ", 9) == 0) {

@@ -29,6 +29,12 @@ static void on_field(void *s, size_t len, void *ctx)
 {
     reader *r = ctx;
     if (r->failed) return;
+    if (len && memchr(s, 0, len)) {
+        /* the strings the callers see would silently end at it */
+        cl_fail("%s:%d: a field holds a NUL byte (a damaged file, or not CSV text)", r->t->path, r->line);
+        r->failed = 1;
+        return;
+    }
     if (r->nfields == r->cap) {
         r->cap = r->cap ? 2 * r->cap : 16;
         r->fields = cl_realloc(r->fields, r->cap * sizeof *r->fields);
@@ -169,7 +175,8 @@ int cl_table_num(const cl_table *t, int row, int col, double *out)
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end || errno)
-        return cl_fail("%s:%d: column '%s': expected a number, got '%s'", t->path, t->lines[row], t->cols[col], s);
+        return cl_fail("%s:%d: column '%.*s': expected a number, got '%.*s'", t->path, t->lines[row], CL_SHOW,
+                       t->cols[col], CL_SHOW, s);
     *out = v;
     return 0;
 }
@@ -181,7 +188,8 @@ int cl_table_int(const cl_table *t, int row, int col, long *out)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end || errno)
-        return cl_fail("%s:%d: column '%s': expected a whole number, got '%s'", t->path, t->lines[row], t->cols[col], s);
+        return cl_fail("%s:%d: column '%.*s': expected a whole number, got '%.*s'", t->path, t->lines[row], CL_SHOW,
+                       t->cols[col], CL_SHOW, s);
     *out = v;
     return 0;
 }
@@ -221,13 +229,20 @@ static void sep(cl_buf *b)
 
 void cl_buf_str(cl_buf *b, const char *s)
 {
+    if (!*s && (!b->len || b->s[b->len - 1] == '\n')) {
+        /* an empty first field written as nothing would vanish: the next field's comma decides by line start */
+        cl_buf_printf(b, "\"\"");
+        return;
+    }
     sep(b);
-    if (!strpbrk(s, ",\"\n\r")) {
+    size_t n = strlen(s);
+    /* quoted also with spaces or tabs at either end, which libcsv trims from unquoted fields when reading */
+    int edge_space = n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t');
+    if (!strpbrk(s, ",\"\n\r") && !edge_space) {
         cl_buf_printf(b, "%s", s);
         return;
     }
     /* libcsv quotes the field and doubles embedded quotes */
-    size_t n = strlen(s);
     reserve(b, 2 * n + 2);
     b->len += csv_write(b->s + b->len, 2 * n + 2, s, n);
     b->s[b->len] = 0;

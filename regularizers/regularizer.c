@@ -54,9 +54,11 @@ static int unknown_key(const cl_reg_method *m, const char *key)
     }
     names[n] = NULL;
     const char *near = cl_closest_name(key, names);
-    if (!n) return cl_fail("%s: takes no parameters, got '%s'", m->name, key);
-    if (near) return cl_fail("%s: unknown parameter '%s'; did you mean '%s'? (parameters: %s)", m->name, key, near, list);
-    return cl_fail("%s: unknown parameter '%s' (parameters: %s)", m->name, key, list);
+    if (!n) return cl_fail("%s: takes no parameters, got '%.*s'", m->name, CL_SHOW, key);
+    if (near)
+        return cl_fail("%s: unknown parameter '%.*s'; did you mean '%s'? (parameters: %s)", m->name, CL_SHOW, key, near,
+                       list);
+    return cl_fail("%s: unknown parameter '%.*s' (parameters: %s)", m->name, CL_SHOW, key, list);
 }
 
 const char *cl_reg_get(const cl_reg *r, const char *key)
@@ -74,7 +76,7 @@ int cl_reg_get_float(const cl_reg *r, const char *key, double min, double max, f
     errno = 0;
     double x = strtod(v, &end);
     if (end == v || *end || errno || !isfinite(x))
-        return cl_fail("%s: %s: expected a finite number, got '%s'", r->method->name, key, v);
+        return cl_fail("%s: %s: expected a finite number, got '%.*s'", r->method->name, key, CL_SHOW, v);
     if (x < min || x > max) return cl_fail("%s: %s: expected a number in [%g, %g], got %g", r->method->name, key, min, max, x);
     *out = (float)x;
     return 0;
@@ -86,7 +88,8 @@ int cl_reg_get_int(const cl_reg *r, const char *key, long min, long max, int *ou
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
-    if (end == v || *end || errno) return cl_fail("%s: %s: expected a whole number, got '%s'", r->method->name, key, v);
+    if (end == v || *end || errno)
+        return cl_fail("%s: %s: expected a whole number, got '%.*s'", r->method->name, key, CL_SHOW, v);
     if (x < min || x > max) return cl_fail("%s: %s: expected a whole number from %ld to %ld, got %ld", r->method->name, key, min, max, x);
     *out = (int)x;
     return 0;
@@ -105,8 +108,10 @@ int cl_reg_get_choice(const cl_reg *r, const char *key, const char *const *choic
         len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s", i ? ", " : "", choices[i]);
     }
     const char *near = cl_closest_name(v, choices);
-    if (near) return cl_fail("%s: %s: unknown value '%s'; did you mean '%s'? (one of: %s)", r->method->name, key, v, near, list);
-    return cl_fail("%s: %s: unknown value '%s' (one of: %s)", r->method->name, key, v, list);
+    if (near)
+        return cl_fail("%s: %s: unknown value '%.*s'; did you mean '%s'? (one of: %s)", r->method->name, key, CL_SHOW, v,
+                       near, list);
+    return cl_fail("%s: %s: unknown value '%.*s' (one of: %s)", r->method->name, key, CL_SHOW, v, list);
 }
 
 cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, const cl_mlp *m)
@@ -119,8 +124,8 @@ cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, 
         for (int i = 0; cl_reg_methods[i]; i++)
             len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s", i ? ", " : "",
                                     cl_reg_methods[i]->name);
-        if (near) cl_fail("unknown regularizer '%s'; did you mean '%s'? (one of: %s)", name, near, list);
-        else cl_fail("unknown regularizer '%s' (one of: %s)", name, list);
+        if (near) cl_fail("unknown regularizer '%.*s'; did you mean '%s'? (one of: %s)", CL_SHOW, name, near, list);
+        else cl_fail("unknown regularizer '%.*s' (one of: %s)", CL_SHOW, name, list);
         return NULL;
     }
     if (nparams > CL_REG_MAX_PARAMS) {
@@ -133,7 +138,7 @@ cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, 
     for (int i = 0; i < nparams; i++) {
         const char *eq = strchr(params[i], '=');
         if (!eq || eq == params[i]) {
-            cl_fail("%s: expected key=value, got '%s'", name, params[i]);
+            cl_fail("%s: expected key=value, got '%.*s'", name, CL_SHOW, params[i]);
             goto fail;
         }
         char *key = cl_malloc((size_t)(eq - params[i]) + 1);
@@ -146,7 +151,7 @@ cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, 
         }
         for (int j = 0; j < r->nset; j++)
             if (strcmp(r->keys[j], key) == 0) {
-                cl_fail("%s: parameter '%s' given twice", name, key);
+                cl_fail("%s: parameter '%.*s' given twice", name, CL_SHOW, key);
                 free(key);
                 goto fail;
             }
