@@ -9,49 +9,21 @@
 
 static _Thread_local char errbuf[1024];
 
-/* Length of the UTF-8 sequence at s if it is valid and printable (no C0, DEL or C1 control), else 0. */
-static size_t printable_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x20 || c == 0x7f) return 0;
-    if (c < 0x80) return 1;
-    int n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
-    if (n < 0) return 0;
-    unsigned lo = 0x80, hi = 0xbf; /* the second byte's range excludes overlong forms and surrogates */
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-    if (c == 0xc2) lo = 0xa0; /* U+0080..U+009F are the C1 controls */
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (int i = 2; i <= n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
-    return (size_t)n + 1;
-}
-
-/* Copy src into errbuf with every byte that is not printable UTF-8 written as \n, \r, \t or \xNN. Messages
- * quote what users give (names, cells, keys), and a binary file or a terminal escape sequence must neither
- * split the one-line message nor reach the terminal. Cut at the buffer's end between whole characters. */
+/* Copy src into errbuf with every byte that is not printable UTF-8 written as \n, \r, \t or \xNN
+ * (cl_escape_char). Messages quote what users give (names, cells, keys), and a binary file or a terminal
+ * escape sequence must neither split the one-line message nor reach the terminal. Cut at the buffer's end
+ * between whole characters. */
 static void set_escaped(const char *src)
 {
     const unsigned char *s = (const unsigned char *)src;
     size_t o = 0, cap = sizeof errbuf - 1;
     while (*s) {
-        size_t k = printable_len(s);
-        char esc[5];
-        const char *put = (const char *)s;
-        size_t n = k;
-        if (!k) {
-            const char *named = *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : *s == '\t' ? "\\t" : NULL;
-            if (named) snprintf(esc, sizeof esc, "%s", named);
-            else snprintf(esc, sizeof esc, "\\x%02X", *s);
-            put = esc;
-            n = strlen(esc);
-        }
+        char one[8];
+        size_t used, n = cl_escape_char(one, s, &used);
         if (o + n > cap) break;
-        memcpy(errbuf + o, put, n);
+        memcpy(errbuf + o, one, n);
         o += n;
-        s += k ? k : 1;
+        s += used;
     }
     errbuf[o] = 0;
 }

@@ -3,15 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when p does not start one (a stray continuation
- * byte, an overlong or surrogate form, a sequence cut short). */
-static size_t utf8_len(const unsigned char *p)
+/* Length of the valid UTF-8 sequence at p (1..4) that is not a control character (C0, DEL or C1), or 0 when
+ * p starts none (a stray continuation byte, an overlong or surrogate form, a sequence cut short). */
+static size_t printable_len(const unsigned char *p)
 {
     unsigned c = p[0];
     size_t len;
     unsigned min;
+    if (c < 0x20 || c == 0x7f) return 0;
     if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0xa0; /* U+0080..U+009F are the C1 controls */
     else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800;
     else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000;
     else return 0;
@@ -24,24 +25,21 @@ static size_t utf8_len(const unsigned char *p)
     return len;
 }
 
-/* The escaped form of the character at p into out (room for at least 5 bytes): returns the bytes written
- * and sets *used to the input bytes it stands for. */
-static size_t escape_one(char *out, const unsigned char *p, size_t *used)
+size_t cl_escape_char(char *out, const unsigned char *p, size_t *used)
 {
-    unsigned c = p[0];
+    size_t len = printable_len(p);
+    if (len) {
+        memcpy(out, p, len);
+        *used = len;
+        return len;
+    }
     *used = 1;
-    switch (c) {
+    switch (p[0]) {
     case '\n': return (size_t)sprintf(out, "\\n");
     case '\t': return (size_t)sprintf(out, "\\t");
     case '\r': return (size_t)sprintf(out, "\\r");
-    default: break;
+    default: return (size_t)sprintf(out, "\\x%02X", p[0]);
     }
-    if (c < 0x20 || c == 0x7f) return (size_t)sprintf(out, "\\x%02x", c);
-    size_t len = utf8_len(p);
-    if (len == 0) return (size_t)sprintf(out, "\\x%02x", c);
-    memcpy(out, p, len);
-    *used = len;
-    return len;
 }
 
 char *cl_quote_n(char *out, size_t n, const char *s, size_t max)
@@ -54,7 +52,7 @@ char *cl_quote_n(char *out, size_t n, const char *s, size_t max)
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     char one[8];
     while (*p && chars < max) {
-        size_t used, w = escape_one(one, p, &used);
+        size_t used, w = cl_escape_char(one, p, &used);
         if (k + w > room) break;
         memcpy(out + k, one, w);
         k += w;
@@ -80,7 +78,7 @@ static size_t escape_all(char *out, const unsigned char *s, size_t n)
     size_t o = 0, i = 0;
     while (i < n) {
         size_t used;
-        o += escape_one(out + o, s + i, &used);
+        o += cl_escape_char(out + o, s + i, &used);
         i += used;
     }
     out[o] = 0;

@@ -3,9 +3,9 @@
  * megabyte of anything; the message must stay one line, never carry raw control bytes to the terminal, and
  * keep its reason after the quoted part.
  *
- * One escaping rule for all three forms: control bytes and DEL become \n, \t, \r or \xNN, bytes that are
- * not part of a valid UTF-8 sequence become \xNN, and valid UTF-8 characters are kept whole (a label or a
- * path in another script reads as itself). */
+ * One escaping rule for everything, cl_fail's whole messages included: control characters (C0, DEL, C1)
+ * become \n, \t, \r or \xNN, bytes that are not part of a valid UTF-8 sequence become \xNN, and valid UTF-8
+ * characters are kept whole (a label or a path in another script reads as itself). */
 #ifndef CLREG_QUOTE_H
 #define CLREG_QUOTE_H
 
@@ -23,5 +23,9 @@ const char *cl_quote_path(const char *s);
 /* Into a buffer of the caller's: at most `max` characters of s (a UTF-8 character counts one), escaped,
  * "..." when s was longer, always terminated within n bytes. Returns out, for use as a printf argument. */
 char *cl_quote_n(char *out, size_t n, const char *s, size_t max);
+
+/* The character at p as message text into out (room for 5 bytes): printable UTF-8 as it is, else \n, \t,
+ * \r or \xNN for its first byte. Returns the bytes written; *used is set to the input bytes it stands for. */
+size_t cl_escape_char(char *out, const unsigned char *p, size_t *used);
 
 #endif

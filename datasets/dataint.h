@@ -20,7 +20,7 @@ int cl_data_open_regular(const char *path, const char *expected, off_t *size);
  * lower it instead of writing gigabytes. */
 extern size_t cl_idx_max_bytes;
 
-/* A copy of user text for a one-line message: at most `show` characters, control bytes escaped (\n, \r,
+/* A copy of user text for a one-line message (cl_quote_n, core/quote.h): at most `show` characters, escaped (\n, \r,
  * \t, \xHH) and "..." appended when cut. dst holds show * 4 + 4 bytes. */
 void cl_data_show(char *dst, const char *s, size_t show);
 

@@ -83,21 +83,8 @@ int cl_data_open_regular(const char *path, const char *expected, off_t *size)
 
 void cl_data_show(char *dst, const char *s, size_t show)
 {
-    size_t i = 0, o = 0;
-    for (; s[i] && i < show; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '\n')
-            o += (size_t)sprintf(dst + o, "\\n");
-        else if (ch == '\r')
-            o += (size_t)sprintf(dst + o, "\\r");
-        else if (ch == '\t')
-            o += (size_t)sprintf(dst + o, "\\t");
-        else if (ch < 0x20 || ch == 0x7f)
-            o += (size_t)sprintf(dst + o, "\\x%02X", ch);
-        else
-            dst[o++] = (char)ch;
-    }
-    strcpy(dst + o, s[i] ? "..." : "");
+    /* show characters of at most 4 bytes each (an escape or a UTF-8 character), then "..." and the NUL */
+    cl_quote_n(dst, show * 4 + 4, s, show);
 }
 
 void cl_data_show_path(char *dst, const char *path)

@@ -164,7 +164,8 @@ static void show(const char *m, char *out, size_t cap)
     out[o] = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s that is not a control character (C0, DEL, C1), or 0. */
+/* Length of the valid UTF-8 sequence at s that is not a control character (C0, DEL, C1), or 0. Written apart
+ * from core/quote.c on purpose: the oracle must not share the code it checks. */
 static size_t printable_utf8(const unsigned char *s)
 {
     unsigned c = s[0];
