@@ -594,28 +594,6 @@ static char *read_line(char *str, int num, void *stream)
     return str;
 }
 
-/* A method section's key must be one of the method's parameters; checked here, before the key is put
- * together with its values, so the message can quote a key of any length. */
-static int check_param_name(const cl_reg_method *m, const char *name)
-{
-    const char *names[CL_REG_MAX_PARAMS + 1];
-    int n = 0;
-    char list[512] = "";
-    size_t len = 0;
-    for (const cl_reg_param *p = m->params; p && p->name && n < CL_REG_MAX_PARAMS; p++) {
-        if (!strcmp(p->name, name)) return 0;
-        names[n++] = p->name;
-        len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s", n > 1 ? ", " : "",
-                                p->name);
-    }
-    names[n] = NULL;
-    if (!n) return cl_fail("%s: takes no parameters, got '%s'", m->name, cl_quote(name));
-    const char *near = cl_closest_name(name, names);
-    if (near)
-        return cl_fail("%s: unknown parameter '%s'; did you mean '%s'? (parameters: %s)", m->name, cl_quote(name),
-                       near, list);
-    return cl_fail("%s: unknown parameter '%s' (parameters: %s)", m->name, cl_quote(name), list);
-}
 
 static int experiment_key(const char *name)
 {
@@ -662,7 +640,9 @@ static int on_value(void *user, const char *section, const char *name, const cha
             cl_fail("[%s]: '%s' given twice (first on line %d)", s->label, name, s->keyline[i]);
             return fail_at(p, p->line), 0;
         }
-    if (check_param_name(s->method, name)) {
+    /* the key on its own first, before it is put together with its values, so the message can quote a key
+     * of any length */
+    if (cl_reg_check_param(s->method, name)) {
         cl_fail_prefix("[%s]", s->label);
         return fail_at(p, p->line), 0;
     }

@@ -42,8 +42,9 @@ static const cl_reg_param *find_param(const cl_reg_method *m, const char *key)
     return NULL;
 }
 
-static int unknown_key(const cl_reg_method *m, const char *key)
+int cl_reg_check_param(const cl_reg_method *m, const char *key)
 {
+    if (find_param(m, key)) return 0;
     const char *names[CL_REG_MAX_PARAMS + 1];
     int n = 0;
     char list[512] = "";
@@ -54,11 +55,11 @@ static int unknown_key(const cl_reg_method *m, const char *key)
     }
     names[n] = NULL;
     const char *near = cl_closest_name(key, names);
-    if (!n) return cl_fail("%s: takes no parameters, got '%.*s'", m->name, CL_SHOW, key);
+    if (!n) return cl_fail("%s: takes no parameters, got '%s'", m->name, cl_quote(key));
     if (near)
-        return cl_fail("%s: unknown parameter '%.*s'; did you mean '%s'? (parameters: %s)", m->name, CL_SHOW, key, near,
+        return cl_fail("%s: unknown parameter '%s'; did you mean '%s'? (parameters: %s)", m->name, cl_quote(key), near,
                        list);
-    return cl_fail("%s: unknown parameter '%.*s' (parameters: %s)", m->name, CL_SHOW, key, list);
+    return cl_fail("%s: unknown parameter '%s' (parameters: %s)", m->name, cl_quote(key), list);
 }
 
 const char *cl_reg_get(const cl_reg *r, const char *key)
@@ -144,8 +145,7 @@ cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, 
         char *key = cl_malloc((size_t)(eq - params[i]) + 1);
         memcpy(key, params[i], (size_t)(eq - params[i]));
         key[eq - params[i]] = 0;
-        if (!find_param(method, key)) {
-            unknown_key(method, key);
+        if (cl_reg_check_param(method, key)) {
             free(key);
             goto fail;
         }

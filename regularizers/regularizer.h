@@ -109,6 +109,9 @@ struct cl_reg {
 /* ---- the registry ------------------------------------------------------------------------------------ */
 extern const cl_reg_method *const cl_reg_methods[];   /* NULL-terminated, in registry order */
 const cl_reg_method *cl_reg_find(const char *name);
+/* 0 when `key` is a parameter of the method, else -1 with a message listing its parameters and the closest
+ * name (grid files check their keys with it before the values). */
+int cl_reg_check_param(const cl_reg_method *m, const char *key);
 /* Print every method with its parameters and defaults (clreg list). */
 void cl_reg_list(FILE *f);
 
