@@ -60,7 +60,7 @@ static void test_hostile_values(void **state)
     expect("train --epochs 99999999999999999999999", 2, "--epochs", "from 1 to 100000");
     /* control bytes are refused where they are typed (every module's messages quote values as they are),
      * and shown escaped; long values are cut, and the reason kept */
-    expect("train --lr \"$(printf '\\033[2J')\"", 2, "--lr: the value '\\x1b[2J' holds a control byte (0x1b)", NULL);
+    expect("train --lr \"$(printf '\\033[2J')\"", 2, "--lr: the value '\\x1B[2J' holds a control byte (0x1b)", NULL);
     expect("train --data-path \"$(printf 'a\\nb')\"", 2, "--data-path: the value 'a\\nb' holds a control byte", NULL);
     expect("run \"$(printf 'g\\r.ini')\"", 2, "the grid file's name: the value 'g\\r.ini' holds a control byte", NULL);
     expect("train --reg \"$(head -c 3000 /dev/zero | tr '\\0' x)\"", 2, "--reg: 'xxx", "(3000 bytes)' is longer");
