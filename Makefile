@@ -38,7 +38,17 @@ FUZZ_OBJ     := $(LIB_SRC:%.c=build/fuzz/%.o)
 FUZZ_TIME    ?= 300
 FUZZ_CI_TIME ?= 25
 
-.PHONY: all deps run plots test test-opt test-asan fuzz fuzz-ci fuzz-build bench clean help
+# The commit clreg is built from, for manifests and clreg merge's check that shards ran one build (core/version.h).
+# build/commit.h is rewritten only when the commit changes, so nothing rebuilds needlessly.
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell \
+                git rev-parse HEAD >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && echo -modified)
+build/commit.h: FORCE
+	@mkdir -p build
+	@echo '#define CLREG_COMMIT "$(GIT_COMMIT)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+build/opt/core/version.o build/asan/core/version.o build/fuzz/core/version.o: build/commit.h
+
+.PHONY: all deps run plots test test-opt test-asan fuzz fuzz-ci fuzz-build bench clean help FORCE
 .DEFAULT_GOAL := all
 
 all: clreg

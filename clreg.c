@@ -13,22 +13,24 @@
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/paths.h"
+#include "core/version.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "experiments/budget.h"
 #include "experiments/dirlock.h"
 #include "experiments/fingerprint.h"
 #include "experiments/grid.h"
+#include "experiments/merge.h"
 #include "experiments/metrics.h"
 #include "experiments/plot.h"
 #include "experiments/runner.h"
+#include "experiments/shard.h"
 #include "experiments/probe.h"
 #include "experiments/results.h"
 #include "experiments/train.h"
 #include "models/mlp.h"
 #include "regularizers/regularizer.h"
 
-#define CLREG_VERSION "0.1.0"
 #define MAX_HIDDEN 16
 
 static void usage_main(FILE *f)
@@ -41,6 +43,7 @@ static void usage_main(FILE *f)
             "commands:\n"
             "  run        run an experiment grid (INI file) in parallel and write CSV results\n"
             "  summarize  recompute the summaries of a results directory\n"
+            "  merge      merge the shards of a grid (run --shard I/N) into one results directory\n"
             "  plot       draw the paper-style figures of a results directory with gnuplot\n"
             "  train      train one network through one task stream and print its accuracy matrix\n"
             "  list       list the regularizers with their parameters and defaults\n"
@@ -232,8 +235,10 @@ static int cmd_run(int argc, char **argv)
     static const struct option opts[] = {{"threads", required_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
                                          {"fresh", no_argument, 0, 'F'},         {"quiet", no_argument, 0, 'q'},
                                          {"data-path", required_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
-                                         {"dry-run", no_argument, 0, 'n'},       {0, 0, 0, 0}};
+                                         {"dry-run", no_argument, 0, 'n'},       {"shard", required_argument, 0, 'S'},
+                                         {0, 0, 0, 0}};
     int dry_run = 0;
+    const char *shard_text = NULL;
     const char *data_path = NULL;
     cl_runner_opts ro = {.progress = -1};
     int c, rc = 0, li = -1;
@@ -259,6 +264,10 @@ static int cmd_run(int argc, char **argv)
             if (!*optarg) rc = cl_fail("%s: expected a path, got an empty value", opt_typed(opts, li, c));
             break;
         case 'n': dry_run = 1; break;
+        case 'S':
+            shard_text = optarg;
+            rc = cl_shard_parse(opt_typed(opts, li, c), optarg, &ro.shard);
+            break;
         case 'h': usage_run(stdout); return 0;
         case ':': rc = cl_fail("option '%s' needs a value (see clreg run --help)", cl_quote(argv[optind - 1])); break;
         default: rc = cl_fail("unknown option '%s' (see clreg run --help)", cl_quote(argv[optind - 1]));
@@ -309,6 +318,24 @@ static int cmd_run(int argc, char **argv)
         cl_grid_free(&g);
         return 2;
     }
+    /* A shard's cells: every shard process computes the same assignment from the grid and the data. */
+    int *shard_of = NULL;
+    uint64_t *cost = NULL;
+    if (shard_text || dry_run) {
+        cost = cl_malloc(sizeof(uint64_t) * (size_t)(g.ncells ? g.ncells : 1));
+        if (cl_shard_costs(&g, &data, cost)) {
+            fprintf(stderr, "clreg run: %s\n", cl_errmsg());
+            free(cost);
+            cl_data_free(&data);
+            cl_grid_free(&g);
+            return 2;
+        }
+    }
+    if (shard_text) {
+        shard_of = cl_malloc(sizeof(int) * (size_t)(g.ncells ? g.ncells : 1));
+        cl_shard_assign(g.ncells, cost, ro.shard.count, shard_of);
+        ro.shard_of = shard_of;
+    }
     if (dry_run) {
         char mem[1024];
         cl_budget_describe(&budget, mem, sizeof mem);
@@ -318,9 +345,13 @@ static int cmd_run(int argc, char **argv)
             const cl_grid_cell *cell = &g.cells[i];
             printf("  %4d  %-12s", cell->run, g.sections[cell->section].label);
             for (int k = 0; k < cell->nparams; k++) printf(" %s", cell->params[k]);
-            printf("  order %d  seed %llu\n", cell->order, (unsigned long long)cell->seed);
+            printf("  order %d  seed %llu  cost %.3g", cell->order, (unsigned long long)cell->seed, (double)cost[i]);
+            if (shard_of) printf("  shard %d", shard_of[i]);
+            printf("\n");
         }
         printf("%s\n", mem);
+        free(shard_of);
+        free(cost);
         cl_data_free(&data);
         cl_grid_free(&g);
         return 0;
@@ -332,9 +363,26 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "clreg run: %s is not a regular file, so its results go to %s (named by a checksum of the "
                         "grid: the same grid piped again resumes there); choose with name = ... under "
                         "[experiment] or -o DIR\n", g.shown, outdir);
+    if (shard_text) { /* the shard's own directory under the grid's, where clreg merge finds it */
+        char name[64];
+        size_t l = strlen(outdir);
+        while (l > 1 && outdir[l - 1] == '/') outdir[--l] = 0;
+        cl_shard_dirname(&ro.shard, name, sizeof name);
+        if (l + 1 + strlen(name) + 1 > sizeof outdir) {
+            fprintf(stderr, "clreg run: %s: the path is too long for a shard directory under it\n", out_opt);
+            free(shard_of);
+            free(cost);
+            cl_data_free(&data);
+            cl_grid_free(&g);
+            return 2;
+        }
+        snprintf(outdir + l, sizeof outdir - l, "/%s", name);
+    }
     ro.outdir = outdir;
     if (cl_output_dir(out_opt, outdir)) {
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
+        free(shard_of);
+        free(cost);
         cl_data_free(&data);
         cl_grid_free(&g);
         return 1;
@@ -366,12 +414,82 @@ static int cmd_run(int argc, char **argv)
                 rep.stopped == SIGINT ? "SIGINT" : rep.stopped == SIGTERM ? "SIGTERM" : "SIGHUP", rep.done, rep.ncells,
                 rep.done - rep.done_before, outdir);
         status = 128 + rep.stopped;
+    } else if (shard_text) {
+        size_t l = strlen(outdir) - strlen(strrchr(outdir, '/'));
+        printf("%s: shard %d/%d: %d cells of the grid's %d done; results in %s/; when every shard is done: clreg "
+               "merge %.*s\n", g.name, ro.shard.index, ro.shard.count, rep.ncells, g.ncells, outdir, (int)l, outdir);
     } else {
         printf("%s: %d cells done; results in %s/ (runs.csv, summary.csv, ...)\n", g.name, g.ncells, outdir);
     }
+    free(shard_of);
+    free(cost);
     cl_data_free(&data);
     cl_grid_free(&g);
     return status;
+}
+
+static void usage_merge(FILE *f)
+{
+    fprintf(f,
+            "usage: clreg merge OUT [SHARD_DIR...] [--partial]\n"
+            "\n"
+            "Merges the shards of a grid (clreg run GRID --shard I/N) into one results directory OUT, with the\n"
+            "summaries a single run would have written: its runs.csv, matrix.csv and curves.csv equal a\n"
+            "single-process run's byte for byte, timing columns aside. Without SHARD_DIR, the shards are OUT's\n"
+            "own shard-I-of-N directories, where clreg run --shard -o OUT puts them; a SHARD_DIR may also be a\n"
+            "directory of shards.\n"
+            "\n"
+            "The shards must have run the same grid file, on the same data, with the same clreg build, split\n"
+            "the same way, and every cell must be complete in exactly one of them; otherwise nothing is written\n"
+            "and the message names the missing or duplicated cells and their shards. A shard still running is\n"
+            "refused (its directory is locked).\n"
+            "\n"
+            "  --partial   merge the complete cells and say what is missing; rerunning the missing shards and\n"
+            "              merging again completes OUT, and so does clreg run GRID -o OUT\n"
+            "\n"
+            "example: clreg run g.ini --shard 0/2 & clreg run g.ini --shard 1/2; wait; clreg merge results/g\n");
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL, **dirs = cl_calloc((size_t)argc, sizeof *dirs);
+    int n = 0, rc = 0;
+    cl_merge_opts mo = {0};
+    char command[2048];
+    command_line(command, sizeof command, "merge", argc, argv);
+    mo.command = command;
+    for (int i = 1; i < argc && !rc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage_merge(stdout);
+            free(dirs);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--partial")) mo.partial = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) rc = cl_fail("unknown option '%s' (see clreg merge --help)", cl_quote(argv[i]));
+        else if ((rc = printable_value("a directory's name", argv[i]))) break;
+        else if (!out) out = argv[i];
+        else dirs[n++] = argv[i];
+    }
+    if (!rc && !out) rc = cl_fail("expected the merged results directory, e.g. clreg merge results/g (see clreg merge --help)");
+    if (rc) {
+        fprintf(stderr, "clreg merge: %s\n", cl_errmsg());
+        free(dirs);
+        return 2;
+    }
+    cl_merge_report rep;
+    rc = cl_merge(out, dirs, n, &mo, &rep);
+    free(dirs);
+    if (rc) {
+        fprintf(stderr, "clreg merge: %s\n", cl_errmsg());
+        return 1;
+    }
+    if (rep.missing[0]) fprintf(stderr, "clreg merge: partial: %s\n", rep.missing);
+    if (rep.kernels[0])
+        fprintf(stderr, "clreg merge: note: the shards ran on BLAS kernels %s: comparable, but not bit for bit the "
+                        "numbers of one machine (the manifest keeps this)\n", rep.kernels);
+    printf("merged %d shard%s of %d: %d of the grid's %d cells into %s/ (runs.csv, summary.csv, ...)\n", rep.nshards,
+           rep.nshards == 1 ? "" : "s", rep.nshards_expected, rep.nmerged, rep.ncells, out);
+    return 0;
 }
 
 static int cmd_summarize(int argc, char **argv)
@@ -502,7 +620,7 @@ static int cmd_version(void)
 {
     char blas[256];
     cl_blas_describe(blas, sizeof blas);
-    printf("clreg %s\nBLAS: %s\n", CLREG_VERSION, blas);
+    printf("clreg %s\nBLAS: %s\n", cl_version(), blas);
     return 0;
 }
 
@@ -850,6 +968,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0) return cmd_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
     if (strcmp(cmd, "list") == 0) {
@@ -861,6 +980,7 @@ int main(int argc, char **argv)
         if (argc > 2 && strcmp(argv[2], "train") == 0) usage_train(stdout);
         else if (argc > 2 && strcmp(argv[2], "run") == 0) usage_run(stdout);
         else if (argc > 2 && strcmp(argv[2], "plot") == 0) usage_plot(stdout);
+        else if (argc > 2 && strcmp(argv[2], "merge") == 0) usage_merge(stdout);
         else usage_main(stdout);
         return 0;
     }

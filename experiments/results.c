@@ -125,6 +125,11 @@ static void check_runs(cl_results *r, const cl_grid *g)
             not_a_cell(r, t, row, run);
             continue;
         }
+        if (r->want && !r->want[run]) {
+            problem(r, 1, "%s:%d: run %ld is a cell of another shard (shard.txt lists this shard's)", t->path, line,
+                    run);
+            continue;
+        }
         if (r->runs_row[run] >= 0) {
             problem(r, 0, "%s:%d: run %ld appears twice (also line %d)", t->path, line, run,
                     t->lines[r->runs_row[run]]);
@@ -345,12 +350,19 @@ static void check_curves(cl_results *r, int strict_old)
 
 int cl_results_load(cl_results *r, const char *dir, int ncells, const cl_grid *g, int missing_ok)
 {
+    return cl_results_load_shard(r, dir, ncells, g, missing_ok, NULL);
+}
+
+int cl_results_load_shard(cl_results *r, const char *dir, int ncells, const cl_grid *g, int missing_ok,
+                          const unsigned char *want)
+{
     static const char *const rreq[] = {"run", "label", "regularizer", "lambda", "tasks", "order", "seed", NULL};
     static const char *const mreq[] = {"run", "trained_task", "eval_task", "accuracy", NULL};
     static const char *const creq[] = {"run", "trained_task", "epoch", "step", "x", "eval_task", "accuracy", NULL};
     memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     r->ncells = ncells;
+    r->want = ncells ? want : NULL;
     if (read_table(&r->runs, &r->has_runs, dir, "runs.csv", rreq, missing_ok) ||
         read_table(&r->matrix, &r->has_matrix, dir, "matrix.csv", mreq, missing_ok) ||
         read_table(&r->curves, &r->has_curves, dir, "curves.csv", creq, missing_ok)) {
@@ -378,7 +390,8 @@ int cl_results_load(cl_results *r, const char *dir, int ncells, const cl_grid *g
     for (long run = 1; run <= r->nslots; run++) {
         r->ncomplete += r->status[run] == CL_RUN_COMPLETE;
         r->ndamaged += r->status[run] == CL_RUN_DAMAGED;
-        r->nmissing += r->status[run] == CL_RUN_MISSING && (ncells || run <= r->nslots);
+        r->nmissing += r->status[run] == CL_RUN_MISSING && (ncells || run <= r->nslots) && (!r->want || r->want[run]);
+        r->nwant += !r->want || r->want[run];
     }
     if (!ncells) r->nmissing = 0; /* without the grid's count, a run can only be missing if we know it exists */
     return 0;
@@ -403,9 +416,9 @@ static void list_runs(const cl_results *r, int status, char *out, size_t n)
     int shown = 0, more = 0;
     out[0] = 0;
     for (long a = 1; a <= r->nslots; a++) {
-        if (r->status[a] != status) continue;
+        if (r->status[a] != status || (r->want && !r->want[a])) continue;
         long b = a;
-        while (b + 1 <= r->nslots && r->status[b + 1] == status) b++;
+        while (b + 1 <= r->nslots && r->status[b + 1] == status && (!r->want || r->want[b + 1])) b++;
         if (shown < 6) {
             len += (size_t)snprintf(out + len, len < n ? n - len : 0, b > a ? "%s%ld-%ld" : "%s%ld", shown ? ", " : "",
                                     a, b);
@@ -429,11 +442,13 @@ void cl_results_describe(const cl_results *r, char *out, size_t n)
                                 r->nproblems > 2 ? "s" : "");
     if (r->nmissing && len < n) {
         list_runs(r, CL_RUN_MISSING, list, sizeof list);
+        const char *whose = r->want ? "shard's" : "grid's";
+        int of = r->want ? r->nwant : r->ncells;
         if (r->nmissing == 1)
-            snprintf(out + len, n - len, "%srun %s of the grid's %d has no results", len ? "; " : "", list, r->ncells);
+            snprintf(out + len, n - len, "%srun %s of the %s %d has no results", len ? "; " : "", list, whose, of);
         else
-            snprintf(out + len, n - len, "%s%d of the grid's %d runs have no results (runs %s)", len ? "; " : "",
-                     r->nmissing, r->ncells, list);
+            snprintf(out + len, n - len, "%s%d of the %s %d runs have no results (runs %s)", len ? "; " : "",
+                     r->nmissing, whose, of, list);
     }
 }
 

@@ -41,6 +41,8 @@ typedef struct cl_results {
     int nproblems;                 /* problems found, beyond missing runs */
     int foreign;                   /* rows a rerun cannot repair: runs the grid does not have, other keys */
     int old_runs;                  /* runs.csv lacks curve_rows (written by a clreg before it existed) */
+    const unsigned char *want;     /* a shard's: want[run] for its cells (runs 1..ncells), else NULL: all */
+    int nwant;                     /* the runs the directory must end with: the shard's cells, or ncells */
     char problem[600];             /* the first problem, naming file and line */
 } cl_results;
 
@@ -50,6 +52,10 @@ typedef struct cl_results {
  * count as empty (a new directory); otherwise an absent file is an error. Returns 0 with the findings in r
  * (problems are findings, not failures), -1 with a message when a file cannot be read at all. */
 int cl_results_load(cl_results *r, const char *dir, int ncells, const cl_grid *g, int missing_ok);
+/* The same for a shard's directory (shard.h): only the runs with want[run] set belong there; a row of another
+ * run is foreign, and only the shard's runs can be missing. want is borrowed: it must outlive r. */
+int cl_results_load_shard(cl_results *r, const char *dir, int ncells, const cl_grid *g, int missing_ok,
+                          const unsigned char *want);
 void cl_results_free(cl_results *r);
 
 /* One line: the first problem, how many more, and which runs are missing ("runs 5, 9-11 and 4 more").

@@ -18,6 +18,7 @@
 #include "core/npy.h"
 #include "core/quote.h"
 #include "core/timer.h"
+#include "core/version.h"
 #include "experiments/dirlock.h"
 #include "experiments/fingerprint.h"
 #include "experiments/metrics.h"
@@ -25,7 +26,6 @@
 #include "experiments/table.h"
 #include "experiments/train.h"
 
-#define CLREG_VERSION_STRING "0.1.0"
 
 
 /* ---- progress ------------------------------------------------------------------------------------------ */
@@ -333,9 +333,16 @@ static void write_manifest(const char *dir, const cl_grid *g, const cl_runner_op
     cl_blas_describe(blas, sizeof blas);
     strftime(t0, sizeof t0, "%Y-%m-%d %H:%M:%S %Z", localtime(&start));
     cl_buf b = {0};
-    cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\n%scells in parallel: %d, BLAS threads "
+    char shard[128] = "";
+    if (o->shard_of) {
+        int k = 0;
+        for (int c = 0; c < g->ncells; c++) k += o->shard_of[c] == o->shard.index;
+        snprintf(shard, sizeof shard, "shard: %d/%d, %d cells (%s)\n", o->shard.index, o->shard.count, k,
+                 CL_SHARD_FILE);
+    }
+    cl_buf_printf(&b, "clreg %s\ngrid: %s (%s)\ncommand: %s\nBLAS: %s\n%s%scells in parallel: %d, BLAS threads "
                       "per cell: %d\ncells: %d in the grid, %d run by this invocation\nstarted: %s\nfinished: %s\n",
-                  CLREG_VERSION_STRING, g->name, g->path, o->command ? o->command : "", blas, data, threads, bt,
+                  cl_version(), g->name, g->path, o->command ? o->command : "", blas, shard, data, threads, bt,
                   g->ncells, cells_run, t0, finished);
     if (cl_write_file_atomic(path, b.s, b.len))
         fprintf(stderr, "clreg run: warning: %s\n", cl_errmsg()); /* the results stand without it */
@@ -351,13 +358,53 @@ static void now_text(char *buf, size_t n)
 /* The files a fresh start removes; the first three are the results proper. */
 static const char *const result_files[] = {"runs.csv", "matrix.csv", "curves.csv", "summary.csv", "summary_tasks.csv",
                                            "summary_matrix.csv", "summary_curves.csv", "best.csv", "manifest.txt",
-                                           CL_FINGERPRINT_FILE, NULL};
+                                           CL_FINGERPRINT_FILE, CL_SHARD_FILE, NULL};
+
+/* A shard's directory holds that shard's cells and nothing else; a whole grid's holds no shard. */
+static int check_shard_dir(const char *outdir, const cl_grid *g, const cl_runner_opts *o, int has_results,
+                           unsigned char **want)
+{
+    cl_shard was;
+    int n = g->ncells;
+    unsigned char *mask = NULL;
+    int r = cl_shard_read(outdir, &was, &n, &mask);
+    if (r < 0) return cl_fail_prefix("cannot resume in %s (start over with --fresh)", outdir);
+    if (r == 0 && !o->shard_of) {
+        free(mask);
+        return cl_fail("%s holds the results of shard %d/%d of this grid: run that shard there (--shard %d/%d), or "
+                       "merge the shards with clreg merge, or choose another directory with -o", outdir, was.index,
+                       was.count, was.index, was.count);
+    }
+    if (!o->shard_of) return 0;
+    if (r == 1 && has_results)
+        return cl_fail("%s holds results of a run of the whole grid, not of shard %d/%d; choose another directory "
+                       "with -o", outdir, o->shard.index, o->shard.count);
+    if (r == 0) {
+        int same = was.index == o->shard.index && was.count == o->shard.count;
+        for (int c = 0; c < g->ncells && same; c++) same = mask[c + 1] == (o->shard_of[c] == o->shard.index);
+        free(mask);
+        if (!same)
+            return cl_fail("%s holds the results of shard %d/%d%s, not of shard %d/%d: choose another directory with "
+                           "-o, or start over there with --fresh", outdir, was.index, was.count,
+                           was.index == o->shard.index && was.count == o->shard.count
+                               ? " with other cells (another clreg's assignment?)" : "",
+                           o->shard.index, o->shard.count);
+    }
+    *want = cl_calloc((size_t)g->ncells + 1, 1);
+    for (int c = 0; c < g->ncells; c++) (*want)[c + 1] = o->shard_of[c] == o->shard.index;
+    if (r == 1 && cl_shard_write(outdir, &o->shard, g->ncells, o->shard_of)) {
+        free(*want);
+        *want = NULL;
+        return -1;
+    }
+    return 0;
+}
 
 /* Before anything in the directory changes: it must be this grid's (or new), its results this grid's, and
  * computed from these data. Then the grid and the data's fingerprint are recorded (a new directory) and
  * whatever is not a complete run is dropped, to run again. On success *res holds what was there. */
 static int prepare_dir(const char *outdir, const cl_grid *g, const cl_data *d, const cl_runner_opts *o,
-                       cl_results *res, cl_run_report *rep)
+                       cl_results *res, cl_run_report *rep, unsigned char **want)
 {
     char path[4200], q[300];
     snprintf(path, sizeof path, "%s/grid.ini", outdir);
@@ -402,7 +449,20 @@ static int prepare_dir(const char *outdir, const cl_grid *g, const cl_data *d, c
         if (!more && !memchr(head, '\n', n) && unlink(f) != 0)
             return cl_fail("%s: cannot remove: %s", f, strerror(errno));
     }
-    if (cl_results_load(res, outdir, g->ncells, g, 1)) return cl_fail_prefix("cannot resume in %s", outdir);
+    {
+        char f[4200];
+        int any = 0;
+        for (int i = 0; i < 3; i++) {
+            snprintf(f, sizeof f, "%s/%s", outdir, result_files[i]);
+            any |= path_exists(f);
+        }
+        if (check_shard_dir(outdir, g, o, any, want)) return -1;
+    }
+    if (cl_results_load_shard(res, outdir, g->ncells, g, 1, *want)) {
+        free(*want);
+        *want = NULL;
+        return cl_fail_prefix("cannot resume in %s", outdir);
+    }
     if (res->foreign) {
         cl_fail("cannot resume in %s: %s; start over with --fresh, or choose another directory with -o", outdir,
                 res->problem);
@@ -493,12 +553,21 @@ static int run_locked(const cl_grid *g, const cl_data *d, const cl_runner_opts *
                       cl_run_report *rep)
 {
     cl_results res;
-    if (prepare_dir(outdir, g, d, o, &res, rep)) return -1;
-    int *todo = cl_malloc(sizeof(int) * (g->ncells ? g->ncells : 1)), ntodo = 0;
-    for (int c = 0; c < g->ncells; c++)
+    unsigned char *want = NULL;
+    if (prepare_dir(outdir, g, d, o, &res, rep, &want)) {
+        free(want);
+        return -1;
+    }
+    int *todo = cl_malloc(sizeof(int) * (g->ncells ? g->ncells : 1)), ntodo = 0, mine = 0;
+    for (int c = 0; c < g->ncells; c++) {
+        if (want && !want[c + 1]) continue;
+        mine++;
         if (res.status[c + 1] != CL_RUN_COMPLETE) todo[ntodo++] = c;
+    }
     rep->done_before = res.ncomplete;
+    rep->ncells = mine;
     cl_results_free(&res);
+    free(want);
 
     char pr[4200], pm[4200], pc[4200];
     int fr = open_append(outdir, "runs.csv", cl_runs_columns, pr, sizeof pr);
@@ -530,8 +599,8 @@ static int run_locked(const cl_grid *g, const cl_data *d, const cl_runner_opts *
     kernel_history(outdir, rep->done_before, data, sizeof data, rep);
     write_manifest(outdir, g, o, data, threads, bt, start, "(running)", ntodo);
 
-    progress prog = {.enabled = o->progress < 0 ? isatty(2) : o->progress, .total = g->ncells,
-                     .done_before = g->ncells - ntodo, .start = cl_now(), .nthreads = threads};
+    progress prog = {.enabled = o->progress < 0 ? isatty(2) : o->progress, .total = mine,
+                     .done_before = mine - ntodo, .start = cl_now(), .nthreads = threads};
     prog.cell_frac = cl_calloc(threads, sizeof(double));
     int failed = 0, write_failed = 0;
     char first_err[1024] = "";
@@ -598,15 +667,20 @@ static int run_locked(const cl_grid *g, const cl_data *d, const cl_runner_opts *
         return cl_fail("%s", first_err);
     }
     int sig = o->stop ? *o->stop : 0;
-    if (sig && rep->done < g->ncells) {
+    if (sig && rep->done < mine) {
         rep->stopped = sig;
         snprintf(fin, sizeof fin, "interrupted by %s at %s, %d of %d cells done (%d by this invocation); rerunning the "
-                                  "same command resumes", signal_name(sig), when, rep->done, g->ncells, prog.done);
+                                  "same command resumes", signal_name(sig), when, rep->done, mine, prog.done);
         write_manifest(outdir, g, o, data, threads, bt, start, fin, ntodo);
         return 0;
     }
     cl_summarize_opts so = {.ncells = g->ncells};
     cl_summarize_report sr;
+    if (o->shard_of) { /* summaries need every cell: clreg merge writes them */
+        now_text(when, sizeof when);
+        write_manifest(outdir, g, o, data, threads, bt, start, when, ntodo);
+        return 0;
+    }
     if (cl_results_summarize(outdir, &so, &sr)) {
         char err[1024];
         snprintf(err, sizeof err, "%s", cl_errmsg());
@@ -624,7 +698,7 @@ int cl_grid_run(const cl_grid *g, const cl_data *d, const cl_runner_opts *o, cl_
 {
     char outdir[4096];
     memset(report, 0, sizeof *report);
-    report->ncells = g->ncells;
+    report->ncells = g->ncells; /* a shard's count once its directory is checked */
     if (o->outdir) snprintf(outdir, sizeof outdir, "%s", o->outdir);
     else snprintf(outdir, sizeof outdir, "results/%s", g->name);
     if (cl_mkdirs(outdir)) return -1;

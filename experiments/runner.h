@@ -31,6 +31,7 @@
 #include <signal.h>
 
 #include "experiments/grid.h"
+#include "experiments/shard.h"
 
 typedef struct cl_runner_opts {
     int threads;          /* cells in parallel (default: all cores) */
@@ -39,6 +40,12 @@ typedef struct cl_runner_opts {
     int progress;         /* -1: when stderr is a terminal, 0: never, 1: always */
     const char *command;  /* the command line, for the manifest and the lock */
     volatile sig_atomic_t *stop; /* optional: set to a signal number to stop (see above) */
+    /* Optional: run one shard of the grid (shard.h), the cells with shard_of[cell] == shard.index, into
+     * outdir (the shard's own directory). Its shard.txt records which; a resume must be the same shard, a
+     * directory of another shard or of a whole grid is refused. A shard ends without summaries: they need
+     * every cell (clreg merge writes them). */
+    cl_shard shard;
+    const int *shard_of;
 } cl_runner_opts;
 
 /* What a run did, for the command's messages. */

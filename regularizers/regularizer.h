@@ -90,6 +90,11 @@ typedef struct cl_reg_method {
     void (*add_penalty_grad)(const cl_reg *r, const cl_mlp *m, float *grad);
     /* Release the method's state (the quad is released by the caller). May be NULL. */
     void (*destroy)(cl_reg *r);
+    /* The cost of end_task per sample it reads, in thousandths of one training sample (forward and backward),
+     * with the model's largest head of nclasses outputs: what shards are balanced by and --dry-run estimates
+     * (experiments/shard.h). NULL: 1000 when the method has an end_task, else 0. A method whose end_task
+     * reads no data (SI, L2) returns 0. */
+    int (*importance_cost)(const cl_reg *r, int nclasses);
 } cl_reg_method;
 
 #define CL_REG_MAX_PARAMS 16
