@@ -18,6 +18,7 @@
 #include "datasets/stream.h"
 #include "experiments/budget.h"
 #include "experiments/dirlock.h"
+#include "experiments/estimate.h"
 #include "experiments/fingerprint.h"
 #include "experiments/grid.h"
 #include "experiments/merge.h"
@@ -25,6 +26,7 @@
 #include "experiments/plot.h"
 #include "experiments/runner.h"
 #include "experiments/shard.h"
+#include "experiments/slurm.h"
 #include "experiments/probe.h"
 #include "experiments/results.h"
 #include "experiments/train.h"
@@ -44,6 +46,7 @@ static void usage_main(FILE *f)
             "  run        run an experiment grid (INI file) in parallel and write CSV results\n"
             "  summarize  recompute the summaries of a results directory\n"
             "  merge      merge the shards of a grid (run --shard I/N) into one results directory\n"
+            "  slurm      write (and --submit) the sbatch scripts that run a grid as a SLURM job array\n"
             "  plot       draw the paper-style figures of a results directory with gnuplot\n"
             "  train      train one network through one task stream and print its accuracy matrix\n"
             "  list       list the regularizers with their parameters and defaults\n"
@@ -337,19 +340,55 @@ static int cmd_run(int argc, char **argv)
         ro.shard_of = shard_of;
     }
     if (dry_run) {
-        char mem[1024];
+        char mem[1024], t[32], t2[32], t3[32];
         cl_budget_describe(&budget, mem, sizeof mem);
+        cl_estimate est;
+        if (cl_estimate_grid(&est, &g, &data)) {
+            fprintf(stderr, "clreg run: the calibration for the time estimate failed: %s\n", cl_errmsg());
+            free(shard_of);
+            free(cost);
+            cl_data_free(&data);
+            cl_grid_free(&g);
+            return 1;
+        }
         printf("%s: %d cells (%d method sections x their parameter combinations, %d orders, %d seeds), %d tasks\n",
                g.shown, g.ncells, g.nsections, g.norders, g.nseeds, g.ntasks);
         for (int i = 0; i < g.ncells; i++) {
             const cl_grid_cell *cell = &g.cells[i];
+            cl_estimate_time(t, sizeof t, est.cell_sec[i]);
             printf("  %4d  %-12s", cell->run, g.sections[cell->section].label);
             for (int k = 0; k < cell->nparams; k++) printf(" %s", cell->params[k]);
-            printf("  order %d  seed %llu  cost %.3g", cell->order, (unsigned long long)cell->seed, (double)cost[i]);
+            printf("  order %d  seed %llu  ~%s", cell->order, (unsigned long long)cell->seed, t);
             if (shard_of) printf("  shard %d", shard_of[i]);
             printf("\n");
         }
+        const cl_grid_cell *big = &g.cells[est.largest];
+        int par = ro.threads > 0 ? ro.threads : omp_get_num_procs();
+        if (par > g.ncells) par = g.ncells;
+        cl_estimate_time(t, sizeof t, est.total_sec);
+        cl_estimate_time(t2, sizeof t2, est.cell_sec[est.largest]);
+        cl_estimate_time(t3, sizeof t3, est.total_sec / par > est.cell_sec[est.largest] ? est.total_sec / par
+                                                                                       : est.cell_sec[est.largest]);
+        printf("estimated CPU time %s for the %d cells, the largest cell %s (run %d: %s, order %d, seed %llu); "
+               "wall time at -j %d about %s (calibrated on this machine's %s kernel: %.3g ns per multiply-add "
+               "training, %.3g evaluating)\n", t, g.ncells, t2, big->run, g.sections[big->section].label, big->order,
+               (unsigned long long)big->seed, par, t3, cl_blas_core(), est.train_rate * 1e9, est.eval_rate * 1e9);
+        if (shard_of) {
+            double *load = cl_calloc((size_t)ro.shard.count, sizeof *load);
+            int *cells = cl_calloc((size_t)ro.shard.count, sizeof *cells);
+            for (int i = 0; i < g.ncells; i++) load[shard_of[i]] += est.cell_sec[i], cells[shard_of[i]]++;
+            double mx = 0;
+            for (int k = 0; k < ro.shard.count; k++) mx = load[k] > mx ? load[k] : mx;
+            cl_estimate_time(t, sizeof t, load[ro.shard.index]);
+            cl_estimate_time(t2, sizeof t2, mx);
+            printf("shard %d/%d: %d cells, CPU time about %s; the largest of the %d shards about %s (%.2fx their mean)\n",
+                   ro.shard.index, ro.shard.count, cells[ro.shard.index], t, ro.shard.count, t2,
+                   mx / (est.total_sec / ro.shard.count));
+            free(load);
+            free(cells);
+        }
         printf("%s\n", mem);
+        cl_estimate_free(&est);
         free(shard_of);
         free(cost);
         cl_data_free(&data);
@@ -490,6 +529,154 @@ static int cmd_merge(int argc, char **argv)
     printf("merged %d shard%s of %d: %d of the grid's %d cells into %s/ (runs.csv, summary.csv, ...)\n", rep.nshards,
            rep.nshards == 1 ? "" : "s", rep.nshards_expected, rep.nmerged, rep.ncells, out);
     return 0;
+}
+
+static void usage_slurm(FILE *f)
+{
+    fprintf(f,
+            "usage: clreg slurm GRID.ini [--shards N] [--parallel K] [--cpus-per-task C] [--time T]\n"
+            "                  [--partition P] [--account A] [-o DIR] [--data-path PATH] [--submit]\n"
+            "                  [-- SBATCH_OPTION...]\n"
+            "\n"
+            "Writes the sbatch scripts that run the grid on a SLURM cluster as a job array of N shards (clreg run\n"
+            "--shard slurm), and a merge job that runs once every shard has succeeded (clreg merge DIR), into\n"
+            "DIR/slurm/ (DIR default results/<grid name>). The grid is checked against the data first.\n"
+            "\n"
+            "  --shards N         array tasks (default: one per C cells, at most the cell count)\n"
+            "  --parallel K       at most K shards at once (the array's %%K throttle; default: no limit)\n"
+            "  --cpus-per-task C  CPUs per shard (default 1): its cells run C at once, OMP_NUM_THREADS=C\n"
+            "  --time T           each shard's time limit, as sbatch takes it (e.g. 2:00:00); see\n"
+            "                     clreg run GRID --dry-run --shard 0/N for the estimated time of a shard\n"
+            "  --partition P, --account A   as sbatch's\n"
+            "  --data-path PATH   where the grid's dataset is on the cluster (absolute in the scripts)\n"
+            "  --submit           submit both with sbatch and print the job ids and where results go\n"
+            "  -- OPTION...       further sbatch options, written as #SBATCH lines into both scripts,\n"
+            "                     e.g. -- --mem=4G --qos=long\n"
+            "\n"
+            "Without --submit, DIR/slurm/submit.sh submits them later. A failed shard keeps the merge from\n"
+            "running; resubmit its task (sbatch --array=I DIR/slurm/array.sbatch) and it resumes, then merge\n"
+            "with clreg merge DIR.\n"
+            "\n"
+            "example: clreg slurm experiments/permuted.ini --shards 8 --time 1:00:00 --submit\n");
+}
+
+static int cmd_slurm(int argc, char **argv)
+{
+    static const struct option opts[] = {{"shards", required_argument, 0, 'N'},    {"parallel", required_argument, 0, 'K'},
+                                         {"cpus-per-task", required_argument, 0, 'c'},
+                                         {"time", required_argument, 0, 't'},      {"partition", required_argument, 0, 'p'},
+                                         {"account", required_argument, 0, 'A'},   {"out", required_argument, 0, 'o'},
+                                         {"data-path", required_argument, 0, 'D'}, {"submit", no_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    cl_slurm_opts so = {.cpus = 1};
+    int c, li = -1, rc = 0, submit = 0;
+    const char *out_opt = "-o";
+    char command[2048];
+    command_line(command, sizeof command, "slurm", argc, argv);
+    so.command = command;
+    opterr = 0;
+    optind = 1;
+    /* getopt_long moves the operands (the grid, then what follows "--") to the end, in their order */
+    while ((c = getopt_long(argc, argv, ":o:h", opts, &li)) != -1) {
+        if (optarg && c != ':' && c != '?' && (rc = printable_value(opt_typed(opts, li, c), optarg))) break;
+        switch (c) {
+        case 'N': rc = cl_parse_int(opt_typed(opts, li, c), optarg, 1, CL_SHARD_MAX, &so.shards); break;
+        case 'K': rc = cl_parse_int(opt_typed(opts, li, c), optarg, 1, CL_SHARD_MAX, &so.parallel); break;
+        case 'c': rc = cl_parse_int(opt_typed(opts, li, c), optarg, 1, 1024, &so.cpus); break;
+        case 't': so.time = optarg; break;
+        case 'p': so.partition = optarg; break;
+        case 'A': so.account = optarg; break;
+        case 'o':
+            so.outdir = optarg;
+            out_opt = opt_typed(opts, li, c);
+            break;
+        case 'D': so.data_path = optarg; break;
+        case 'S': submit = 1; break;
+        case 'h': usage_slurm(stdout); return 0;
+        case ':': rc = cl_fail("option '%s' needs a value (see clreg slurm --help)", cl_quote(argv[optind - 1])); break;
+        default: rc = cl_fail("unknown option '%s' (see clreg slurm --help)", cl_quote(argv[optind - 1]));
+        }
+        li = -1;
+        if (rc) break;
+        if ((c == 't' || c == 'p' || c == 'A' || c == 'o' || c == 'D') && !*optarg)
+            rc = cl_fail("%s: expected a value, got an empty one", opt_typed(opts, li, c));
+        if (rc) break;
+    }
+    /* operands: the grid, then (after --) sbatch options; getopt_long moved them to the end in order */
+    const char *grid_path = NULL;
+    if (!rc) {
+        if (optind >= argc) rc = cl_fail("expected a grid file, e.g. clreg slurm experiments/quick.ini");
+        else grid_path = argv[optind];
+    }
+    so.extra = (const char *const *)argv + optind + 1;
+    so.nextra = grid_path ? argc - optind - 1 : 0;
+    for (int i = 0; i < so.nextra && !rc; i++) {
+        if (so.extra[i][0] != '-')
+            rc = cl_fail("'%s': expected one grid file, then sbatch options after --, e.g. -- --mem=4G",
+                         cl_quote(so.extra[i]));
+        else rc = printable_value("an sbatch option", so.extra[i]);
+    }
+    if (!rc && grid_path) rc = printable_value("the grid file's name", grid_path);
+    if (rc) {
+        fprintf(stderr, "clreg slurm: %s\n", cl_errmsg());
+        return 2;
+    }
+    /* the grid, checked against the data as clreg run would, so a bad grid fails here, not on the cluster */
+    cl_grid g;
+    if (cl_grid_load(&g, grid_path)) {
+        fprintf(stderr, "clreg slurm: %s\n", cl_errmsg());
+        cl_grid_free(&g);
+        return 2;
+    }
+    if (so.data_path) {
+        free(g.data_path);
+        g.data_path = strdup(so.data_path);
+    }
+    cl_data data;
+    if (cl_data_open_opts(&data, g.dataset, g.data_path, 1, &g.data_opts)) {
+        fprintf(stderr, "clreg slurm: %s: %s\n", g.shown, cl_errmsg());
+        cl_grid_free(&g);
+        return 1;
+    }
+    cl_budget budget;
+    if (cl_grid_prepare(&g, &data) || cl_budget_grid(&budget, &g, &data, so.cpus) ||
+        cl_budget_check(&budget, "use smaller hidden layers or batch, or fewer CPUs per task")) {
+        if (strncmp(cl_errmsg(), g.shown, strlen(g.shown))) cl_fail_prefix("%s", g.shown);
+        fprintf(stderr, "clreg slurm: %s\n", cl_errmsg());
+        cl_data_free(&data);
+        cl_grid_free(&g);
+        return 2;
+    }
+    if (!so.shards) so.shards = (g.ncells + so.cpus - 1) / so.cpus;
+    if (so.shards > g.ncells) so.shards = g.ncells; /* a shard beyond the cell count would run nothing */
+    char outdir[4096];
+    if (so.outdir) snprintf(outdir, sizeof outdir, "%s", so.outdir);
+    else snprintf(outdir, sizeof outdir, "results/%s", g.name);
+    so.outdir = outdir;
+    so.grid_path = grid_path;
+    so.grid_text = g.text;
+    so.grid_name = g.name;
+    cl_slurm_files f;
+    rc = cl_output_dir(out_opt, outdir) || cl_slurm_write(&so, &f);
+    if (!rc) {
+        printf("%s: %d cells in %d shards of about %d cells, %d CPU%s each", g.name, g.ncells, so.shards,
+               (g.ncells + so.shards - 1) / so.shards, so.cpus, so.cpus == 1 ? "" : "s");
+        if (so.parallel && so.parallel < so.shards) printf(", at most %d at once", so.parallel);
+        printf("; scripts in %s/\n", f.dir);
+    }
+    if (!rc && submit) {
+        char array_id[64], merge_id[64];
+        rc = cl_slurm_submit(&f, array_id, merge_id, sizeof array_id);
+        if (!rc)
+            printf("submitted: array job %s (%d shards, logs in %s/logs/), merge job %s after it; results in %s/\n"
+                   "watch with: squeue -j %s,%s\n", array_id, so.shards, f.dir, merge_id, outdir, array_id, merge_id);
+    } else if (!rc) {
+        printf("submit with: %s\n", f.submit);
+    }
+    if (rc) fprintf(stderr, "clreg slurm: %s\n", cl_errmsg());
+    cl_data_free(&data);
+    cl_grid_free(&g);
+    return rc ? 1 : 0;
 }
 
 static int cmd_summarize(int argc, char **argv)
@@ -969,6 +1156,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0) return cmd_merge(argc - 1, argv + 1);
+    if (strcmp(cmd, "slurm") == 0) return cmd_slurm(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
     if (strcmp(cmd, "list") == 0) {
@@ -981,6 +1169,7 @@ int main(int argc, char **argv)
         else if (argc > 2 && strcmp(argv[2], "run") == 0) usage_run(stdout);
         else if (argc > 2 && strcmp(argv[2], "plot") == 0) usage_plot(stdout);
         else if (argc > 2 && strcmp(argv[2], "merge") == 0) usage_merge(stdout);
+        else if (argc > 2 && strcmp(argv[2], "slurm") == 0) usage_slurm(stdout);
         else usage_main(stdout);
         return 0;
     }

@@ -140,7 +140,10 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
     }
     double save = r->save_state ? 4 * P : 0;
     double probe = r->probe ? 21 * P + eval : 0;
-    out->transient = dmax(dmax(eval, imp), dmax(save, probe));
+    /* the evaluation batch is the model's once it has evaluated (cl_evaluate keeps it): there from the first
+     * evaluation to the end, beside whatever else is transient */
+    out->model += eval;
+    out->transient = dmax(imp, dmax(save, probe));
 
     /* training buffers */
     double maxn = 0, union_n = 0;

@@ -11,12 +11,13 @@
  * A cell's peak, counted from the code that allocates it (P = the model's parameters, B = max(batch, the
  * evaluation batch of 1000), floats of 4 bytes):
  *   model        parameters and gradients 2P; activations and backward signals of B samples per hidden
- *                layer; logits of B samples                                    (models/mlp.c)
+ *                layer; logits of B samples; the evaluation's input batch of B samples, kept once the
+ *                model has been evaluated                                     (models/mlp.c, train.c)
  *   optimizer    Adam's two moments 2P, SGD's velocity P                       (core/optim.c)
  *   regularizer  importance and anchor 2P per penalty term (EWC in separate mode: one term per task);
  *                SI's path integral and start 2P; the two copies the training loop keeps for methods
  *                with after_step 2P                                            (regularizers/, train.c)
- *   transient    the largest of: an evaluation batch; the importance pass's batch buffers (input, per
+ *   transient    the largest of: the importance pass's batch buffers (input, per
  *                layer |X| or X^2 and the signals; EWC's Fisher P besides); save_state's importance P;
  *                clreg train --probe's copies (about 21 bytes per parameter)
  *   training     the training batch and its logit gradients, the epoch's shuffled order (joint: the union

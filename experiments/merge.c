@@ -499,6 +499,10 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
                       m.sh[0].grid_line, o->command ? o->command : "", m.n, N, rep->nmerged, M);
         for (int k = 0; k < m.n; k++) {
             int c = 0;
+            if (k == 8 && m.n > 9) { /* the line stays short: later resumes carry it over (runner.c) */
+                cl_buf_printf(&man, " and %d more", m.n - k);
+                break;
+            }
             for (int r = 1; r <= M; r++) c += from[r] == k;
             const char *base = strrchr(m.sh[k].dir, '/');
             cl_buf_printf(&man, "%s %s (shard %d/%d, %d cells, kernel %s)", k ? "," : "", q(base ? base + 1 : m.sh[k].dir),

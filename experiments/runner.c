@@ -538,7 +538,9 @@ static void kernel_history(const char *outdir, int done_before, char *extra, siz
     while (fgets(line, sizeof line, f)) {
         const char *k = strncmp(line, "BLAS: ", 6) == 0 ? strstr(line, ", kernel ") : NULL;
         if (k) sscanf(k + 9, "%63[^ ,\n]", old);
-        if (strncmp(line, "earlier cells: ", 15) == 0 && !strstr(extra, line) && len < n)
+        /* history the directory keeps: earlier kernels, and that it began as a merge of shards (merge.h) */
+        if ((strncmp(line, "earlier cells: ", 15) == 0 || strncmp(line, "merged: ", 8) == 0) && !strstr(extra, line) &&
+            len < n)
             len += (size_t)snprintf(extra + len, n - len, "%s", line);
     }
     fclose(f);

@@ -93,6 +93,15 @@ static uint64_t forward_cost(const cl_grid *g, const cl_stream *s, int head)
 
 int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost)
 {
+    uint64_t *eval = cl_malloc(sizeof(uint64_t) * (size_t)(g->ncells ? g->ncells : 1));
+    int rc = cl_shard_cost_parts(g, d, cost, eval);
+    for (int c = 0; c < g->ncells && !rc; c++) cost[c] += eval[c];
+    free(eval);
+    return rc;
+}
+
+int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint64_t *evals)
+{
     cl_stream s;
     cl_stream_cfg sc = g->stream;
     sc.groups = g->groups;
@@ -131,20 +140,29 @@ int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost)
             cl_reg_free(reg);
         }
         const int *order = g->orders[cell->order];
-        uint64_t total = eval_row * (uint64_t)(T + 1), union_n = 0, union_cost = 0;
+        uint64_t total = 0, eval = eval_row * (uint64_t)(T + 1), union_n = 0, union_cost = 0;
         for (int p = 0; p < T; p++) {
             const cl_task *tk = &s.task[order[p]];
             uint64_t n = (uint64_t)tk->ntrain, tc = fwd[order[p]] * n;
             union_n += n;
             union_cost += tc;
             uint64_t trained = joint ? union_n : n, trained_cost = joint ? union_cost : tc;
-            uint64_t steps = (trained + (uint64_t)g->batch - 1) / (uint64_t)g->batch * (uint64_t)g->epochs;
+            uint64_t spe = (trained + (uint64_t)g->batch - 1) / (uint64_t)g->batch, steps = spe * (uint64_t)g->epochs;
             total += 3 * trained_cost * (uint64_t)g->epochs;
             if (has_penalty) total += steps * 16 * fwd[order[p]];
-            /* curve points inside the task: after each epoch but the last, and every curve_steps steps */
+            /* curve points inside the task, as the runner makes them: after each epoch but the last (the task's
+             * end is its matrix row), and every curve_steps steps except where an epoch ends */
             uint64_t points = g->eval_epochs ? (uint64_t)(g->epochs - 1) : 0;
-            if (g->curve_steps > 0) points += steps / (uint64_t)g->curve_steps;
-            total += points * eval_row;
+            if (g->curve_steps > 0) {
+                uint64_t k = (uint64_t)g->curve_steps, a = k, b = spe ? spe : 1;
+                while (b) { /* gcd, for the steps that are both a curve step and an epoch's end */
+                    uint64_t t = a % b;
+                    a = b;
+                    b = t;
+                }
+                points += steps / k - steps / (k / a * (spe ? spe : 1));
+            }
+            eval += points * eval_row;
             if (imp_permille) {
                 uint64_t avail = (uint64_t)(on_test ? tk->ntest : tk->ntrain);
                 uint64_t k = nsamples > 0 && (uint64_t)nsamples < avail ? (uint64_t)nsamples : avail;
@@ -152,6 +170,7 @@ int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost)
             }
         }
         cost[c] = total;
+        evals[c] = eval;
     }
     cl_mlp_free(probe);
     free(fwd);

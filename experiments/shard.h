@@ -45,6 +45,9 @@ int cl_shard_parse(const char *opt, const char *text, cl_shard *out);
 
 /* The estimated cost (see above) of every cell of a prepared grid, in multiply-adds. cost[ncells]. */
 int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost);
+/* The same in two parts: training, penalties and importances (train[]), and evaluation (eval[]), which
+ * --dry-run converts to seconds with two rates of its own. */
+int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *train, uint64_t *eval);
 
 /* The shard of each cell (shard_of[ncells]) for N shards, from the costs. */
 void cl_shard_assign(int ncells, const uint64_t *cost, int nshards, int *shard_of);

@@ -33,8 +33,13 @@ float cl_evaluate(cl_mlp *m, const cl_stream *s, int j, int active)
 {
     const cl_task *t = &s->task[j];
     int B = m->bmax, C = m->head_out[t->head];
-    float *X = cl_aligned_calloc((size_t)B * s->input_dim, sizeof(float));
-    int *y = cl_malloc(sizeof(int) * B), *pos = cl_malloc(sizeof(int) * B);
+    if (!m->xbuf) {
+        m->xbuf = cl_aligned_calloc((size_t)B * m->ninput, sizeof(float));
+        m->ybuf = cl_malloc(sizeof(int) * B);
+        m->posbuf = cl_malloc(sizeof(int) * B);
+    }
+    float *X = m->xbuf;
+    int *y = m->ybuf, *pos = m->posbuf;
     long correct = 0;
     for (int start = 0; start < t->ntest; start += B) {
         int nb = t->ntest - start < B ? t->ntest - start : B;
@@ -43,9 +48,6 @@ float cl_evaluate(cl_mlp *m, const cl_stream *s, int j, int active)
         cl_mlp_forward(m, X, nb, t->head);
         for (int k = 0; k < nb; k++) correct += cl_argmax(m->logits + (size_t)k * C, active) == y[k];
     }
-    free(X);
-    free(y);
-    free(pos);
     return t->ntest ? (float)correct / (float)t->ntest : NAN;
 }
 

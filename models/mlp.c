@@ -86,6 +86,9 @@ void cl_mlp_free(cl_mlp *m)
     free(m->act);
     free(m->dz);
     free(m->logits);
+    free(m->xbuf);
+    free(m->ybuf);
+    free(m->posbuf);
     free(m->params);
     free(m->grads);
     free(m->layer);

@@ -40,6 +40,12 @@ typedef struct cl_mlp {
     const float **act;
     float **dz;
     float *logits; /* [bmax][maxout]: logits of the last forward, row stride = that head's width */
+    /* An input batch [bmax][ninput] with its labels and positions, for callers that evaluate the model
+     * batch by batch (cl_evaluate), allocated on first use and kept: allocated per call, its megabytes came
+     * fresh from mmap each time (glibc's threshold is fixed at 256 KiB, see clreg.c), and the page faults
+     * of zeroing them cost as much system time as the evaluation itself. */
+    float *xbuf;
+    int *ybuf, *posbuf;
 } cl_mlp;
 
 /* Create a model; hidden may be empty (nhidden = 0: a linear model per head). Parameters are zero until

@@ -10,8 +10,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 passed=0; failed=0; skipped=0; broken=""
 for t in "$@"; do
     out=$(mktemp)
+    t0=$(date +%s)
     "$build/tests/$t" >"$out" 2>&1
     rc=$?
+    secs=$(($(date +%s) - t0))
     # cmocka's stdout and stderr interleave, so its summary lines need not start a line.
     p=$(grep -o '\[  PASSED  \] [0-9]* test' "$out" | tail -1 | tr -dc 0-9)
     f=$(grep -o '\[  FAILED  \] [0-9]* test' "$out" | tail -1 | tr -dc 0-9)
@@ -22,7 +24,8 @@ for t in "$@"; do
         broken="$broken $t"
         [ -z "$f" ] && failed=$((failed + 1))
     else
-        printf '%-28s %3d passed%s\n' "$t" "${p:-0}" "${s:+, $s skipped}"
+        # the seconds show where the suite's time goes (CI must stay under 20 minutes)
+        printf '%-28s %3d passed%-12s %4d s\n' "$t" "${p:-0}" "${s:+, $s skipped}" "$secs"
     fi
     rm -f "$out"
 done
