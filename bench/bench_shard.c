@@ -1,7 +1,7 @@
 /* Shards: what splitting a grid costs, how even the split is, how good the time estimate is, and merging.
  *
- * 1. A grid of 10 cells whose costs differ (split Fashion-MNIST, 5 tasks: fine-tuning, joint training on the
- *    growing union, the exact Fisher, MAS, SI; two seeds), run once as one process (-j 1) and once as 4
+ * 1. A grid of 25 cells whose costs differ (split Fashion-MNIST, 5 tasks: fine-tuning, joint training on the
+ *    growing union, the exact Fisher, MAS, SI; five seeds), run once as one process (-j 1) and once as 4
  *    shards one after another (-j 1 each). The shards' total CPU time (user + system, from wait4) against
  *    the single run's is the overhead of sharding (each shard loads the data and checks its directory;
  *    target within 5%). The largest shard's CPU time over the mean is the balance (1.00 is perfect); the
@@ -33,10 +33,10 @@ static const char *grid_text = "[experiment]\n"
                                "dataset = fashion-mnist\n"
                                "stream = split\n"
                                "scenario = task\n"
-                               "hidden = 200\n"
+                               "hidden = 400\n"
                                "epochs = 1\n"
                                "batch = 128\n"
-                               "seeds = 2\n"
+                               "seeds = 5\n"
                                "importance_samples = 2000\n"
                                "[none]\n"
                                "[joint]\n"
@@ -211,8 +211,8 @@ int main(void)
     for (int c = 0; c < M; c++) modl[c % 4] += sec[c], sum += sec[c];
     for (int k = 0; k < 4; k++) modmax = modl[k] > modmax ? modl[k] : modmax;
 
-    printf("bench_shard: grid of %d cells (split Fashion-MNIST, 5 tasks, MLP 784-200-2x5; none, joint, ewc exact, "
-           "mas, si; 2 seeds), kernel %s\n", M, cl_blas_core());
+    printf("bench_shard: grid of %d cells (split Fashion-MNIST, 5 tasks, MLP 784-400-2x5; none, joint, ewc exact, "
+           "mas, si; 5 seeds), kernel %s\n", M, cl_blas_core());
     printf("  one process -j 1:         CPU %.1f s (wall %.1f s)\n", cpu1, wall1);
     printf("  4 shards, -j 1 each:      CPU %.1f s in all (%.1f, %.1f, %.1f, %.1f): %.3fx the single run "
            "(target <= 1.05)\n", total, shard_cpu[0], shard_cpu[1], shard_cpu[2], shard_cpu[3], total / cpu1);

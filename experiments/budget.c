@@ -235,11 +235,7 @@ int cl_budget_grid(cl_budget *b, const cl_grid *g, const cl_data *d, int threads
 {
     memset(b, 0, sizeof *b);
     cl_stream s;
-    cl_stream_cfg sc = g->stream;
-    sc.groups = g->groups;
-    sc.angles = g->angles;
-    sc.order = NULL;
-    if (cl_stream_create(&s, d, &sc)) return cl_fail_prefix("%s", g->shown);
+    if (cl_grid_stream(g, d, &s)) return -1;
     /* the runner's rule (runner.c): BLAS threads per cell from the grid, cells at once from -j unless a
      * cell has several BLAS threads */
     int procs = omp_get_num_procs();

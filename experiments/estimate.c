@@ -35,11 +35,7 @@ static void on_steps(void *ctx, cl_mlp *m, int task, int epoch, long step)
 static int calibrate(const cl_grid *g, const cl_data *d, double *train_rate, double *eval_rate)
 {
     cl_stream s;
-    cl_stream_cfg sc = g->stream;
-    sc.groups = g->groups;
-    sc.angles = g->angles;
-    sc.order = NULL;
-    if (cl_stream_create(&s, d, &sc)) return cl_fail_prefix("%s", g->shown);
+    if (cl_grid_stream(g, d, &s)) return -1;
     cl_train_cfg tc = cl_train_defaults();
     tc.epochs = g->epochs;
     tc.batch = g->batch;

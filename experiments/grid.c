@@ -1026,3 +1026,12 @@ const char *cl_grid_cell_value(const cl_grid_cell *c, const char *key)
         if (!strncmp(c->params[i], key, n) && c->params[i][n] == '=') return c->params[i] + n + 1;
     return NULL;
 }
+
+int cl_grid_stream(const cl_grid *g, const cl_data *d, cl_stream *s)
+{
+    cl_stream_cfg sc = g->stream;
+    sc.groups = g->groups;
+    sc.angles = g->angles;
+    sc.order = NULL;
+    return cl_stream_create(s, d, &sc) ? cl_fail_prefix("%s", g->shown) : 0;
+}

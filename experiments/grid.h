@@ -108,6 +108,10 @@ int cl_grid_load(cl_grid *g, const char *path);
 int cl_grid_prepare(cl_grid *g, const cl_data *d);
 void cl_grid_free(cl_grid *g);
 
+/* The grid's task stream over d in the natural task order: the tasks every cell trains, in some order, with
+ * their sizes and shapes (for estimates of memory and time). -1 with a message naming the grid. */
+int cl_grid_stream(const cl_grid *g, const cl_data *d, cl_stream *s);
+
 /* "lambda=100 fisher=exact ..." parts of a cell, as written to runs.csv. */
 const char *cl_grid_cell_value(const cl_grid_cell *c, const char *key);
 

@@ -103,11 +103,7 @@ int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost)
 int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint64_t *evals)
 {
     cl_stream s;
-    cl_stream_cfg sc = g->stream;
-    sc.groups = g->groups;
-    sc.angles = g->angles;
-    sc.order = NULL; /* natural order: task k is task id k; a cell's order permutes them below */
-    if (cl_stream_create(&s, d, &sc)) return cl_fail_prefix("%s", g->shown);
+    if (cl_grid_stream(g, d, &s)) return -1; /* natural order: task k is id k; cells permute them below */
     int T = s.ntasks, rc = 0;
     /* per task (natural order): forward cost per sample, and the test sets' evaluation of one row */
     uint64_t *fwd = cl_malloc(sizeof(uint64_t) * (size_t)T), eval_row = 0;

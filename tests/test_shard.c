@@ -20,27 +20,6 @@
 
 static char out[1 << 16];
 
-/* 12 cells whose costs differ: joint trains on the growing union, the exact Fisher reads every class, SI
- * and none read nothing at a task's end. Two tasks of two classes each, two seeds. */
-static const char *grid_text = "[experiment]\n"
-                               "dataset = idx\n"
-                               "stream = split\n"
-                               "scenario = task\n"
-                               "hidden = 16\n"
-                               "epochs = 2\n"
-                               "batch = 20\n"
-                               "seeds = 2\n"
-                               "curve_steps = 4\n"
-                               "[none]\n"
-                               "[joint]\n"
-                               "[ewc]\n"
-                               "lambda = 1\n"
-                               "fisher = exact, empirical\n"
-                               "[mas]\n"
-                               "lambda = 0.1\n"
-                               "[si]\n"
-                               "lambda = 1\n";
-
 typedef struct fixture {
     char *dir;
     char data[1100], grid[1100];
@@ -53,7 +32,7 @@ static int setup(void **state)
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     tr_make_data(f->data, 0);
     snprintf(f->grid, sizeof f->grid, "%s/g.ini", f->dir);
-    td_write_text(f->grid, grid_text);
+    td_write_text(f->grid, tr_mixed_grid);
     *state = f;
     return 0;
 }

@@ -13,25 +13,6 @@
 
 static char out[1 << 16];
 
-/* 10 cells of unequal cost over 3 shards, at most 2 at once */
-static const char *grid_text = "[experiment]\n"
-                               "dataset = idx\n"
-                               "stream = split\n"
-                               "scenario = task\n"
-                               "hidden = 16\n"
-                               "epochs = 2\n"
-                               "batch = 20\n"
-                               "seeds = 2\n"
-                               "curve_steps = 4\n"
-                               "[none]\n"
-                               "[joint]\n"
-                               "[ewc]\n"
-                               "lambda = 1\n"
-                               "[mas]\n"
-                               "lambda = 0.1\n"
-                               "[si]\n"
-                               "lambda = 1\n";
-
 typedef struct fixture {
     char *dir;
     char cluster[1100];
@@ -102,10 +83,7 @@ static void test_submit_array_and_merge(void **state)
 {
     fixture *f = *state;
     char data[1200], grid[1200], args[8192];
-    snprintf(data, sizeof data, "%s/data", f->dir);
-    tr_make_data(data, 0);
-    snprintf(grid, sizeof grid, "%s/g.ini", f->dir);
-    td_write_text(grid, grid_text);
+    tr_mixed_setup(f->dir, data, grid, sizeof data);
     start_cluster(f);
 
     snprintf(args, sizeof args, "slurm %s --data-path %s --shards 3 --parallel 2 --cpus-per-task 1 -o %s/sl --submit "
@@ -114,7 +92,7 @@ static void test_submit_array_and_merge(void **state)
     char array[32], merge[32];
     number_after("array job ", array, sizeof array);
     number_after("merge job ", merge, sizeof merge);
-    assert_non_null(strstr(out, "10 cells in 3 shards"));
+    assert_non_null(strstr(out, "12 cells in 3 shards"));
     /* the scripts as SLURM saw them: the throttle, the CPUs, OMP_NUM_THREADS, the extra option */
     char p[1300];
     snprintf(p, sizeof p, "%s/sl/slurm/array.sbatch", f->dir);
@@ -145,7 +123,7 @@ static void test_submit_array_and_merge(void **state)
     }
     snprintf(p, sizeof p, "%s/sl/manifest.txt", f->dir);
     s = tr_slurp(p);
-    assert_non_null(strstr(s, "merged: 3 of 3 shards, 10 of 10 cells"));
+    assert_non_null(strstr(s, "merged: 3 of 3 shards, 12 of 12 cells"));
     free(s);
 
     /* the merged results are those of one process */
@@ -180,10 +158,7 @@ static void test_no_sbatch(void **state)
 {
     fixture *f = *state;
     char data[1200], grid[1200], args[8192];
-    snprintf(data, sizeof data, "%s/data", f->dir);
-    tr_make_data(data, 0);
-    snprintf(grid, sizeof grid, "%s/g.ini", f->dir);
-    td_write_text(grid, grid_text);
+    tr_mixed_setup(f->dir, data, grid, sizeof data);
     snprintf(args, sizeof args, "slurm %s --data-path %s -o %s/sl --submit", grid, data, f->dir);
     assert_int_equal(tu_run_clreg_env("PATH=/nonexistent", args, out, sizeof out), 1);
     assert_non_null(strstr(out, "sbatch: not found"));

@@ -4,6 +4,7 @@
  * symlink, a missing manifest, results of an older clreg). */
 #include "tests/testutil.h"
 #include "tests/testdata.h"
+#include "tests/testresults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,20 +64,6 @@ static void write_file(const char *dir, const char *name, const char *text, char
     td_write_text(path, text);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, len = 0, n;
-    char *s = malloc(cap);
-    while ((n = fread(s + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (len + 1 == cap) s = realloc(s, cap *= 2);
-    }
-    fclose(f);
-    s[len] = 0;
-    return s;
-}
 
 static int sh(const char *cmd)
 {
@@ -109,7 +96,7 @@ static void compare_dirs(const char *a, const char *b)
 
 static long count_lines(const char *path)
 {
-    char *s = slurp(path);
+    char *s = tr_slurp(path);
     if (!s) return 0;
     long n = 0;
     for (char *p = s; *p; p++) n += *p == '\n';
@@ -119,7 +106,7 @@ static long count_lines(const char *path)
 
 static int file_contains(const char *path, const char *what)
 {
-    char *s = slurp(path);
+    char *s = tr_slurp(path);
     int yes = s && strstr(s, what);
     free(s);
     return yes;
@@ -283,7 +270,7 @@ static void test_fingerprint(void **state)
     /* lose two cells, as an interrupted run would */
     snprintf(args, sizeof args, "head -n 5 '%s' > '%s.x' && mv '%s.x' '%s'", runs, runs, runs, runs);
     assert_int_equal(sh(args), 0);
-    char *before = slurp(runs);
+    char *before = tr_slurp(runs);
 
     /* other data: refused before anything changes */
     snprintf(args, sizeof args, "run %s -o %s --data-path %s", grid, res, b);
@@ -291,7 +278,7 @@ static void test_fingerprint(void **state)
     if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, "data differ") || !strstr(out, "-ubyte: ") ||
         !strstr(out, "crc32") || !strstr(out, "--fresh"))
         fail_msg("other data: exit %d:\n%s", rc, out);
-    char *after = slurp(runs);
+    char *after = tr_slurp(runs);
     assert_string_equal(before, after);
     free(after);
 
@@ -357,7 +344,7 @@ static void test_fingerprint_compare(void **state)
     assert_int_equal(cl_fingerprint_data(&f3, &d3), 0);
     assert_int_equal(f3.n, 4);
     snprintf(p, sizeof p, "%s/train-images-idx3-ubyte", dir);
-    char *bytes = slurp(p);
+    char *bytes = tr_slurp(p);
     long n = td_file_size(p);
     assert_int_equal(f3.item[0].bytes, n);
     assert_int_equal(f3.item[0].crc, crc32(crc32(0L, Z_NULL, 0), (const Bytef *)bytes, (uInt)n));
@@ -625,12 +612,12 @@ static void test_foreign_rows(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         snprintf(args, sizeof args, "cd '%s' && cp runs.csv runs.keep && %s", res, cases[i].shell);
         assert_int_equal(sh(args), 0);
-        char *before = slurp(runs);
+        char *before = tr_slurp(runs);
         snprintf(args, sizeof args, "run %s -o %s --data-path %s", grid, res, data);
         int rc = tu_run_clreg(args, out, sizeof out);
         if (rc != 1 || tu_count_lines(out) != 1 || !strstr(out, cases[i].expect) || !strstr(out, "--fresh"))
             fail_msg("case %zu: resume: exit %d:\n%s", i, rc, out);
-        char *after = slurp(runs);
+        char *after = tr_slurp(runs);
         assert_string_equal(before, after); /* nothing dropped */
         free(before);
         free(after);
@@ -674,7 +661,7 @@ static void test_signal_stops_promptly(void **state)
     kill(pid, SIGTERM);
     int st = wait_for(pid, 60, "clreg run after SIGTERM");
     print_message("stopped %.2f s after SIGTERM\n", now_sec() - t0);
-    char *msg = slurp(log);
+    char *msg = tr_slurp(log);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 143 || tu_count_lines(msg) != 1 ||
         !strstr(msg, "interrupted by SIGTERM: 0 of 1 cells done") || !strstr(msg, "rerun the same command to resume"))
         fail_msg("status %d, output:\n%s", st, msg);
@@ -728,7 +715,7 @@ static void test_signal_then_resume(void **state)
     wait_file(p, NULL, 2, 300); /* the first cell's row */
     kill(pid, SIGINT);
     int st = wait_for(pid, 120, "clreg run after SIGINT");
-    char *msg = slurp(log);
+    char *msg = tr_slurp(log);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 130 || tu_count_lines(msg) != 1 || !strstr(msg, "interrupted by SIGINT"))
         fail_msg("status %d, output:\n%s", st, msg);
     free(msg);
@@ -756,7 +743,7 @@ static void test_signal_then_resume(void **state)
 
 static int ends_with_newline(const char *path)
 {
-    char *s = slurp(path);
+    char *s = tr_slurp(path);
     size_t n = s ? strlen(s) : 0;
     int yes = n > 0 && s[n - 1] == '\n';
     free(s);
@@ -833,7 +820,7 @@ static void test_disk_full_while_summarizing(void **state)
     char *before[4];
     for (int i = 0; small[i]; i++) {
         snprintf(p, sizeof p, "%s/%s", res, small[i]);
-        before[i] = slurp(p);
+        before[i] = tr_slurp(p);
     }
     snprintf(args, sizeof args, "ulimit -f %ld; '%s' summarize %s --select %s 2>&1", kb, bin(), res, other);
     char cmd[8200];
@@ -846,7 +833,7 @@ static void test_disk_full_while_summarizing(void **state)
         fail_msg("status %d:\n%s", st, out);
     for (int i = 0; small[i]; i++) {
         snprintf(p, sizeof p, "%s/%s", res, small[i]);
-        char *now = slurp(p);
+        char *now = tr_slurp(p);
         if (strcmp(now, before[i]) != 0) fail_msg("%s changed although the summaries could not all be written", p);
         free(now);
         free(before[i]);

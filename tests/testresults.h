@@ -15,7 +15,7 @@ static inline void tr_make_data(const char *dir, int salt)
 {
     static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-    char p[1200];
+    char p[4200];
     mkdir(dir, 0755);
     for (int k = 0; k < 4; k++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[k]);
@@ -83,6 +83,36 @@ static inline void tr_assert_same_results(const char *a, const char *b)
         free(x);
         free(y);
     }
+}
+
+/* 12 cells whose costs differ: joint trains on the growing union, the exact Fisher reads every class, SI
+ * and none read nothing at a task's end. Two tasks of two classes each, two seeds. */
+static const char *const tr_mixed_grid = "[experiment]\n"
+                               "dataset = idx\n"
+                               "stream = split\n"
+                               "scenario = task\n"
+                               "hidden = 16\n"
+                               "epochs = 2\n"
+                               "batch = 20\n"
+                               "seeds = 2\n"
+                               "curve_steps = 4\n"
+                               "[none]\n"
+                               "[joint]\n"
+                               "[ewc]\n"
+                               "lambda = 1\n"
+                               "fisher = exact, empirical\n"
+                               "[mas]\n"
+                               "lambda = 0.1\n"
+                               "[si]\n"
+                               "lambda = 1\n";
+
+/* The tiny data (tr_make_data) in DIR/data and tr_mixed_grid in DIR/g.ini, their paths into data and grid. */
+static inline void tr_mixed_setup(const char *dir, char *data, char *grid, size_t n)
+{
+    snprintf(data, n, "%s/data", dir);
+    tr_make_data(data, 0);
+    snprintf(grid, n, "%s/g.ini", dir);
+    td_write_text(grid, tr_mixed_grid);
 }
 
 #endif
