@@ -465,7 +465,7 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
                              "(rerunning a shard resumes it), or merge what is complete with --partial",
                              M - rep->nmerged, M, msg);
             else
-                snprintf(rep->missing, sizeof rep->missing, "%d of the grid's %d cells are not merged: %s",
+                snprintf(rep->missing, sizeof rep->missing, "%d of the grid's %d cells are not merged: %.900s",
                          M - rep->nmerged, M, msg);
         }
         free(absent);

@@ -406,6 +406,7 @@ void cl_results_free(cl_results *r)
     free(r->status);
     free(r->runs_row);
     free(r->curve_rows);
+    if (r->owns_want) free((void *)r->want);
     memset(r, 0, sizeof *r);
 }
 

@@ -43,6 +43,7 @@ typedef struct cl_results {
     int old_runs;                  /* runs.csv lacks curve_rows (written by a clreg before it existed) */
     const unsigned char *want;     /* a shard's: want[run] for its cells (runs 1..ncells), else NULL: all */
     int nwant;                     /* the runs the directory must end with: the shard's cells, or ncells */
+    int owns_want;                 /* cl_results_free frees want (set by a caller handing it over) */
     char problem[600];             /* the first problem, naming file and line */
 } cl_results;
 

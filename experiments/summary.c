@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/quote.h"
 #include "experiments/results.h"
+#include "experiments/shard.h"
 #include "experiments/runner.h"
 #include "experiments/table.h"
 
@@ -131,7 +132,29 @@ static int check(const char *dir, const cl_summarize_opts *o, cl_summarize_repor
     if (access(path, F_OK) != 0)
         return cl_fail("%s: no runs.csv: not a results directory, or no cell has finished yet", dir);
     if (!ncells && (m = cl_results_manifest(dir, &ncells, command, sizeof command)) < 0) return -1;
-    if (cl_results_load(res, dir, ncells, NULL, 0)) return -1;
+    /* a shard's directory holds part of a grid: its summaries are the merge's, or (partial) its own cells' */
+    cl_shard sh;
+    int nsh = ncells;
+    unsigned char *want = NULL;
+    int shard = cl_shard_read(dir, &sh, &nsh, &want);
+    if (shard < 0) return -1;
+    if (shard == 0 && !o->partial) {
+        free(want);
+        char parent[4200];
+        snprintf(parent, sizeof parent, "%s", dir);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) *slash = 0;
+        else snprintf(parent, sizeof parent, ".");
+        return cl_fail("%s holds shard %d/%d of a grid; its summaries come from merging every shard: clreg merge %s "
+                       "(or summarize this shard's cells alone with --partial)", dir, sh.index, sh.count, parent);
+    }
+    if (shard == 0) ncells = nsh;
+    if (cl_results_load_shard(res, dir, ncells, NULL, 0, want)) {
+        free(want);
+        return -1;
+    }
+    res->owns_want = want != NULL; /* released with res */
+    if (!res->want) free(want);
     rep->ncells = ncells;
     rep->ncomplete = res->ncomplete;
     rep->nmissing = res->nmissing;

@@ -399,6 +399,22 @@ static void test_shard_dirs(void **state)
     assert_non_null(strstr(out, "shard 1/2"));
     snprintf(p, sizeof p, "%s/sh/shard-1-of-2/shard.txt", f->dir);
     assert_int_equal(access(p, F_OK), 0);
+    /* a shard's summaries are the merge's: summarize refuses, or summarizes its own cells with --partial */
+    assert_int_equal(run("summarize %s", d), 1);
+    assert_non_null(strstr(out, "holds shard 0/2 of a grid; its summaries come from merging every shard: clreg merge"));
+    RUN_OK("summarize %s --partial", d);
+    snprintf(p, sizeof p, "%s/summary.csv", d);
+    assert_int_equal(access(p, F_OK), 0);
+    /* the estimate: every cell with its time, the grid's and the largest cell's (joint, which trains on the
+     * union of the tasks, or the exact Fisher, which reads every class: runs 3-6), and the shard's */
+    RUN_OK("run %s --data-path %s --dry-run --shard 1/2", f->grid, f->data);
+    assert_non_null(strstr(out, "estimated CPU time "));
+    assert_non_null(strstr(out, "for the 12 cells, the largest cell "));
+    if (!strstr(out, "(run 3: joint,") && !strstr(out, "(run 4: joint,") && !strstr(out, "(run 5: ewc,") &&
+        !strstr(out, "(run 6: ewc,"))
+        fail_msg("largest cell: %s", out);
+    assert_non_null(strstr(out, "shard 1/2: 6 cells, CPU time about "));
+    assert_int_equal(tu_count_lines(out), 1 + 12 + 3);
     /* outside an array */
     assert_int_equal(run("run %s --data-path %s --shard slurm -o %s/sh", f->grid, f->data, f->dir), 2);
     assert_non_null(strstr(out, "--shard slurm: SLURM_ARRAY_TASK_ID is not set"));
