@@ -1,9 +1,14 @@
 /* Fuzz target: the results reader behind `clreg run` resume and `clreg summarize` (experiments/table.c,
  * experiments/results.c, experiments/summary.c).
  *
- * Input: runs.csv, matrix.csv, curves.csv and manifest.txt separated by FZ_SEPARATOR lines (missing files
- * are empty; without a fourth part the manifest says the grid has as many cells as runs.csv has lines after
- * its header, so summarize gets past its cell count).
+ * Input: runs.csv, matrix.csv, curves.csv, manifest.txt and a shard's shard.txt separated by FZ_SEPARATOR
+ * lines (missing files are empty; without a fourth part the manifest says the grid has as many cells as
+ * runs.csv has lines after its header, so summarize gets past its cell count).
+ *
+ * shard.txt (experiments/shard.h), which clreg merge reads from every shard, goes through cl_shard_read in a
+ * directory of its own: a success must describe a shard I of N with I < N of a grid of 1 to
+ * CL_GRID_MAX_CELLS cells (the count line is checked against the runs listed by the reader itself); then the results are checked as that shard's
+ * (cl_results_load_shard), where a run is complete only if the shard lists it.
  *
  * First runs.csv is read as a table (cl_table_read requiring only 'run', then cells as numbers and
  * integers). Then the files go into a directory and:
@@ -23,6 +28,7 @@
 #include "core/error.h"
 #include "experiments/results.h"
 #include "experiments/runner.h"
+#include "experiments/shard.h"
 #include "experiments/table.h"
 
 static const char *const inputs[4] = {"runs.csv", "matrix.csv", "curves.csv", "manifest.txt"};
@@ -180,12 +186,58 @@ static void summarize(const uint8_t *const *part, const size_t *len, int np)
     }
 }
 
+static void shard_file(const uint8_t *const *part, const size_t *len, int np)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s/shard", fz_workdir());
+        if (mkdir(dir, 0755) != 0) {
+            perror(dir);
+            abort();
+        }
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/shard.txt", dir);
+    const char *named[2] = {path, dir};
+    fz_write(dir, "shard.txt", part[4], len[4]);
+    cl_shard s;
+    int ncells = 0;
+    unsigned char *runs = NULL;
+    int rc = cl_shard_read(dir, &s, &ncells, &runs);
+    if (rc < 0) {
+        fz_check_message("cl_shard_read", named, 2);
+        return;
+    }
+    if (rc != 0) fz_violation("cl_shard_read: %d for a file that exists", rc);
+    if (s.count < 1 || s.index < 0 || s.index >= s.count || ncells < 1 || ncells > CL_GRID_MAX_CELLS)
+        fz_violation("cl_shard_read accepted shard %d/%d of %d cells", s.index, s.count, ncells);
+    int k = 0;
+    for (int r = 1; r <= ncells; r++) k += runs[r] != 0;
+    /* the results as this shard's */
+    for (int i = 0; i < 3; i++) fz_write(dir, inputs[i], part[i], len[i]);
+    cl_results r;
+    if (cl_results_load_shard(&r, dir, ncells, NULL, 1, runs)) {
+        fz_check_message("cl_results_load_shard", named, 2);
+    } else {
+        for (int run = 1; run <= r.nslots; run++)
+            if (r.status[run] == CL_RUN_COMPLETE && !runs[run])
+                fz_violation("run %d complete in a shard that does not list it", run);
+        if (r.nmissing > k) fz_violation("%d runs missing of a shard of %d", r.nmissing, k);
+        cl_results_free(&r);
+    }
+    free(runs);
+}
+
 int cl_fuzz_results(const uint8_t *data, size_t size)
 {
-    const uint8_t *part[4];
-    size_t len[4];
-    int np = fz_split(data, size, part, len, 4, 1);
-    for (int k = np; k < 4; k++) part[k] = data + size, len[k] = 0;
+    const uint8_t *part[5];
+    size_t len[5];
+    int np = fz_split(data, size, part, len, 5, 1);
+    for (int k = np; k < 5; k++) part[k] = data + size, len[k] = 0;
+    if (np >= 5) {
+        shard_file(part, len, np);
+        np = 4; /* the other checks are those of a whole grid's directory */
+    }
     read_as_resume(part[0], len[0]);
     resume(part, len, np);
     summarize(part, len, np);
