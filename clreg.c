@@ -127,7 +127,8 @@ static void usage_train(FILE *f)
 static void usage_run(FILE *f)
 {
     fprintf(f,
-            "usage: clreg run GRID.ini [-j N] [-o DIR] [--fresh] [--quiet] [--data-path PATH]\n"
+            "usage: clreg run GRID.ini [-j N] [-o DIR] [--fresh] [--quiet] [--data-path PATH] [--dry-run]\n"
+            "                 [--shard I/N|slurm]\n"
             "\n"
             "Expands the grid into cells (method section x parameter combination x task order x seed), runs them\n"
             "in parallel and writes CSV results into DIR (default results/<grid name>/): runs.csv (one row per\n"
@@ -138,8 +139,14 @@ static void usage_run(FILE *f)
             "  -o, --out DIR     results directory\n"
             "  --fresh           discard earlier results in DIR and start over\n"
             "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
-            "  --dry-run         check the grid against the data and the memory it needs (printed), and list\n"
-            "                    its cells, without running them\n"
+            "  --dry-run         check the grid against the data and the memory it needs, list its cells with\n"
+            "                    their estimated times, and print the grid's CPU time, its largest cell and\n"
+            "                    the wall time at -j (calibrated in about a second on this machine), without\n"
+            "                    running anything; with --shard, the shard's time and the largest shard's\n"
+            "  --shard I/N       run only shard I of N (from 0) into DIR/shard-I-of-N/; cells are dealt to\n"
+            "                    shards by their estimated cost; clreg merge DIR puts the shards together\n"
+            "  --shard slurm     I and N from a SLURM job array (SLURM_ARRAY_TASK_ID, _MIN, _COUNT); see\n"
+            "                    clreg slurm --help\n"
             "  --data-path PATH  where the grid's dataset is (overrides the grid's data_path), e.g. for\n"
             "                    experiments/mnist/*.ini: --data-path ~/data/mnist\n"
             "\n"
