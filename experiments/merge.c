@@ -38,6 +38,7 @@ typedef struct shard_in {
 typedef struct merge {
     shard_in *sh;
     int n, cap;
+    int *lister;           /* per run: the shard (index into sh) whose shard.txt lists it, or -1 */
 } merge;
 
 static const char *q(const char *s)
@@ -337,14 +338,13 @@ static int load_rows(merge *m, const cl_merge_opts *o)
 {
     int M = m->sh[0].ncells, N = m->sh[0].s.count;
     /* the listed cells must not overlap (one assignment) */
-    int *listed = cl_malloc(sizeof(int) * ((size_t)M + 1));
+    int *listed = m->lister = cl_malloc(sizeof(int) * ((size_t)M + 1));
     for (int r = 0; r <= M; r++) listed[r] = -1;
     for (int k = 0; k < m->n; k++)
         for (int r = 1; r <= M; r++) {
             if (!m->sh[k].runs[r]) continue;
             if (listed[r] >= 0) {
                 int other = listed[r];
-                free(listed);
                 return cl_fail("run %d is a cell of both %s (shard %d/%d) and %s (shard %d/%d): their %s files come "
                                "from different assignments (edited by hand?)", r, q(m->sh[other].dir),
                                m->sh[other].s.index, N, q(m->sh[k].dir), m->sh[k].s.index, N, CL_SHARD_FILE);
@@ -355,7 +355,6 @@ static int load_rows(merge *m, const cl_merge_opts *o)
     for (int k = 0; k < m->n; k++) {
         shard_in *s = &m->sh[k];
         if (cl_results_load_shard(&s->res, s->dir, M, NULL, 1, s->runs)) {
-            free(listed);
             return -1;
         }
         s->loaded = 1;
@@ -366,13 +365,11 @@ static int load_rows(merge *m, const cl_merge_opts *o)
             char first[300] = "";
             for (int r = 1; r <= M && !first[0]; r++)
                 if (s->res.runs_row[r] >= 0 && s->res.status[r] != CL_RUN_COMPLETE) describe_run(s, r, first, sizeof first);
-            free(listed);
             return cl_fail("%s: %s%s%s; rerun the shard (clreg run GRID --shard %d/%d) to repair it, or merge what is "
                            "complete with --partial", q(s->dir), s->res.problem, first[0] ? "; damaged: " : "", first,
                            s->s.index, N);
         }
     }
-    free(listed);
     return 0;
 }
 
@@ -420,13 +417,9 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
         unsigned char *absent = cl_calloc((size_t)M + 1, 1);
         int nabsent = 0;
         for (int r = 1; r <= M; r++) {
-            from[r] = -1;
-            int lister = -1;
-            for (int k = 0; k < m.n; k++) {
-                if (m.sh[k].runs[r]) lister = k;
-                if (m.sh[k].res.status[r] == CL_RUN_COMPLETE && m.sh[k].runs[r]) from[r] = k;
-            }
-            if (lister < 0) absent[r] = 1, nabsent++;
+            int k = m.lister[r];
+            from[r] = k >= 0 && m.sh[k].res.status[r] == CL_RUN_COMPLETE ? k : -1;
+            if (k < 0) absent[r] = 1, nabsent++;
         }
         for (int r = 1; r <= M; r++) rep->nmerged += from[r] >= 0;
         if (rep->nmerged < M) {
@@ -437,7 +430,7 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
             unsigned char *mask = cl_calloc((size_t)M + 1, 1);
             for (int k = 0; k < m.n && len < sizeof msg; k++) {
                 int c = 0;
-                for (int r = 1; r <= M; r++) c += (mask[r] = m.sh[k].runs[r] && from[r] < 0);
+                for (int r = 1; r <= M; r++) c += (mask[r] = m.lister[r] == k && from[r] < 0);
                 if (!c) continue;
                 run_list(mask, M, list, sizeof list);
                 len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s (shard %d/%d, finished: %.60s) lacks %d "
@@ -540,6 +533,7 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
     }
     cl_dirlock_release(&out_lock);
     free(from);
+    free(m.lister);
     for (int k = 0; k < m.n; k++) shard_free(&m.sh[k]);
     free(m.sh);
     return rc;

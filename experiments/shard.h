@@ -35,7 +35,10 @@ typedef struct cl_shard {
     int index, count;
 } cl_shard;
 
-#define CL_SHARD_MAX 100000
+/* Shards of one grid. SLURM's default MaxArraySize allows arrays of 1,000 tasks; a merge holds each shard's
+ * per-cell bookkeeping at once (about 13 bytes per cell of the grid per shard), which this keeps below
+ * 1.3 GB for the largest grid. */
+#define CL_SHARD_MAX 1000
 
 /* Parse "I/N" (0 <= I < N <= CL_SHARD_MAX) or "slurm": I and N from SLURM_ARRAY_TASK_ID,
  * SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT (I = ID - MIN; arrays need not start at 0, and a
