@@ -8,7 +8,10 @@
 
 #include "core/error.h"
 
-cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *head_out, int nheads, int bmax)
+/* The model: an optional stem (conv and pooling items, their shapes filled in), dense hidden layers over
+ * its nfeat outputs, then the heads. */
+static cl_mlp *build(int ninput, const cl_stem *stem, int nstem, int nfeat, const int *hidden, int nhidden,
+                     const int *head_out, int nheads, int bmax)
 {
     if (ninput <= 0 || nhidden < 0 || nheads <= 0 || bmax <= 0) {
         cl_fail("invalid model shape: %d inputs, %d hidden layers, %d heads, batch %d", ninput, nhidden,
@@ -28,9 +31,13 @@ cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *hea
 
     cl_mlp *m = cl_calloc(1, sizeof *m);
     m->ninput = ninput;
+    m->nfeat = nfeat;
+    m->nstem = nstem;
     m->nhidden = nhidden;
     m->nheads = nheads;
     m->bmax = bmax;
+    m->stem = cl_calloc(nstem ? nstem : 1, sizeof *m->stem);
+    if (nstem) memcpy(m->stem, stem, sizeof *stem * nstem);
     m->hidden = cl_malloc(sizeof(int) * (nhidden ? nhidden : 1));
     if (nhidden) memcpy(m->hidden, hidden, sizeof(int) * nhidden);
     m->head_out = cl_malloc(sizeof(int) * nheads);
@@ -39,13 +46,26 @@ cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *hea
     m->head_off = cl_calloc(nheads, sizeof(size_t));
     m->head_len = cl_calloc(nheads, sizeof(size_t));
 
-    /* Lay the layers out in the flat buffer. Offsets are rounded to 16 floats (64 bytes) so every weight
-     * matrix starts cache-line aligned for BLAS; the padding is zero and never trained. */
-    size_t off = 0;
-    int in = ninput;
+    /* Lay the layers out in the flat buffer: the stem's convolutions, then the dense layers. Offsets are
+     * rounded to 16 floats (64 bytes) so every weight matrix starts cache-line aligned for BLAS; the padding
+     * is zero and never trained. */
+    size_t off = 0, col = 0;
+    for (int i = 0; i < nstem; i++) {
+        cl_stem *st = &m->stem[i];
+        if (st->kind != CL_STEM_CONV) continue;
+        const cl_conv_shape *c = &st->conv;
+        st->w = off;
+        off += (size_t)c->cout * c->cin * c->k * c->k;
+        off = (off + 15) / 16 * 16;
+        st->b = off;
+        off += (size_t)c->cout;
+        off = (off + 15) / 16 * 16;
+        col = cl_conv_col_size(c) > col ? cl_conv_col_size(c) : col;
+    }
+    int in = nfeat;
     for (int l = 0; l < nhidden + nheads; l++) {
         int out = l < nhidden ? hidden[l] : head_out[l - nhidden];
-        int lin = l < nhidden ? in : (nhidden ? hidden[nhidden - 1] : ninput);
+        int lin = l < nhidden ? in : (nhidden ? hidden[nhidden - 1] : nfeat);
         if (l == nhidden) m->ntrunk = off;
         if (l >= nhidden) m->head_off[l - nhidden] = off;
         m->layer[l].in = lin;
@@ -63,6 +83,13 @@ cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *hea
     m->params = cl_aligned_calloc(off, sizeof(float));
     m->grads = cl_aligned_calloc(off, sizeof(float));
 
+    for (int i = 0; i < nstem; i++) {
+        cl_stem *st = &m->stem[i];
+        st->out = cl_aligned_calloc((size_t)bmax * st->out_n, sizeof(float));
+        st->dout = cl_aligned_calloc((size_t)bmax * st->out_n, sizeof(float));
+        if (st->kind == CL_STEM_MAXPOOL) st->argmax = cl_calloc((size_t)bmax * st->out_n, sizeof(int));
+    }
+    m->col = col ? cl_aligned_calloc(col, sizeof(float)) : NULL;
     m->maxout = 0;
     for (int k = 0; k < nheads; k++)
         if (head_out[k] > m->maxout) m->maxout = head_out[k];
@@ -76,9 +103,66 @@ cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *hea
     return m;
 }
 
+cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *head_out, int nheads, int bmax)
+{
+    return build(ninput, NULL, 0, ninput, hidden, nhidden, head_out, nheads, bmax);
+}
+
+cl_mlp *cl_mlp_create_arch(const cl_arch *a, int c, int h, int w, const int *head_out, int nheads, int bmax,
+                           const char *what)
+{
+    cl_arch_shape shape[CL_ARCH_MAX];
+    if (c < 1 || h < 1 || w < 1) {
+        cl_fail("%s: inputs of %dx%dx%d: expected positive sizes", what, c, h, w);
+        return NULL;
+    }
+    if (cl_arch_shapes(a, c, h, w, shape, NULL, what)) return NULL;
+    cl_stem stem[CL_ARCH_MAX];
+    int hidden[CL_ARCH_MAX], nstem = 0, nhidden = 0, pc = c, ph = h, pw = w, rc = 0;
+    for (int i = 0; i < a->n && !rc; i++) {
+        const cl_arch_item *it = &a->item[i];
+        cl_stem *st = &stem[nstem];
+        memset(st, 0, sizeof *st);
+        switch (it->kind) {
+        case CL_ARCH_CONV:
+            st->kind = CL_STEM_CONV;
+            rc = cl_conv_shape_init(&st->conv, pc, ph, pw, it->units, it->k, it->stride, it->pad);
+            nstem++;
+            break;
+        case CL_ARCH_MAXPOOL:
+        case CL_ARCH_AVGPOOL:
+            st->kind = it->kind == CL_ARCH_MAXPOOL ? CL_STEM_MAXPOOL : CL_STEM_AVGPOOL;
+            rc = cl_pool_shape_init(&st->pool, pc, ph, pw, it->k, it->stride);
+            nstem++;
+            break;
+        case CL_ARCH_DENSE: hidden[nhidden++] = it->units; break;
+        case CL_ARCH_FLATTEN: break;
+        case CL_ARCH_DROPOUT:
+            rc = cl_fail("%s: item %d: dropout is not built into models yet (the forward pass has no training "
+                         "mode); remove it", what, i + 1);
+            break;
+        }
+        if (!rc && (it->kind == CL_ARCH_CONV || it->kind == CL_ARCH_MAXPOOL || it->kind == CL_ARCH_AVGPOOL)) {
+            st->in_n = (size_t)pc * ph * pw;
+            st->out_n = (size_t)shape[i].c * shape[i].h * shape[i].w;
+        }
+        if (it->kind != CL_ARCH_DENSE && it->kind != CL_ARCH_FLATTEN) pc = shape[i].c, ph = shape[i].h, pw = shape[i].w;
+    }
+    if (rc) return NULL;
+    int nfeat = nstem ? (int)stem[nstem - 1].out_n : c * h * w;
+    return build(c * h * w, stem, nstem, nfeat, hidden, nhidden, head_out, nheads, bmax);
+}
+
 void cl_mlp_free(cl_mlp *m)
 {
     if (!m) return;
+    for (int i = 0; i < m->nstem; i++) {
+        free(m->stem[i].out);
+        free(m->stem[i].dout);
+        free(m->stem[i].argmax);
+    }
+    free(m->stem);
+    free(m->col);
     for (int l = 0; l < m->nhidden; l++) {
         free((void *)m->act[l + 1]);
         free(m->dz[l]);
@@ -102,6 +186,16 @@ void cl_mlp_free(cl_mlp *m)
 void cl_mlp_init(cl_mlp *m, cl_rng *rng)
 {
     memset(m->params, 0, m->nparams * sizeof(float));
+    /* PyTorch's nn.Conv2d default is the same bound over the fan-in cin k k */
+    for (int i = 0; i < m->nstem; i++) {
+        const cl_stem *st = &m->stem[i];
+        if (st->kind != CL_STEM_CONV) continue;
+        const cl_conv_shape *c = &st->conv;
+        size_t fan = (size_t)c->cin * c->k * c->k;
+        float bound = 1.0f / sqrtf((float)fan);
+        for (size_t j = 0; j < (size_t)c->cout * fan; j++) m->params[st->w + j] = (2.0f * cl_rng_uniform(rng) - 1.0f) * bound;
+        for (int o = 0; o < c->cout; o++) m->params[st->b + o] = (2.0f * cl_rng_uniform(rng) - 1.0f) * bound;
+    }
     for (int l = 0; l < m->nhidden + m->nheads; l++) {
         const cl_linear *L = &m->layer[l];
         float bound = 1.0f / sqrtf((float)L->in);
@@ -182,6 +276,19 @@ int cl_argmax(const float *row, int nactive)
 void cl_mlp_forward(cl_mlp *m, const float *x, int B, int head)
 {
     const float *P = m->params;
+    for (int i = 0; i < m->nstem; i++) {
+        cl_stem *st = &m->stem[i];
+        st->in = x;
+        if (st->kind == CL_STEM_CONV) {
+            cl_conv2d_forward(st->out, x, P + st->w, P + st->b, B, &st->conv, m->col);
+            cl_relu_forward(st->out, (size_t)B * st->out_n);
+        } else if (st->kind == CL_STEM_MAXPOOL) {
+            cl_maxpool_forward(st->out, st->argmax, x, B, &st->pool);
+        } else {
+            cl_avgpool_forward(st->out, x, B, &st->pool);
+        }
+        x = st->out;
+    }
     m->act[0] = x;
     for (int l = 0; l < m->nhidden; l++) {
         const cl_linear *L = &m->layer[l];
@@ -202,12 +309,29 @@ void cl_mlp_backward(cl_mlp *m, const float *dlogits, int B, int head, cl_grad_m
     /* Walk down: each layer turns the signal at its output into its parameter gradients and the signal at
      * its input; the ReLU below then masks that signal into the previous layer's dz. The first layer needs
      * no input signal (the data is not trained), which saves the largest of the backward gemms. */
+    int grads = mode != CL_GRAD_NONE;
     for (int l = m->nhidden; l >= 0; l--) {
         const cl_linear *L = l == m->nhidden ? H : &m->layer[l];
-        float *din = l > 0 ? m->dz[l - 1] : NULL;
-        int grads = mode != CL_GRAD_NONE;
+        float *din = l > 0 ? m->dz[l - 1] : m->nstem ? m->stem[m->nstem - 1].dout : NULL;
         cl_linear_backward(din, grads ? G + L->w : NULL, grads ? G + L->b : NULL, m->dz[l], m->act[l], P + L->w, B,
                            L->in, L->out, mode == CL_GRAD_ADD);
-        if (din) cl_relu_backward(din, m->act[l], (size_t)B * L->in);
+        if (din && l > 0) cl_relu_backward(din, m->act[l], (size_t)B * L->in);
+    }
+    /* The stem, top down: each item's dout holds the signal at its output; a conv first masks it by its
+     * ReLU (dout is then at its pre-activation), then passes the signal to the item below. The first item
+     * needs no input signal (the data is not trained). */
+    for (int i = m->nstem - 1; i >= 0; i--) {
+        cl_stem *st = &m->stem[i];
+        float *below = i > 0 ? m->stem[i - 1].dout : NULL;
+        if (st->kind == CL_STEM_CONV) {
+            cl_relu_backward(st->dout, st->out, (size_t)B * st->out_n);
+            if (below || grads)
+                cl_conv2d_backward(below, grads ? G + st->w : NULL, grads ? G + st->b : NULL, st->dout, st->in,
+                                   P + st->w, B, &st->conv, m->col, mode == CL_GRAD_ADD);
+        } else if (below && st->kind == CL_STEM_MAXPOOL) {
+            cl_maxpool_backward(below, st->dout, st->argmax, B, &st->pool);
+        } else if (below) {
+            cl_avgpool_backward(below, st->dout, B, &st->pool);
+        }
     }
 }

@@ -1,4 +1,5 @@
-/* A multilayer perceptron with ReLU hidden layers and one or many linear output heads.
+/* A multilayer perceptron with ReLU hidden layers and one or many linear output heads, optionally after a
+ * convolutional stem (conv and pooling layers over images, see cl_stem).
  *
  * All parameters live in one flat float buffer and the gradients in a mirror of it, so optimizers and
  * regularizers work on plain arrays: trunk layers first, then each head, every layer as its weight
@@ -14,14 +15,38 @@
 #include <stddef.h>
 
 #include "core/rng.h"
+#include "models/arch.h"
+#include "models/conv.h"
 
 typedef struct cl_linear {
     int in, out;
     size_t w, b; /* offsets of W[out][in] and b[out] in the flat parameter buffer */
 } cl_linear;
 
+/* A convolutional stem before the dense layers: conv (each followed by a ReLU) and pooling items over NCHW
+ * images, whose flattened output feeds the first dense layer. Conv parameters sit in the flat buffer before
+ * the dense trunk's, PyTorch's layout W[cout][cin][k][k] then b[cout], and count as trunk. */
+typedef enum { CL_STEM_CONV, CL_STEM_MAXPOOL, CL_STEM_AVGPOOL } cl_stem_kind;
+
+typedef struct cl_stem {
+    cl_stem_kind kind;
+    cl_conv_shape conv;   /* conv */
+    cl_pool_shape pool;   /* pooling */
+    size_t w, b;          /* conv: offsets of W and b in the flat buffer */
+    size_t in_n, out_n;   /* floats per sample at its input and output */
+    const float *in;      /* its input during the last forward: the caller's x, or the previous item's out */
+    float *out;           /* [bmax][out_n]: conv: ReLU(conv(in)); pooling: the pooled input */
+    float *dout;          /* [bmax][out_n]: after a backward pass, the signal at the output: conv: at its
+                           * pre-activation (masked by the ReLU, what per-sample conv gradients need) */
+    int *argmax;          /* max pooling: the winner of each window */
+} cl_stem;
+
 typedef struct cl_mlp {
-    int ninput;
+    int ninput;       /* inputs per sample (c x h x w for an image stem) */
+    int nstem;        /* conv and pooling items before the dense layers (0: an MLP) */
+    cl_stem *stem;
+    int nfeat;        /* inputs of the first dense layer: ninput, or the stem's flattened output */
+    float *col;       /* the stem's im2col workspace: the largest conv's cl_conv_col_size */
     int nhidden;      /* hidden (trunk) layers */
     int *hidden;      /* their widths */
     int nheads;
@@ -51,6 +76,12 @@ typedef struct cl_mlp {
 /* Create a model; hidden may be empty (nhidden = 0: a linear model per head). Parameters are zero until
  * cl_mlp_init. Returns NULL with a message on invalid sizes. */
 cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *head_out, int nheads, int bmax);
+
+/* A model from an architecture (arch.h) over c x h x w inputs: its conv and pooling items form the stem,
+ * its dense items the hidden layers, then the heads. Dropout is refused here for now (the forward pass has
+ * no training mode yet). what names the architecture in messages. */
+cl_mlp *cl_mlp_create_arch(const cl_arch *a, int c, int h, int w, const int *head_out, int nheads, int bmax,
+                           const char *what);
 void cl_mlp_free(cl_mlp *m);
 
 /* PyTorch's nn.Linear default: W and b uniform in [-1/sqrt(in), 1/sqrt(in)]. */

@@ -1,4 +1,5 @@
-/* Exact per-sample importances with one batched backward pass and one gemm per layer.
+/* Exact per-sample importances with one batched backward pass and one gemm per dense layer (per sample for
+ * the conv layers of a stem, whose per-sample gradients do not factor: models/conv.h).
  *
  * The per-sample gradient of a dense layer z = W x + b for sample k is the outer product d_k x_k^T (and d_k
  * for the bias), with d_k = dloss_k/dz the per-sample backward signal. Elementwise, |d_k x_k^T| =
@@ -51,16 +52,11 @@ static void accumulate(float *omW, float *omB, const float *TD, const float *TX,
         for (int o = 0; o < nout; o++) omB[o] += alpha * TD[(size_t)k * nout + o];
 }
 
-/* The batch-mean compatibility estimate: G = D^T X is B times the batch-mean gradient; add
- * (B/N) |G/B| = |G|/N, or (B/N) (G/B)^2 = G^2/(N B). */
-static void accumulate_batch(float *omW, float *omB, const float *D, const float *X, int B, int nout, int nin, int N,
-                             cl_imp_combine c, float *G, float *gb)
+/* The batch-mean compatibility estimate from G, B times the batch-mean gradient of the weights (nw
+ * entries), and gb, the bias's: add (B/N) |G/B| = |G|/N, or (B/N) (G/B)^2 = G^2/(N B). */
+static void add_batch_terms(float *omW, float *omB, const float *G, const float *gb, size_t nw, int nout, int B, int N,
+                            cl_imp_combine c)
 {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, 1.0f, D, nout, X, nin, 0.0f, G, nin);
-    memset(gb, 0, sizeof(float) * nout);
-    for (int k = 0; k < B; k++)
-        for (int o = 0; o < nout; o++) gb[o] += D[(size_t)k * nout + o];
-    size_t nw = (size_t)nout * nin;
     if (c == CL_IMP_ABS) {
         float s = 1.0f / (float)N;
         for (size_t i = 0; i < nw; i++) omW[i] += s * fabsf(G[i]);
@@ -70,6 +66,36 @@ static void accumulate_batch(float *omW, float *omB, const float *D, const float
         for (size_t i = 0; i < nw; i++) omW[i] += s * G[i] * G[i];
         for (int o = 0; o < nout; o++) omB[o] += s * gb[o] * gb[o];
     }
+}
+
+/* The same for a dense layer: G = D^T X. */
+static void accumulate_batch(float *omW, float *omB, const float *D, const float *X, int B, int nout, int nin, int N,
+                             cl_imp_combine c, float *G, float *gb)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, 1.0f, D, nout, X, nin, 0.0f, G, nin);
+    memset(gb, 0, sizeof(float) * nout);
+    for (int k = 0; k < B; k++)
+        for (int o = 0; o < nout; o++) gb[o] += D[(size_t)k * nout + o];
+    add_batch_terms(omW, omB, G, gb, (size_t)nout * nin, nout, B, N, c);
+}
+
+/* A conv layer of the stem after a backward pass (its dout at the pre-activation): the exact per-sample
+ * terms |G_n| or G_n^2 (models/conv.h: one gemm per sample, G_n does not factor), or the batch estimate. */
+static void accumulate_conv(float *omega, cl_mlp *m, cl_stem *st, const float *weight, int nb, int N,
+                            const cl_imp_estimator *est, float *G, float *gb)
+{
+    const cl_conv_shape *c = &st->conv;
+    if (!est->batch_estimate) {
+        cl_conv2d_sample_grads(omega + st->w, omega + st->b, st->dout, st->in, nb, c, est->combine == CL_IMP_SQUARE,
+                               1.0f / (float)N, weight, m->col, G);
+        return;
+    }
+    for (int k = 0; k < nb; k++)
+        if (weight[k] != 1.0f)
+            for (size_t i = 0; i < st->out_n; i++) st->dout[(size_t)k * st->out_n + i] *= weight[k];
+    cl_conv2d_backward(NULL, G, gb, st->dout, st->in, m->params + st->w, nb, c, m->col, 0);
+    add_batch_terms(omega + st->w, omega + st->b, G, gb, (size_t)c->cout * c->cin * c->k * c->k, c->cout, nb, N,
+                    est->combine);
 }
 
 int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est, float *omega)
@@ -101,9 +127,16 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
         TD[l] = cl_aligned_calloc((size_t)B * lay[l]->out, sizeof(float));
     }
     float *G = NULL, *gb = NULL;
-    if (est->batch_estimate) {
-        size_t big = 0;
+    size_t big = 0;
+    for (int i = 0; i < m->nstem; i++) /* conv layers need G in either estimate */
+        if (m->stem[i].kind == CL_STEM_CONV) {
+            const cl_conv_shape *c = &m->stem[i].conv;
+            big = (size_t)c->cout * c->cin * c->k * c->k > big ? (size_t)c->cout * c->cin * c->k * c->k : big;
+            widest = c->cout > widest ? c->cout : widest;
+        }
+    if (est->batch_estimate)
         for (int l = 0; l < L; l++) big = (size_t)lay[l]->out * lay[l]->in > big ? (size_t)lay[l]->out * lay[l]->in : big;
+    if (big) {
         G = cl_aligned_calloc(big, sizeof(float));
         gb = cl_malloc(sizeof(float) * widest);
     }
@@ -137,6 +170,8 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
                 }
                 add_transformed(TD[l], D, weight, nb, ly->out, est->combine);
             }
+            for (int i = 0; i < m->nstem; i++)
+                if (m->stem[i].kind == CL_STEM_CONV) accumulate_conv(omega, m, &m->stem[i], weight, nb, N, est, G, gb);
         }
         if (!est->batch_estimate)
             for (int l = 0; l < L; l++)

@@ -31,8 +31,15 @@ static int local_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
     if (N <= 0) return cl_fail("mas-local: task %d has no samples", v->task + 1);
     cl_quad_term *t = cl_quad_single(&r->quad);
     float *omega = t->omega;
-    int widest = s->input_dim;
+    int widest = s->input_dim > m->nfeat ? s->input_dim : m->nfeat;
     for (int l = 0; l < m->nhidden; l++) widest = m->hidden[l] > widest ? m->hidden[l] : widest;
+    size_t big = 0;
+    for (int i = 0; i < m->nstem; i++)
+        if (m->stem[i].kind == CL_STEM_CONV) {
+            const cl_conv_shape *c = &m->stem[i].conv;
+            big = (size_t)c->cout * c->cin * c->k * c->k > big ? (size_t)c->cout * c->cin * c->k * c->k : big;
+        }
+    float *G = big ? cl_aligned_calloc(big, sizeof(float)) : NULL;
     float *X = cl_aligned_calloc((size_t)B * s->input_dim, sizeof(float));
     float *AX = cl_aligned_calloc((size_t)B * widest, sizeof(float));
     float *AY = cl_aligned_calloc((size_t)B * (widest > m->maxout ? widest : m->maxout), sizeof(float));
@@ -43,6 +50,16 @@ static int local_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
         for (int k = 0; k < nb; k++) pos[k] = start + k;
         cl_stream_batch(s, v->task, v->test, pos, nb, X, y);
         cl_mlp_forward(m, X, nb, head);
+        /* A conv layer's own output y = ReLU(conv(x)): the per-sample gradient of ||y||^2 is G_n = (2 y_n)
+         * col_n^T, which does not factor over positions (models/conv.h), so it is formed per sample. dout is
+         * free here (no backward pass) and holds 2 y. */
+        for (int i = 0; i < m->nstem; i++) {
+            cl_stem *st = &m->stem[i];
+            if (st->kind != CL_STEM_CONV) continue;
+            for (size_t j = 0; j < (size_t)nb * st->out_n; j++) st->dout[j] = 2.0f * st->out[j];
+            cl_conv2d_sample_grads(omega + st->w, omega + st->b, st->dout, st->in, nb, &st->conv, 0, 1.0f / (float)N,
+                                   NULL, m->col, G);
+        }
         for (int l = 0; l < L; l++) {
             const cl_linear *ly = l < m->nhidden ? &m->layer[l] : cl_mlp_head(m, head);
             const float *out = l < m->nhidden ? m->act[l + 1] : m->logits;
@@ -61,6 +78,7 @@ static int local_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
     free(X);
     free(AX);
     free(AY);
+    free(G);
     free(y);
     free(pos);
     return 0;
