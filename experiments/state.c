@@ -15,6 +15,18 @@ void cl_layer_name(const cl_mlp *m, int l, char *buf, size_t n)
 static int write_tensors(const char *dir, const cl_mlp *m, const float *flat)
 {
     if (cl_mkdirs(dir)) return -1;
+    /* the stem's convolutions as conv<i>, in PyTorch's Conv2d layout [out, in, k, k] */
+    for (int i = 0, nconv = 0; i < m->nstem; i++) {
+        const cl_stem *st = &m->stem[i];
+        if (st->kind != CL_STEM_CONV) continue;
+        const cl_conv_shape *c = &st->conv;
+        char path[4200];
+        size_t wshape[4] = {(size_t)c->cout, (size_t)c->cin, (size_t)c->k, (size_t)c->k}, bshape[1] = {(size_t)c->cout};
+        snprintf(path, sizeof path, "%s/conv%d.weight.npy", dir, nconv);
+        if (cl_npy_write(path, flat + st->w, 4, wshape)) return -1;
+        snprintf(path, sizeof path, "%s/conv%d.bias.npy", dir, nconv++);
+        if (cl_npy_write(path, flat + st->b, 1, bshape)) return -1;
+    }
     for (int l = 0; l < m->nhidden + m->nheads; l++) {
         const cl_linear *L = &m->layer[l];
         char name[32], path[4200];

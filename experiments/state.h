@@ -3,6 +3,7 @@
  *     DIR/task<k>/params/layer0.weight.npy      [out, in]   trunk layer 0 (k = 1 after the first task)
  *     DIR/task<k>/params/layer0.bias.npy        [out]
  *     DIR/task<k>/params/head<h>.weight.npy     [out, in]   output head h
+ *     DIR/task<k>/params/conv<i>.weight.npy     [out, in, k, k]  convolution i of a stem (and .bias)
  *     DIR/task<k>/importance/<same names>       the Omega the penalty applies after task k (the sum over
  *                                                its terms for EWC in separate mode); absent for none/joint
  */

@@ -147,8 +147,78 @@ static void test_save_state(void **state)
     tu_rmdir(dir);
 }
 
+/* A CNN trained through a stream with EWC: the stem's convolutions saved in PyTorch's Conv2d layout, their
+ * importances beside them, and the accuracies finite. */
+static void test_save_state_cnn(void **state)
+{
+    (void)state;
+    cl_data data;
+    cl_data_synthetic(&data, 300, 60, 6, 6, 6, 3);
+    cl_stream_cfg sc = cl_stream_defaults();
+    sc.kind = CL_STREAM_SPLIT;
+    sc.scenario = CL_SCEN_TASK;
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &data, &sc), 0);
+    cl_train_cfg tc = cl_train_defaults();
+    tc.batch = 32;
+    tc.eval_batch = 64;
+    cl_arch a;
+    assert_int_equal(cl_arch_parse(&a, "conv3k3p1, maxpool2, conv4k2, dense5", "arch"), 0);
+    cl_mlp *m = cl_mlp_create_arch(&a, 1, 6, 6, s.head_out, s.nheads, 64, "arch");
+    assert_non_null(m);
+    cl_rng r;
+    cl_rng_seed(&r, 1, 2);
+    cl_mlp_init(m, &r);
+    snap sn = {{0}, {0}, cl_reg_create("ewc", NULL, 0, m)};
+    char *dir = tu_mkdtemp();
+    tc.reg = sn.reg;
+    tc.save_dir = dir;
+    tc.on_task = keep;
+    tc.ctx = &sn;
+    cl_run run;
+    assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
+    assert_false(run.diverged);
+    for (int i = 0; i < 4 * 3; i++) assert_true(run.R[i] >= 0.0f && run.R[i] <= 1.0f);
+    const int shapes[2][4] = {{3, 1, 3, 3}, {4, 3, 2, 2}};
+    for (int task = 0; task < 3; task++)
+        for (int c = 0, q = 0; q < m->nstem; q++) {
+            const cl_stem *st = &m->stem[q];
+            if (st->kind != CL_STEM_CONV) continue;
+            for (int kind = 0; kind < 2; kind++) {
+                const float *src = kind ? sn.omega[task] : sn.params[task];
+                char path[4200], dict[256], want[64];
+                size_t n;
+                snprintf(path, sizeof path, "%s/task%d/%s/conv%d.weight.npy", dir, task + 1, kind ? "importance" : "params", c);
+                float *d = read_npy(path, dict, sizeof dict, &n);
+                snprintf(want, sizeof want, "'shape': (%d, %d, %d, %d)", shapes[c][0], shapes[c][1], shapes[c][2], shapes[c][3]);
+                if (!strstr(dict, want)) fail_msg("%s: %s, expected %s", path, dict, want);
+                assert_memory_equal(d, src + st->w, n * sizeof(float));
+                if (kind && task == 0) { /* an importance that was computed, not a zero tensor */
+                    double sum = 0;
+                    for (size_t j = 0; j < n; j++) sum += d[j];
+                    assert_true(sum > 0);
+                }
+                free(d);
+                snprintf(path, sizeof path, "%s/task%d/%s/conv%d.bias.npy", dir, task + 1, kind ? "importance" : "params", c);
+                d = read_npy(path, dict, sizeof dict, &n);
+                assert_int_equal(n, shapes[c][0]);
+                assert_memory_equal(d, src + st->b, n * sizeof(float));
+                free(d);
+            }
+            c++;
+        }
+    for (int t = 0; t < 3; t++) free(sn.params[t]), free(sn.omega[t]);
+    cl_run_free(&run);
+    cl_reg_free(sn.reg);
+    cl_mlp_free(m);
+    cl_stream_free(&s);
+    cl_data_free(&data);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_npy_header), cmocka_unit_test(test_save_state)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_npy_header), cmocka_unit_test(test_save_state),
+                                       cmocka_unit_test(test_save_state_cnn)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
