@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 void cl_dataset_free(cl_dataset *d)
 {
@@ -96,6 +97,77 @@ void cl_data_show_path(char *dst, const char *path)
     }
     cl_data_show(dst, path, 40); /* ends in "..." */
     cl_data_show(dst + strlen(dst), path + n - tail, tail);
+}
+
+/* ---- reading (gzip or raw) ----------------------------------------------------------------------- */
+
+#define GZ_READ_MAX (1u << 30) /* gzread takes an unsigned length and returns an int */
+
+int cl_gzfile_open(cl_gzfile *f, const char *path, const char *expected)
+{
+    cl_data_show_path(f->shown, path);
+    f->path = f->shown;
+    f->gz = NULL;
+    f->gzip = 0;
+    off_t size;
+    int fd = cl_data_open_regular(path, expected, &size);
+    if (fd < 0) return -1;
+    unsigned char m[2];
+    ssize_t got = pread(fd, m, sizeof m, 0);
+    if (got < 0) {
+        int rc = cl_fail("%s: cannot read: %s", f->path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    f->gzip = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
+    f->gz = gzdopen(fd, "rb"); /* owns fd from here: gzclose closes it */
+    if (!f->gz) {
+        close(fd);
+        return cl_fail("%s: cannot open: %s", f->path, errno ? strerror(errno) : "zlib could not open it");
+    }
+    gzbuffer(f->gz, 1u << 15); /* fewer read calls than zlib's 8 KiB default; 32 KiB keeps it below ASan's
+                                * mmap threshold, so fuzzing the reader stays fast (real files load as fast) */
+    return 0;
+}
+
+void cl_gzfile_close(cl_gzfile *f)
+{
+    if (f->gz) gzclose(f->gz);
+    f->gz = NULL;
+}
+
+/* Turn zlib's error state into one message. Z_BUF_ERROR is zlib's "the compressed data ended early". No
+ * byte position is given: gzread drops the part of a read that preceded an error, so it would be wrong. */
+static int gzfile_fail(cl_gzfile *f)
+{
+    int err = Z_OK;
+    const char *zmsg = gzerror(f->gz, &err);
+    /* zlib puts its name for the file in front ("<fd:3>: " for a descriptor); the message names the file */
+    const char *cut = strncmp(zmsg, "<fd:", 4) == 0 ? strstr(zmsg, ">: ") : NULL;
+    if (cut) zmsg = cut + 3;
+    if (err == Z_ERRNO) return cl_fail("%s: read error: %s", f->path, strerror(errno));
+    if (!f->gzip) return cl_fail("%s: read error: %s", f->path, zmsg);
+    if (err == Z_BUF_ERROR)
+        return cl_fail("%s: truncated gzip stream: the compressed data ends early (%s; incomplete download?)",
+                       f->path, zmsg);
+    return cl_fail("%s: corrupt gzip stream: %s (the file is damaged; fetch it again)", f->path, zmsg);
+}
+
+long long cl_gzfile_read(cl_gzfile *f, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        size_t want = len - got < GZ_READ_MAX ? len - got : GZ_READ_MAX;
+        int r = gzread(f->gz, (char *)buf + got, (unsigned)want);
+        if (r < 0) return gzfile_fail(f);
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    /* A short read is either the real end of the data or an error that gzread reported as end of file. */
+    int err = Z_OK;
+    gzerror(f->gz, &err);
+    if (err != Z_OK) return gzfile_fail(f);
+    return (long long)got;
 }
 
 /* ---- classes from labels -------------------------------------------------------------------------- */
