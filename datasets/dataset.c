@@ -269,14 +269,14 @@ int cl_data_number_labels(cl_data *d, cl_labels_mode mode, const char *train_fil
     return 0;
 }
 
-typedef enum { SRC_IDX, SRC_CSV, SRC_SYNTHETIC } data_source;
+typedef enum { SRC_IDX, SRC_CSV, SRC_SYNTHETIC, SRC_CIFAR } data_source;
 
 /* The name table of cl_data_open (documented in dataset.h). */
 typedef struct data_entry {
     const char *name;
     data_source src;
-    int nclasses;          /* for IDX: expected classes, 0 = from the labels */
-    int transpose;         /* for IDX: images stored column-major */
+    int nclasses;          /* IDX: expected classes, 0 = from the labels; CIFAR: its classes */
+    int transpose;         /* IDX: images stored column-major; CIFAR: the cl_cifar_kind */
     const char *default_path; /* NULL: --data-path is required (except for synthetic data) */
 } data_entry;
 
@@ -286,6 +286,9 @@ static const data_entry data_table[] = {
     {"kmnist", SRC_IDX, 10, 0, NULL},
     {"emnist", SRC_IDX, 0, 1, NULL},
     {"idx", SRC_IDX, 0, 0, NULL},
+    {"cifar10", SRC_CIFAR, 10, CL_CIFAR10, NULL},
+    {"cifar100", SRC_CIFAR, 100, CL_CIFAR100, NULL},
+    {"cifar100-coarse", SRC_CIFAR, 20, CL_CIFAR100_COARSE, NULL},
     {"csv", SRC_CSV, 0, 0, NULL},
     {"synthetic", SRC_SYNTHETIC, 0, 0, NULL},
 };
@@ -304,6 +307,17 @@ static int data_missing_path(const data_entry *e)
 {
     if (e->src == SRC_CSV)
         return cl_fail("dataset 'csv' needs --data-path TRAIN.csv,TEST.csv (two files separated by a comma)");
+    /* No Debian package ships CIFAR: say where it comes from and what the directory must hold. */
+    if (e->src == SRC_CIFAR && e->transpose == CL_CIFAR10)
+        return cl_fail("dataset 'cifar10' needs --data-path DIR: download the CIFAR-10 binary version "
+                       "(cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) and pass the "
+                       "directory it unpacks to, cifar-10-batches-bin, which holds data_batch_1.bin .. "
+                       "data_batch_5.bin and test_batch.bin (each may be gzip-compressed as .bin.gz)");
+    if (e->src == SRC_CIFAR)
+        return cl_fail("dataset '%s' needs --data-path DIR: download the CIFAR-100 binary version "
+                       "(cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) and pass the "
+                       "directory it unpacks to, cifar-100-binary, which holds train.bin and test.bin (each may be "
+                       "gzip-compressed as .bin.gz)", e->name);
     return cl_fail("dataset '%s' needs --data-path: a directory holding train-images-idx3-ubyte[.gz], "
                    "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz], "
                    "or a file-name prefix such as .../emnist-balanced- (only fashion-mnist and synthetic work "
@@ -374,6 +388,8 @@ int cl_data_check_opts(const char *name, const cl_data_opts *opts)
                        e->name);
     if (opts->label_column && !*opts->label_column)
         return cl_fail("label column: expected a header name or a 0-based column index, got ''");
+    if (opts->labels == CL_LABELS_REMAP && e->src == SRC_CIFAR)
+        return cl_fail("labels = remap: dataset '%s' has the fixed classes 0..%d", e->name, e->nclasses - 1);
     if (opts->labels == CL_LABELS_REMAP && (e->src == SRC_SYNTHETIC || e->nclasses))
         return cl_fail("labels = remap: dataset '%s' has the fixed classes 0..%d; for MNIST-format files with "
                        "other labels use --dataset idx", e->name, (e->nclasses ? e->nclasses : 10) - 1);
@@ -405,5 +421,6 @@ int cl_data_open_opts(cl_data *d, const char *name, const char *path, uint64_t s
     }
     if (!path) return data_missing_path(e);
     if (e->src == SRC_CSV) return data_open_csv(d, path, opts);
+    if (e->src == SRC_CIFAR) return cl_data_load_cifar(d, e->name, path, (cl_cifar_kind)e->transpose);
     return cl_data_load_idx(d, e->name, path, e->nclasses, e->transpose, opts->labels);
 }

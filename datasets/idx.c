@@ -322,6 +322,7 @@ static void idx_fill(cl_dataset *d, idx_split *s, const char *name, const char *
 {
     snprintf(d->name, sizeof d->name, "%s/%s", name, split);
     d->n = s->n;
+    d->channels = 1;
     d->rows = s->rows;
     d->cols = s->cols;
     d->dim = s->rows * s->cols;
