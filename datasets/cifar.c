@@ -93,7 +93,10 @@ static int cifar_read_file(cifar_split *s, const char *path, const cifar_format 
     if (cl_gzfile_open(&g, path, expected)) return -1;
     uint8_t *buf = cl_malloc(CIFAR_CHUNK * R);
     unsigned long long total = 0, first = s->n; /* records of earlier files are not this file's */
-    int rc = 0;
+    /* The first label out of range is reported only once the size is known to be whole records: a file of
+     * the other format (or a shifted one) has both faults, and its size says more about it. */
+    long long bad = -1;
+    int bad_byte = 0, bad_value = 0, rc = 0;
     for (;;) {
         long long got = cl_gzfile_read(&g, buf, CIFAR_CHUNK * R);
         if (got < 0) {
@@ -108,25 +111,25 @@ static int cifar_read_file(cifar_split *s, const char *path, const cifar_format 
             break;
         }
         size_t whole = (size_t)got / R;
-        split_grow(s, whole);
-        for (size_t k = 0; k < whole; k++) {
+        if (bad < 0) split_grow(s, whole);
+        for (size_t k = 0; k < whole && bad < 0; k++) {
             const uint8_t *rec = buf + k * R;
-            unsigned long long index = s->n - first;
-            for (int b = 0; b < f->label_bytes && rc == 0; b++)
-                if (rec[b] >= f->label_max[b])
-                    rc = cl_fail("%s: record %llu (0-based; byte %llu of the file): %s %d is out of range: expected "
-                                 "0..%d", g.path, index, index * R + (unsigned long long)b, f->label_name[b], rec[b],
-                                 f->label_max[b] - 1);
-            if (rc) break;
+            for (int b = 0; b < f->label_bytes && bad < 0; b++)
+                if (rec[b] >= f->label_max[b]) bad = (long long)(s->n - first), bad_byte = b, bad_value = rec[b];
+            if (bad >= 0) break;
             s->labels[s->n] = rec[f->class_byte];
             memcpy(s->pix + s->n * CIFAR_PIXELS, rec + f->label_bytes, CIFAR_PIXELS);
             s->n++;
         }
-        if (rc || (size_t)got < CIFAR_CHUNK * R) break; /* a short read is the end of the data */
+        if ((size_t)got < CIFAR_CHUNK * R) break; /* a short read is the end of the data */
     }
     if (rc == 0 && total == 0)
         rc = cl_fail("%s: empty file (0 bytes of data), expected %s records of %zu bytes", g.path, f->title, R);
     if (rc == 0 && total % R) rc = cut_record(&g, f, total);
+    if (rc == 0 && bad >= 0)
+        rc = cl_fail("%s: record %lld (0-based; byte %llu of the file): %s %d is out of range: expected 0..%d", g.path,
+                     bad, (unsigned long long)bad * R + (unsigned long long)bad_byte, f->label_name[bad_byte],
+                     bad_value, f->label_max[bad_byte] - 1);
     free(buf);
     cl_gzfile_close(&g);
     return rc;
