@@ -8,6 +8,7 @@
 #include "datasets/dataint.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
+#include "experiments/budget.h"
 #include "experiments/fingerprint.h"
 
 #include <math.h>
@@ -131,6 +132,31 @@ static void test_fingerprint_six_files(void **state)
     assert_int_equal(fp.n, 6);
     for (int i = 0; i < 6; i++) assert_int_equal(fp.item[i].bytes, 3073); /* one record each */
     cl_fingerprint_free(&fp);
+    cl_data_free(&d);
+}
+
+/* The memory estimate counts three channels: the data held once as uint8 (3072 bytes an image), a
+ * permutation map over every input of the three planes, the first layer over 3072 inputs. */
+static void test_memory_estimate(void **state)
+{
+    td_write_cifar10(*state, 4, 6, TD_RAW);
+    cl_data d;
+    assert_int_equal(cl_data_open(&d, "cifar10", *state, 1), 0);
+    cl_stream_cfg c = cl_stream_defaults();
+    c.ntasks = 2; /* task 2 permuted */
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    int hidden[1] = {16};
+    cl_budget_run r = {.stream = &s, .hidden = hidden, .nhidden = 1, .batch = 8, .eval_batch = 8,
+                       .opt = CL_OPT_ADAM, .epochs = 1, .blas_threads = 1};
+    cl_budget_cell cell;
+    cl_budget_cell_estimate(&r, &cell);
+    assert_true(cell.stream >= 4.0 * 3072 && cell.stream < 4.0 * 3072 + 4096);
+    assert_true(cl_budget_nparams(s.input_dim, hidden, 1, s.head_out, s.nheads) >= 3072 * 16);
+    cl_budget b;
+    cl_budget_single(&b, &d, &r);
+    assert_float_equal(b.data, 20 * 3072 + 4 * 20 + 6 * 3072 + 4 * 6, 0);
+    cl_stream_free(&s);
     cl_data_free(&d);
 }
 
@@ -710,6 +736,7 @@ int main(void)
         T(test_cifar100_fine_and_coarse),
         T(test_mixed_and_preferred),
         T(test_fingerprint_six_files),
+        T(test_memory_estimate),
         T(test_missing_file),
         T(test_not_regular_file),
         T(test_empty_file),
