@@ -66,10 +66,13 @@ static void usage_train(FILE *f)
             "task j after training tasks 1..i; the first row is before training) and its metrics.\n"
             "\n"
             "data:\n"
-            "  --dataset NAME      fashion-mnist (default), mnist, kmnist, emnist, idx, csv, synthetic\n"
+            "  --dataset NAME      fashion-mnist (default), mnist, kmnist, emnist, idx, cifar10, cifar100,\n"
+            "                      cifar100-coarse (the 20 superclasses), csv, synthetic\n"
             "  --data-path PATH    where the data is: a directory of IDX files (train-images-idx3-ubyte[.gz],\n"
             "                      train-labels-idx1-ubyte[.gz], t10k-...), or a file prefix such as\n"
-            "                      .../emnist-balanced- ; for csv: TRAIN.csv,TEST.csv\n"
+            "                      .../emnist-balanced- ; for csv: TRAIN.csv,TEST.csv; for cifar10: the\n"
+            "                      directory of data_batch_1..5.bin and test_batch.bin, for cifar100: of\n"
+            "                      train.bin and test.bin (binary version; required, each raw or .bin.gz)\n"
             "                      (fashion-mnist defaults to " CL_FASHION_MNIST_DIR ")\n"
             "  --labels MODE       idx, emnist, csv: index (default): the labels are the classes 0..K-1, each\n"
             "                      with training samples; remap: number the distinct labels 0..K-1 in\n"
@@ -82,7 +85,9 @@ static void usage_train(FILE *f)
             "                      rotated: each task rotates the images (bilinear)\n"
             "  --scenario S        task | domain (default) | class  (-incremental, van de Ven & Tolias 2019):\n"
             "                      one head per task / one shared head / one head over all classes seen\n"
-            "  --tasks N           number of tasks (default: 5; split: every class group)\n"
+            "  --tasks N           number of tasks (default: 5; split: every class group; split without\n"
+            "                      --groups: N tasks of C/N consecutive classes, e.g. 10 tasks of 10 on\n"
+            "                      cifar100)\n"
             "  --groups G          split: class groups, e.g. 0,1/2,3/4,5 (default: consecutive pairs)\n"
             "  --angles A          rotated: degrees per task, e.g. 0,45,90 (default: task t at t * step)\n"
             "  --angle-step D      rotated: degrees between tasks (default 30)\n"
@@ -91,6 +96,9 @@ static void usage_train(FILE *f)
             "  --scale S           255: divide inputs by 255; none: use them as given; auto (default): 255 for\n"
             "                      images and for CSV features that are all whole numbers in 0..255\n"
             "  --no-scale          the same as --scale none\n"
+            "  --normalize N       channel: each channel to (x/255 - mean_c) / std_c, mean and std over the\n"
+            "                      training split; none: no normalization; auto (default): channel for the\n"
+            "                      cifar datasets, none for the others\n"
             "regularizer:\n"
             "  --reg NAME          none (default), joint, l2, ewc, mas, mas-local, si ('clreg list' explains)\n"
             "  --lambda X          penalty strength (each method has its own default)\n"
@@ -358,8 +366,19 @@ static int cmd_run(int argc, char **argv)
             cl_grid_free(&g);
             return 1;
         }
-        printf("%s: %d cells (%d method sections x their parameter combinations, %d orders, %d seeds), %d tasks\n",
-               g.shown, g.ncells, g.nsections, g.norders, g.nseeds, g.ntasks);
+        /* the normalization, where it acts (CIFAR's default, or asked for): the one input transform a reader
+         * of the grid cannot see from its scale line */
+        char norm[300] = "";
+        cl_stream ns;
+        if (cl_grid_stream(&g, &data, &ns) == 0) {
+            if (ns.norm_mean) {
+                memcpy(norm, "; inputs ", 10);
+                cl_stream_norm_desc(&ns, norm + 9, sizeof norm - 9);
+            }
+            cl_stream_free(&ns);
+        }
+        printf("%s: %d cells (%d method sections x their parameter combinations, %d orders, %d seeds), %d tasks%s\n",
+               g.shown, g.ncells, g.nsections, g.norders, g.nseeds, g.ntasks, norm);
         for (int i = 0; i < g.ncells; i++) {
             const cl_grid_cell *cell = &g.cells[i];
             cl_estimate_time(t, sizeof t, est.cell_sec[i]);
@@ -914,7 +933,7 @@ enum {
     OPT_DATASET = 256, OPT_DATA_PATH, OPT_STREAM, OPT_SCENARIO, OPT_TASKS, OPT_GROUPS, OPT_ANGLES,
     OPT_ANGLE_STEP, OPT_PERMUTE_FIRST, OPT_PAD, OPT_NO_SCALE, OPT_HIDDEN, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM,
     OPT_EPOCHS, OPT_BATCH, OPT_RESET, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP, OPT_REG, OPT_LAMBDA,
-    OPT_PARAM = 'p', OPT_SAVE_STATE = 300, OPT_PROBE, OPT_SCALE, OPT_LABELS, OPT_LABEL_COLUMN
+    OPT_PARAM = 'p', OPT_SAVE_STATE = 300, OPT_PROBE, OPT_SCALE, OPT_LABELS, OPT_LABEL_COLUMN, OPT_NORMALIZE
 };
 #define MAX_REG_PARAMS 16
 
@@ -936,6 +955,7 @@ static int cmd_train(int argc, char **argv)
         {"param", required_argument, 0, OPT_PARAM},       {"save-state", required_argument, 0, OPT_SAVE_STATE},
         {"probe", required_argument, 0, OPT_PROBE},       {"scale", required_argument, 0, OPT_SCALE},
         {"labels", required_argument, 0, OPT_LABELS},     {"label-column", required_argument, 0, OPT_LABEL_COLUMN},
+        {"normalize", required_argument, 0, OPT_NORMALIZE},
         {0, 0, 0, 0}};
     const char *dataset = "fashion-mnist", *data_path = NULL, *optimizer = "adam", *reg_name = "none";
     const char *save_dir = NULL, *reg_params[MAX_REG_PARAMS + 1];
@@ -983,6 +1003,13 @@ static int cmd_train(int argc, char **argv)
             rc = cl_scale_parse(optarg, &m);
             if (rc) cl_fail_prefix("%s", o);
             sc.scale01 = m;
+            break;
+        }
+        case OPT_NORMALIZE: {
+            cl_norm_mode m = CL_NORM_AUTO;
+            rc = cl_norm_parse(optarg, &m);
+            if (rc) cl_fail_prefix("%s", o);
+            sc.normalize = m;
             break;
         }
         case OPT_LABELS: rc = cl_labels_mode_parse(optarg, &dopts.labels); if (rc) cl_fail_prefix("%s", o); break;
@@ -1103,10 +1130,18 @@ static int cmd_train(int argc, char **argv)
         if (data.class_label)
             snprintf(classes, sizeof classes, " (labels %d..%d numbered 0..%d)", (int)data.class_label[0],
                      (int)data.class_label[data.train.nclasses - 1], data.train.nclasses - 1);
-        fprintf(stderr, "clreg train: %s (%d train, %d test, %d classes%s; %s), %s stream, %s-incremental, %d tasks; "
-                        "MLP %d", dataset, data.train.n, data.test.n, data.train.nclasses, classes,
-                cl_stream_scale_desc(&s), cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario), s.ntasks,
-                s.input_dim);
+        char norm[256] = "", images[64] = "";
+        if (s.norm_mean) { /* said only where it acts, so that every other header stays as it was */
+            norm[0] = ';';
+            norm[1] = ' ';
+            cl_stream_norm_desc(&s, norm + 2, sizeof norm - 2);
+        }
+        if (data.train.pix && s.channels > 1)
+            snprintf(images, sizeof images, "%dx%dx%d images, ", s.channels, data.train.rows, data.train.cols);
+        fprintf(stderr, "clreg train: %s (%s%d train, %d test, %d classes%s; %s%s), %s stream, %s-incremental, %d "
+                        "tasks; MLP %d", dataset, images, data.train.n, data.test.n, data.train.nclasses, classes,
+                cl_stream_scale_desc(&s), norm, cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario),
+                s.ntasks, s.input_dim);
         for (int l = 0; l < nhidden; l++) fprintf(stderr, "-%d", hidden[l]);
         fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
                 s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,

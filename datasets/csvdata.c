@@ -506,6 +506,7 @@ int cl_dataset_load_csv(cl_dataset *d, const char *path, const cl_csv_opts *opts
     }
     set_name(d, path);
     d->n = (int)c.n;
+    d->channels = 1;
     d->rows = 1;
     d->cols = d->dim = c.ncols - 1;
     d->nclasses = c.max_label + 1;

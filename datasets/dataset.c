@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 void cl_dataset_free(cl_dataset *d)
 {
@@ -96,6 +97,77 @@ void cl_data_show_path(char *dst, const char *path)
     }
     cl_data_show(dst, path, 40); /* ends in "..." */
     cl_data_show(dst + strlen(dst), path + n - tail, tail);
+}
+
+/* ---- reading (gzip or raw) ----------------------------------------------------------------------- */
+
+#define GZ_READ_MAX (1u << 30) /* gzread takes an unsigned length and returns an int */
+
+int cl_gzfile_open(cl_gzfile *f, const char *path, const char *expected)
+{
+    cl_data_show_path(f->shown, path);
+    f->path = f->shown;
+    f->gz = NULL;
+    f->gzip = 0;
+    off_t size;
+    int fd = cl_data_open_regular(path, expected, &size);
+    if (fd < 0) return -1;
+    unsigned char m[2];
+    ssize_t got = pread(fd, m, sizeof m, 0);
+    if (got < 0) {
+        int rc = cl_fail("%s: cannot read: %s", f->path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    f->gzip = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
+    f->gz = gzdopen(fd, "rb"); /* owns fd from here: gzclose closes it */
+    if (!f->gz) {
+        close(fd);
+        return cl_fail("%s: cannot open: %s", f->path, errno ? strerror(errno) : "zlib could not open it");
+    }
+    gzbuffer(f->gz, 1u << 15); /* fewer read calls than zlib's 8 KiB default; 32 KiB keeps it below ASan's
+                                * mmap threshold, so fuzzing the reader stays fast (real files load as fast) */
+    return 0;
+}
+
+void cl_gzfile_close(cl_gzfile *f)
+{
+    if (f->gz) gzclose(f->gz);
+    f->gz = NULL;
+}
+
+/* Turn zlib's error state into one message. Z_BUF_ERROR is zlib's "the compressed data ended early". No
+ * byte position is given: gzread drops the part of a read that preceded an error, so it would be wrong. */
+static int gzfile_fail(cl_gzfile *f)
+{
+    int err = Z_OK;
+    const char *zmsg = gzerror(f->gz, &err);
+    /* zlib puts its name for the file in front ("<fd:3>: " for a descriptor); the message names the file */
+    const char *cut = strncmp(zmsg, "<fd:", 4) == 0 ? strstr(zmsg, ">: ") : NULL;
+    if (cut) zmsg = cut + 3;
+    if (err == Z_ERRNO) return cl_fail("%s: read error: %s", f->path, strerror(errno));
+    if (!f->gzip) return cl_fail("%s: read error: %s", f->path, zmsg);
+    if (err == Z_BUF_ERROR)
+        return cl_fail("%s: truncated gzip stream: the compressed data ends early (%s; incomplete download?)",
+                       f->path, zmsg);
+    return cl_fail("%s: corrupt gzip stream: %s (the file is damaged; fetch it again)", f->path, zmsg);
+}
+
+long long cl_gzfile_read(cl_gzfile *f, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        size_t want = len - got < GZ_READ_MAX ? len - got : GZ_READ_MAX;
+        int r = gzread(f->gz, (char *)buf + got, (unsigned)want);
+        if (r < 0) return gzfile_fail(f);
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    /* A short read is either the real end of the data or an error that gzread reported as end of file. */
+    int err = Z_OK;
+    gzerror(f->gz, &err);
+    if (err != Z_OK) return gzfile_fail(f);
+    return (long long)got;
 }
 
 /* ---- classes from labels -------------------------------------------------------------------------- */
@@ -197,14 +269,14 @@ int cl_data_number_labels(cl_data *d, cl_labels_mode mode, const char *train_fil
     return 0;
 }
 
-typedef enum { SRC_IDX, SRC_CSV, SRC_SYNTHETIC } data_source;
+typedef enum { SRC_IDX, SRC_CSV, SRC_SYNTHETIC, SRC_CIFAR } data_source;
 
 /* The name table of cl_data_open (documented in dataset.h). */
 typedef struct data_entry {
     const char *name;
     data_source src;
-    int nclasses;          /* for IDX: expected classes, 0 = from the labels */
-    int transpose;         /* for IDX: images stored column-major */
+    int nclasses;          /* IDX: expected classes, 0 = from the labels; CIFAR: its classes */
+    int transpose;         /* IDX: images stored column-major; CIFAR: the cl_cifar_kind */
     const char *default_path; /* NULL: --data-path is required (except for synthetic data) */
 } data_entry;
 
@@ -214,6 +286,9 @@ static const data_entry data_table[] = {
     {"kmnist", SRC_IDX, 10, 0, NULL},
     {"emnist", SRC_IDX, 0, 1, NULL},
     {"idx", SRC_IDX, 0, 0, NULL},
+    {"cifar10", SRC_CIFAR, 10, CL_CIFAR10, NULL},
+    {"cifar100", SRC_CIFAR, 100, CL_CIFAR100, NULL},
+    {"cifar100-coarse", SRC_CIFAR, 20, CL_CIFAR100_COARSE, NULL},
     {"csv", SRC_CSV, 0, 0, NULL},
     {"synthetic", SRC_SYNTHETIC, 0, 0, NULL},
 };
@@ -232,6 +307,17 @@ static int data_missing_path(const data_entry *e)
 {
     if (e->src == SRC_CSV)
         return cl_fail("dataset 'csv' needs --data-path TRAIN.csv,TEST.csv (two files separated by a comma)");
+    /* No Debian package ships CIFAR: say where it comes from and what the directory must hold. */
+    if (e->src == SRC_CIFAR && e->transpose == CL_CIFAR10)
+        return cl_fail("dataset 'cifar10' needs --data-path DIR: download the CIFAR-10 binary version "
+                       "(cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) and pass the "
+                       "directory it unpacks to, cifar-10-batches-bin, which holds data_batch_1.bin .. "
+                       "data_batch_5.bin and test_batch.bin (each may be gzip-compressed as .bin.gz)");
+    if (e->src == SRC_CIFAR)
+        return cl_fail("dataset '%s' needs --data-path DIR: download the CIFAR-100 binary version "
+                       "(cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) and pass the "
+                       "directory it unpacks to, cifar-100-binary, which holds train.bin and test.bin (each may be "
+                       "gzip-compressed as .bin.gz)", e->name);
     return cl_fail("dataset '%s' needs --data-path: a directory holding train-images-idx3-ubyte[.gz], "
                    "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz], "
                    "or a file-name prefix such as .../emnist-balanced- (only fashion-mnist and synthetic work "
@@ -302,6 +388,8 @@ int cl_data_check_opts(const char *name, const cl_data_opts *opts)
                        e->name);
     if (opts->label_column && !*opts->label_column)
         return cl_fail("label column: expected a header name or a 0-based column index, got ''");
+    if (opts->labels == CL_LABELS_REMAP && e->src == SRC_CIFAR)
+        return cl_fail("labels = remap: dataset '%s' has the fixed classes 0..%d", e->name, e->nclasses - 1);
     if (opts->labels == CL_LABELS_REMAP && (e->src == SRC_SYNTHETIC || e->nclasses))
         return cl_fail("labels = remap: dataset '%s' has the fixed classes 0..%d; for MNIST-format files with "
                        "other labels use --dataset idx", e->name, (e->nclasses ? e->nclasses : 10) - 1);
@@ -333,5 +421,6 @@ int cl_data_open_opts(cl_data *d, const char *name, const char *path, uint64_t s
     }
     if (!path) return data_missing_path(e);
     if (e->src == SRC_CSV) return data_open_csv(d, path, opts);
+    if (e->src == SRC_CIFAR) return cl_data_load_cifar(d, e->name, path, (cl_cifar_kind)e->transpose);
     return cl_data_load_idx(d, e->name, path, e->nclasses, e->transpose, opts->labels);
 }

@@ -13,16 +13,18 @@
 typedef struct cl_dataset {
     char name[64];     /* e.g. "fashion-mnist/train" (for messages) */
     int n;             /* number of samples */
+    int channels;      /* colour planes: 3 for CIFAR (red, green, blue), 1 for everything else */
     int rows, cols;    /* image geometry; CSV data has rows = 1, cols = dim */
-    int dim;           /* features per sample = rows * cols */
+    int dim;           /* features per sample = channels * rows * cols */
     int nclasses;      /* labels are in [0, nclasses) */
-    uint8_t *pix;      /* n * dim pixels, row-major per image, or NULL */
+    uint8_t *pix;      /* n * dim pixels, or NULL: per image channel-planar (CHW, as CIFAR files store it:
+                          all of the red plane, then green, then blue), each plane row-major */
     float *feat;       /* n * dim features, or NULL (exactly one of pix / feat is set) */
     int32_t *labels;   /* n labels */
     int byte_valued;   /* every value is a whole number in 0..255, as pixels are (always so for pix) */
 } cl_dataset;
 
-#define CL_DATA_MAX_FILES 4
+#define CL_DATA_MAX_FILES 8 /* the files one dataset is read from (CIFAR-10: 6) */
 
 /* Limits on data files, each refused with a message naming the file and the limit. Real data sits far
  * below them; they exist so that a wrong file (a log, a disk image, a gzip bomb) fails fast instead of
@@ -31,6 +33,8 @@ typedef struct cl_dataset {
 #define CL_CSV_MAX_ROW_BYTES (16 << 20)             /* one CSV row (a record; a quoted field may span lines) */
 #define CL_CSV_MAX_FILE_BYTES (4LL << 30)           /* one CSV file */
 #define CL_IDX_MAX_BYTES (8LL << 30)                /* the pixels of one IDX image file, after gunzip */
+#define CL_CIFAR_MAX_BYTES (2LL << 30)             /* one CIFAR file, after gunzip (the largest real one,
+                                                       CIFAR-100's train.bin, is 154 MB) */
 #define CL_MAX_INPUT_DIM (1 << 20)                  /* inputs per sample: CSV features, IDX pixels per image
                                                        (1024x1024), images after padding */
 
@@ -43,6 +47,7 @@ typedef struct cl_data {
     char *files[CL_DATA_MAX_FILES];
     char origin[128];  /* "generated: ..." for synthetic data, "" for data read from files */
     int32_t *class_label; /* labels = remap: the original label of class k (nclasses entries); else NULL */
+    int channel_norm;  /* streams normalize each channel by default (CIFAR; cl_norm_mode in stream.h) */
 } cl_data;
 
 /* How a dataset whose classes come from its labels (idx, emnist, csv) turns labels into classes:
@@ -90,6 +95,25 @@ int cl_idx_read_labels(const char *path, uint8_t **labels, int *n);
 int cl_data_load_idx(cl_data *d, const char *name, const char *location, int nclasses, int transpose,
                      cl_labels_mode labels);
 
+/* ---- CIFAR-10 / CIFAR-100 (binary version) -------------------------------------------------------- */
+
+/* Which labels of the CIFAR files become the classes. */
+typedef enum {
+    CL_CIFAR10,           /* data_batch_1..5.bin, test_batch.bin: 1 label byte (0..9) + 3072 pixel bytes */
+    CL_CIFAR100,          /* train.bin, test.bin: coarse (0..19) + fine (0..99) label bytes + 3072 pixels;
+                             the 100 fine labels are the classes */
+    CL_CIFAR100_COARSE    /* the same files; the 20 superclasses (coarse labels) are the classes */
+} cl_cifar_kind;
+
+/* Load CIFAR from the directory dir (the unpacked "binary version" archive: cifar-10-batches-bin/ or
+ * cifar-100-binary/). Each file may also be gzip-compressed (NAME.bin.gz; gzip is recognised from the
+ * content). Images are 3x32x32, kept channel-planar exactly as the files hold them. Validation, each a
+ * one-line message naming the file: a missing file (and the files the format needs), anything but a regular
+ * file, an empty file, a size that is not a whole number of records (where the last record is cut), a label
+ * byte out of range (the record and the byte), a file larger than CL_CIFAR_MAX_BYTES after gunzip, damaged
+ * gzip. Sets channel_norm (per-channel normalization is CIFAR's default). */
+int cl_data_load_cifar(cl_data *d, const char *name, const char *dir, cl_cifar_kind kind);
+
 /* ---- CSV (libcsv) --------------------------------------------------------------------------------- */
 
 typedef struct cl_csv_opts {
@@ -136,6 +160,9 @@ typedef struct cl_data_opts {
  *   emnist          IDX at `path` (a prefix such as .../emnist-balanced-); classes from the labels;
  *                   images transposed to row-major
  *   idx             any MNIST-format data at `path`; classes from the labels
+ *   cifar10         CIFAR-10 binary files in the directory `path` (required); 10 classes, 3x32x32
+ *   cifar100        CIFAR-100 binary files in `path` (required); the 100 fine labels
+ *   cifar100-coarse the same files; the 20 superclasses
  *   csv             `path` is "train.csv,test.csv"; classes from the labels
  *   synthetic       generated: 2,000 train and 500 test 28x28 images, 10 classes
  * An unknown name or missing path is an error that lists the valid names; labels = remap or a label column

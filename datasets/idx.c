@@ -1,8 +1,7 @@
 /* IDX reader (the MNIST family's format: a big-endian header, then unsigned bytes).
  *
- * Everything goes through zlib's gzread, which reads gzip and raw files alike; whether a file is gzip is
- * still detected from its first two bytes so that messages can say "corrupt gzip stream" rather than
- * something vague. The header is never trusted for allocation: the payload is read in growing chunks, so a
+ * Everything goes through zlib's gzread (cl_gzfile, datasets/dataint.h), which reads gzip and raw files
+ * alike. The header is never trusted for allocation: the payload is read in growing chunks, so a
  * corrupt header that claims terabytes costs only as much memory as the file actually holds, and ends in
  * a "truncated" message. */
 #include "datasets/dataset.h"
@@ -26,90 +25,13 @@
 #define IDX_MAX_PIXELS CL_MAX_INPUT_DIM    /* rows * cols of one image */
 
 #define IDX_FIRST_ALLOC (1u << 16)         /* the payload buffer starts at this size and doubles */
-#define IDX_READ_MAX (1u << 30)            /* gzread takes an unsigned length and returns an int */
 #define IDX_TRAILING_COUNT_MAX (1ull << 30) /* stop counting trailing bytes here ("or more") */
 
 size_t cl_idx_max_bytes = (size_t)CL_IDX_MAX_BYTES;
 
-typedef struct idx_file {
-    const char *path;               /* for messages: points at shown */
-    char shown[CL_PATH_SHOW_CAP];   /* the path with control bytes escaped, cut if very long */
-    gzFile gz;
-    int gzip;      /* the file starts with the gzip magic 1f 8b */
-} idx_file;
-
 static const char *idx_kind(uint32_t magic)
 {
     return magic == IDX_MAGIC_IMAGES ? "idx3-ubyte images" : "idx1-ubyte labels";
-}
-
-static int idx_open(idx_file *f, const char *path)
-{
-    cl_data_show_path(f->shown, path);
-    f->path = f->shown;
-    f->gz = NULL;
-    f->gzip = 0;
-    off_t size;
-    int fd = cl_data_open_regular(path, "an IDX file", &size);
-    if (fd < 0) return -1;
-    unsigned char m[2];
-    ssize_t got = pread(fd, m, sizeof m, 0);
-    if (got < 0) {
-        int rc = cl_fail("%s: cannot read: %s", f->path, strerror(errno));
-        close(fd);
-        return rc;
-    }
-    f->gzip = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
-    f->gz = gzdopen(fd, "rb"); /* owns fd from here: gzclose closes it */
-    if (!f->gz) {
-        close(fd);
-        return cl_fail("%s: cannot open: %s", f->path, errno ? strerror(errno) : "zlib could not open it");
-    }
-    gzbuffer(f->gz, 1u << 15); /* fewer read calls than zlib's 8 KiB default; 32 KiB keeps it below ASan's
-                                * mmap threshold, so fuzzing the reader stays fast (real files load as fast) */
-    return 0;
-}
-
-static void idx_close(idx_file *f)
-{
-    if (f->gz) gzclose(f->gz);
-    f->gz = NULL;
-}
-
-/* Turn zlib's error state into one message. Z_BUF_ERROR is zlib's "the compressed data ended early". No
- * byte position is given: gzread drops the part of a read that preceded an error, so it would be wrong. */
-static int idx_gz_fail(idx_file *f)
-{
-    int err = Z_OK;
-    const char *zmsg = gzerror(f->gz, &err);
-    /* zlib puts its name for the file in front ("<fd:3>: " for a descriptor); the message names the file */
-    const char *cut = strncmp(zmsg, "<fd:", 4) == 0 ? strstr(zmsg, ">: ") : NULL;
-    if (cut) zmsg = cut + 3;
-    if (err == Z_ERRNO) return cl_fail("%s: read error: %s", f->path, strerror(errno));
-    if (!f->gzip) return cl_fail("%s: read error: %s", f->path, zmsg);
-    if (err == Z_BUF_ERROR)
-        return cl_fail("%s: truncated gzip stream: the compressed data ends early (%s; incomplete download?)",
-                       f->path, zmsg);
-    return cl_fail("%s: corrupt gzip stream: %s (the file is damaged; fetch it again)", f->path, zmsg);
-}
-
-/* Read up to len bytes, stopping early only at the end of the data. Returns the count read, or -1 with
- * the message set when the stream is corrupt or unreadable. */
-static long long idx_read(idx_file *f, void *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        size_t want = len - got < IDX_READ_MAX ? len - got : IDX_READ_MAX;
-        int r = gzread(f->gz, (char *)buf + got, (unsigned)want);
-        if (r < 0) return idx_gz_fail(f);
-        if (r == 0) break;
-        got += (size_t)r;
-    }
-    /* A short read is either the real end of the data or an error that gzread reported as end of file. */
-    int err = Z_OK;
-    gzerror(f->gz, &err);
-    if (err != Z_OK) return idx_gz_fail(f);
-    return (long long)got;
 }
 
 static uint32_t be32(const unsigned char *b)
@@ -137,7 +59,7 @@ static const char *idx_type_name(unsigned t)
 /* One message for a wrong magic number, recognising the mistakes people actually make: the label file
  * where the images belong (and vice versa), an IDX file of another element type, a byte-swapped header,
  * or a text file (typically an HTML error page saved by a failed download). */
-static int idx_bad_magic(const idx_file *f, uint32_t found, uint32_t want)
+static int idx_bad_magic(const cl_gzfile *f, uint32_t found, uint32_t want)
 {
     char expect[64];
     snprintf(expect, sizeof expect, "expected 0x%08X (%s)", want, idx_kind(want));
@@ -176,11 +98,11 @@ static int idx_bad_magic(const idx_file *f, uint32_t found, uint32_t want)
 }
 
 /* Read and check the magic number and the ndims dimension sizes that follow it. */
-static int idx_header(idx_file *f, uint32_t want, uint32_t *dims, int ndims)
+static int idx_header(cl_gzfile *f, uint32_t want, uint32_t *dims, int ndims)
 {
     unsigned char h[16];
     size_t hlen = 4 + 4 * (size_t)ndims;
-    long long got = idx_read(f, h, 4);
+    long long got = cl_gzfile_read(f, h, 4);
     if (got < 0) return -1;
     if (got == 0) return cl_fail("%s: empty file (0 bytes of data), expected %s", f->path, idx_kind(want));
     if (got < 4)
@@ -188,7 +110,7 @@ static int idx_header(idx_file *f, uint32_t want, uint32_t *dims, int ndims)
                        idx_kind(want), hlen, got);
     uint32_t magic = be32(h);
     if (magic != want) return idx_bad_magic(f, magic, want);
-    long long more = idx_read(f, h + 4, hlen - 4);
+    long long more = cl_gzfile_read(f, h + 4, hlen - 4);
     if (more < 0) return -1;
     if ((size_t)more < hlen - 4)
         return cl_fail("%s: truncated header: an %s header is %zu bytes, the file has %lld", f->path,
@@ -202,13 +124,13 @@ static int idx_header(idx_file *f, uint32_t want, uint32_t *dims, int ndims)
  * `unit` names the payload ("pixel") for messages. At most `max` bytes are ever held: a claim beyond it is
  * refused once the file has shown that much data (a small gzip file can unpack to any size its header
  * claims), while a claim over a short file still ends as "truncated". */
-static int idx_payload(idx_file *f, size_t want, size_t max, const char *what, const char *unit, uint8_t **out)
+static int idx_payload(cl_gzfile *f, size_t want, size_t max, const char *what, const char *unit, uint8_t **out)
 {
     size_t goal = want < max ? want : max;
     size_t cap = goal < IDX_FIRST_ALLOC ? goal : IDX_FIRST_ALLOC, got = 0;
     uint8_t *buf = cl_malloc(cap);
     for (;;) {
-        long long r = idx_read(f, buf + got, cap - got);
+        long long r = cl_gzfile_read(f, buf + got, cap - got);
         if (r < 0) {
             free(buf);
             return -1;
@@ -232,7 +154,7 @@ static int idx_payload(idx_file *f, size_t want, size_t max, const char *what, c
     unsigned char sink[1 << 16];
     unsigned long long extra = 0;
     for (;;) {
-        long long r = idx_read(f, sink, sizeof sink);
+        long long r = cl_gzfile_read(f, sink, sizeof sink);
         if (r < 0) {
             free(buf);
             return -1;
@@ -254,8 +176,8 @@ int cl_idx_read_images(const char *path, uint8_t **pix, int *n, int *rows, int *
 {
     *pix = NULL;
     *n = *rows = *cols = 0;
-    idx_file f;
-    if (idx_open(&f, path)) return -1;
+    cl_gzfile f;
+    if (cl_gzfile_open(&f, path, "an IDX file")) return -1;
     uint32_t dims[3] = {0, 0, 0};
     int rc = idx_header(&f, IDX_MAGIC_IMAGES, dims, 3);
     if (rc == 0 && (dims[0] == 0 || dims[1] == 0 || dims[2] == 0))
@@ -272,7 +194,7 @@ int cl_idx_read_images(const char *path, uint8_t **pix, int *n, int *rows, int *
         snprintf(what, sizeof what, "%u images of %ux%u = %zu bytes", dims[0], dims[1], dims[2], want);
         rc = idx_payload(&f, want, cl_idx_max_bytes, what, "pixel", pix);
     }
-    idx_close(&f);
+    cl_gzfile_close(&f);
     if (rc) return -1;
     *n = (int)dims[0];
     *rows = (int)dims[1];
@@ -284,8 +206,8 @@ int cl_idx_read_labels(const char *path, uint8_t **labels, int *n)
 {
     *labels = NULL;
     *n = 0;
-    idx_file f;
-    if (idx_open(&f, path)) return -1;
+    cl_gzfile f;
+    if (cl_gzfile_open(&f, path, "an IDX file")) return -1;
     uint32_t count = 0;
     int rc = idx_header(&f, IDX_MAGIC_LABELS, &count, 1);
     if (rc == 0 && count == 0)
@@ -298,7 +220,7 @@ int cl_idx_read_labels(const char *path, uint8_t **labels, int *n)
         snprintf(what, sizeof what, "%u labels = %u bytes", count, count);
         rc = idx_payload(&f, count, count, what, "label", labels);
     }
-    idx_close(&f);
+    cl_gzfile_close(&f);
     if (rc) return -1;
     *n = (int)count;
     return 0;
@@ -400,6 +322,7 @@ static void idx_fill(cl_dataset *d, idx_split *s, const char *name, const char *
 {
     snprintf(d->name, sizeof d->name, "%s/%s", name, split);
     d->n = s->n;
+    d->channels = 1;
     d->rows = s->rows;
     d->cols = s->cols;
     d->dim = s->rows * s->cols;

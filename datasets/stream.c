@@ -15,7 +15,7 @@
 cl_stream_cfg cl_stream_defaults(void)
 {
     cl_stream_cfg c = {.kind = CL_STREAM_PERMUTED, .scenario = CL_SCEN_DOMAIN, .ntasks = 0, .pad = 0,
-                       .scale01 = CL_SCALE_AUTO, .permute_first = 0, .groups = NULL, .angles = NULL,
+                       .scale01 = CL_SCALE_AUTO, .normalize = CL_NORM_AUTO, .permute_first = 0, .groups = NULL, .angles = NULL,
                        .angle_step = 30.0f, .seed = 1, .order = NULL};
     return c;
 }
@@ -62,6 +62,35 @@ int cl_scale_parse(const char *s, cl_scale_mode *out)
     cl_data_show(shown, s, SHOW);
     return cl_fail("expected 255 (divide inputs by 255), none (use them as given) or auto (255 for pixel data), "
                    "got '%s'", shown);
+}
+
+int cl_norm_parse(const char *s, cl_norm_mode *out)
+{
+    if (!strcmp(s, "none")) return *out = CL_NORM_NONE, 0;
+    if (!strcmp(s, "channel")) return *out = CL_NORM_CHANNEL, 0;
+    if (!strcmp(s, "auto")) return *out = CL_NORM_AUTO, 0;
+    char shown[SHOW * 4 + 4];
+    cl_data_show(shown, s, SHOW);
+    return cl_fail("expected none (no normalization), channel (each channel to mean 0 and standard deviation 1 "
+                   "over the training split) or auto (channel for CIFAR, none otherwise), got '%s'", shown);
+}
+
+void cl_stream_norm_desc(const cl_stream *s, char *buf, size_t cap)
+{
+    const char *why = s->cfg.normalize == CL_NORM_AUTO
+                          ? (s->norm_mean ? "normalize auto: CIFAR" : "normalize auto")
+                          : (s->norm_mean ? "normalize channel" : "normalize none");
+    if (!s->norm_mean) {
+        snprintf(buf, cap, "no normalization (%s)", why);
+        return;
+    }
+    size_t len = (size_t)snprintf(buf, cap, "per channel (x%s - mean_c) / std_c over the training split (%s); mean",
+                                  s->scale != 1.0f ? "/255" : "", why);
+    for (int c = 0; c < s->channels && len < cap; c++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s %.4f", c ? "," : "", s->norm_mean[c]);
+    if (len < cap) len += (size_t)snprintf(buf + len, cap - len, ", std");
+    for (int c = 0; c < s->channels && len < cap; c++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s %.4f", c ? "," : "", s->norm_std[c]);
 }
 
 /* Pixel data: images, or features that are all whole numbers in 0..255 in both splits. */
@@ -202,11 +231,13 @@ static int pad_source(int r, int c, int pad, int rows, int cols)
     return r * cols + c;
 }
 
-static void build_rotation(cl_task *t, float degrees, int pad, int rows, int cols)
+/* The rotation of one plane, then the same map for every further channel (its pixels offset by a plane):
+ * each colour plane turns the same way, so a pixel keeps its colour. */
+static void build_rotation(cl_task *t, float degrees, int pad, int channels, int rows, int cols)
 {
     int R = rows + 2 * pad, C = cols + 2 * pad, n = R * C;
-    t->bsrc = cl_malloc(sizeof(int) * 4 * n);
-    t->bw = cl_malloc(sizeof(float) * 4 * n);
+    t->bsrc = cl_malloc(sizeof(int) * 4 * n * channels);
+    t->bw = cl_malloc(sizeof(float) * 4 * n * channels);
     double th = degrees * 3.14159265358979323846 / 180.0, cs = cos(th), sn = sin(th);
     double cy = (R - 1) / 2.0, cx = (C - 1) / 2.0;
     for (int r = 0; r < R; r++)
@@ -226,9 +257,52 @@ static void build_rotation(cl_task *t, float degrees, int pad, int rows, int col
                 t->bw[4 * p + q] = (float)ws[q];
             }
         }
+    for (int ch = 1; ch < channels; ch++)
+        for (int k = 0; k < 4 * n; k++) {
+            int src = t->bsrc[k];
+            t->bsrc[(size_t)ch * 4 * n + k] = src >= 0 ? src + ch * rows * cols : -1;
+            t->bw[(size_t)ch * 4 * n + k] = t->bw[k];
+        }
 }
 
 /* ---- building the stream ---------------------------------------------------------------------------- */
+
+/* Each channel's mean and (population) standard deviation over every pixel of that channel of every training
+ * image, on the scaled inputs. Pixels are summed exactly in integers (a channel of CIFAR's 50,000 images sums
+ * squares to about 3e12, far inside 64 bits), features in two passes. A constant channel carries nothing; its
+ * standard deviation is taken as 1 so that it becomes 0 rather than a division by zero. */
+static void channel_stats(cl_stream *s, const cl_dataset *tr)
+{
+    int nch = s->channels;
+    size_t plane = (size_t)tr->rows * tr->cols, count = (size_t)tr->n * plane;
+    s->norm_mean = cl_malloc(sizeof(float) * nch);
+    s->norm_std = cl_malloc(sizeof(float) * nch);
+    for (int c = 0; c < nch; c++) {
+        double mean = 0, var = 0;
+        if (tr->pix) {
+            uint64_t sum = 0, sq = 0;
+            for (int i = 0; i < tr->n; i++) {
+                const uint8_t *p = tr->pix + (size_t)i * tr->dim + (size_t)c * plane;
+                for (size_t q = 0; q < plane; q++) sum += p[q], sq += (uint64_t)p[q] * p[q];
+            }
+            mean = (double)sum / count;
+            var = ((double)sq - (double)sum * mean) / count;
+        } else {
+            for (int i = 0; i < tr->n; i++)
+                for (size_t q = 0; q < plane; q++) mean += tr->feat[(size_t)i * tr->dim + c * plane + q];
+            mean /= count;
+            for (int i = 0; i < tr->n; i++)
+                for (size_t q = 0; q < plane; q++) {
+                    double v = tr->feat[(size_t)i * tr->dim + c * plane + q] - mean;
+                    var += v * v;
+                }
+            var /= count;
+        }
+        double sd = var > 0 ? sqrt(var) : 0;
+        s->norm_mean[c] = (float)(mean * s->scale);
+        s->norm_std[c] = sd > 0 ? (float)(sd * s->scale) : 1.0f;
+    }
+}
 
 static int *index_of_classes(const cl_dataset *d, const int *label_map, int *count)
 {
@@ -264,11 +338,18 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
     int is_image = tr->pix != NULL; /* CSV rows have no geometry, even when they hold pixels */
     if (cfg->pad < 0 || cfg->pad > 64) return cl_fail("padding %d: expected 0..64 pixels", cfg->pad);
     if (cfg->pad && !is_image) return cl_fail("padding needs image data; '%s' is tabular", tr->name);
-    long long padded = ((long long)tr->rows + 2 * cfg->pad) * ((long long)tr->cols + 2 * cfg->pad);
+    /* 0 is a dataset filled in field by field without the channels: one plane, as before channels existed */
+    int nch = tr->channels > 0 ? tr->channels : 1;
+    if ((long long)nch * tr->rows * tr->cols != tr->dim)
+        return cl_fail("%s: %d channels of %dx%d do not make its %d inputs per sample", tr->name, nch, tr->rows,
+                       tr->cols, tr->dim);
+    long long padded = nch * ((long long)tr->rows + 2 * cfg->pad) * ((long long)tr->cols + 2 * cfg->pad);
     if (padded > CL_MAX_INPUT_DIM)
-        return cl_fail("padding %d: %dx%d images become %lldx%lld = %lld inputs, more than the limit of %d",
-                       cfg->pad, tr->rows, tr->cols, (long long)tr->rows + 2 * cfg->pad,
+        return cl_fail("padding %d: %dx%dx%d images become %dx%lldx%lld = %lld inputs, more than the limit of %d",
+                       cfg->pad, nch, tr->rows, tr->cols, nch, (long long)tr->rows + 2 * cfg->pad,
                        (long long)tr->cols + 2 * cfg->pad, padded, CL_MAX_INPUT_DIM);
+    if (cfg->normalize != CL_NORM_AUTO && cfg->normalize != CL_NORM_NONE && cfg->normalize != CL_NORM_CHANNEL)
+        return cl_fail("normalize mode %d: expected none, channel or auto", cfg->normalize);
     if ((unsigned)cfg->kind > CL_STREAM_ROTATED)
         return cl_fail("stream kind %d: expected permuted, split or rotated", (int)cfg->kind);
     if ((unsigned)cfg->scenario > CL_SCEN_CLASS)
@@ -293,14 +374,17 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
             if (parse_groups(cfg->groups, C, &groups, &gsize, &ngroups)) return -1;
         } else {
             if (C < 2) return cl_fail("split stream: the data has %d class, expected at least 2", C);
-            ngroups = C / 2;
+            /* K tasks asked for: K groups of C/K consecutive classes (split CIFAR-100 in 10 tasks is 10 tasks
+             * of 10 classes); otherwise consecutive pairs. Groups have at least 2 classes, so more tasks than
+             * C/2 are refused below as before; the last C mod K classes are left out. */
+            int size = T > 0 && C / T >= 2 ? C / T : 2;
+            ngroups = C / size;
             groups = cl_calloc(ngroups, sizeof *groups);
             gsize = cl_calloc(ngroups, sizeof *gsize);
             for (int g = 0; g < ngroups; g++) {
-                groups[g] = cl_malloc(2 * sizeof(int));
-                groups[g][0] = 2 * g;
-                groups[g][1] = 2 * g + 1;
-                gsize[g] = 2;
+                groups[g] = cl_malloc(size * sizeof(int));
+                for (int k = 0; k < size; k++) groups[g][k] = size * g + k;
+                gsize[g] = size;
             }
         }
         if (T == 0) T = ngroups;
@@ -344,9 +428,10 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
     s->cfg.order = NULL;
     s->data = d;
     s->ntasks = T;
+    s->channels = nch;
     s->in_rows = tr->rows + 2 * cfg->pad;
     s->in_cols = tr->cols + 2 * cfg->pad;
-    s->input_dim = s->in_rows * s->in_cols;
+    s->input_dim = nch * s->in_rows * s->in_cols;
     int by255 = cfg->scale01 == CL_SCALE_255 || (cfg->scale01 == CL_SCALE_AUTO && pixel_data(d));
     s->scale = by255 ? 1.0f / 255.0f : 1.0f;
     s->task = cl_calloc(T, sizeof *s->task);
@@ -421,12 +506,15 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
         if (cfg->kind == CL_STREAM_ROTATED) {
             float deg = angles ? angles[id] : id * cfg->angle_step;
             snprintf(t->desc, sizeof t->desc, "rotation %g deg", deg);
-            build_rotation(t, deg, cfg->pad, tr->rows, tr->cols);
+            build_rotation(t, deg, cfg->pad, nch, tr->rows, tr->cols);
         } else {
             int permute = cfg->kind == CL_STREAM_PERMUTED && (id > 0 || cfg->permute_first);
             if (cfg->kind == CL_STREAM_PERMUTED) snprintf(t->desc, sizeof t->desc, "permutation %d", id);
             if (permute || cfg->pad) {
-                int n = s->input_dim;
+                /* One permutation of the pixel positions of a plane, the same in every channel: a pixel's
+                 * colour stays together (its red, green and blue move as one), as when a colour image is
+                 * permuted. For one-channel data this is the permutation it always was. */
+                int n = s->in_rows * s->in_cols, plane = tr->rows * tr->cols;
                 int *perm = cl_malloc(sizeof(int) * n);
                 for (int q = 0; q < n; q++) perm[q] = q;
                 if (permute) {
@@ -435,14 +523,17 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
                     cl_rng_seed(&r, cfg->seed, cl_hash_mix(cl_hash_str("permutation"), (uint64_t)id));
                     cl_rng_shuffle(&r, perm, n);
                 }
-                t->src = cl_malloc(sizeof(int) * n);
-                for (int q = 0; q < n; q++)
-                    t->src[q] = pad_source(perm[q] / s->in_cols, perm[q] % s->in_cols, cfg->pad, tr->rows,
-                                           tr->cols);
+                t->src = cl_malloc(sizeof(int) * (size_t)s->input_dim);
+                for (int q = 0; q < n; q++) {
+                    int src = pad_source(perm[q] / s->in_cols, perm[q] % s->in_cols, cfg->pad, tr->rows, tr->cols);
+                    for (int ch = 0; ch < nch; ch++) t->src[ch * n + q] = src >= 0 ? src + ch * plane : -1;
+                }
                 free(perm);
             }
         }
     }
+    if (cfg->normalize == CL_NORM_CHANNEL || (cfg->normalize == CL_NORM_AUTO && d->channel_norm))
+        channel_stats(s, tr);
     for (int g = 0; g < ngroups; g++) free(groups[g]);
     free(groups);
     free(gsize);
@@ -471,6 +562,8 @@ void cl_stream_free(cl_stream *s)
     }
     free(s->task);
     free(s->head_out);
+    free(s->norm_mean);
+    free(s->norm_std);
     memset(s, 0, sizeof *s);
 }
 
@@ -507,6 +600,16 @@ void cl_stream_batch(const cl_stream *s, int t, int test, const int *pos, int B,
                 for (int q = 0; q < n; q++) x[q] = tk->src[q] >= 0 ? fx[tk->src[q]] * sc : 0.0f;
             } else {
                 for (int q = 0; q < n; q++) x[q] = fx[q] * sc;
+            }
+        }
+        /* After the input map: a padded border and a rotation's corners are black pixels (0), normalized like
+         * any other, as when an image is padded or rotated before it is normalized. */
+        if (s->norm_mean) {
+            int plane = n / s->channels;
+            for (int c = 0; c < s->channels; c++) {
+                float m = s->norm_mean[c], inv = 1.0f / s->norm_std[c];
+                float *xc = x + (size_t)c * plane;
+                for (int q = 0; q < plane; q++) xc[q] = (xc[q] - m) * inv;
             }
         }
     }

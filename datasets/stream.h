@@ -15,6 +15,7 @@
 #ifndef CLREG_STREAM_H
 #define CLREG_STREAM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "datasets/dataset.h"
@@ -30,12 +31,24 @@ typedef enum { CL_SCEN_TASK, CL_SCEN_DOMAIN, CL_SCEN_CLASS } cl_scenario;
  *                   as given, so tabular features are not shrunk 255-fold without a word */
 typedef enum { CL_SCALE_NONE = 0, CL_SCALE_255 = 1, CL_SCALE_AUTO = 2 } cl_scale_mode;
 
+/* Per-channel normalization, applied after the scaling when a batch is assembled:
+ *   CL_NORM_AUTO     (default) channel for datasets whose default it is (CIFAR: cl_data.channel_norm), none
+ *                    for every other dataset
+ *   CL_NORM_NONE     the scaled values as they are
+ *   CL_NORM_CHANNEL  each channel's mean and standard deviation over the whole training split (every pixel of
+ *                    that channel of every training image), computed once when the stream is built; inputs
+ *                    become (x - mean_c) / std_c. With images scaled by 1/255 that is (x/255 - mean_c) / std_c,
+ *                    and the result does not depend on the scale. */
+typedef enum { CL_NORM_AUTO = 0, CL_NORM_NONE = 1, CL_NORM_CHANNEL = 2 } cl_norm_mode;
+
 typedef struct cl_stream_cfg {
     cl_stream_kind kind;
     cl_scenario scenario;
-    int ntasks;          /* 0: every group (split) or 5 (permuted, rotated) */
+    int ntasks;          /* 0: every group (split) or 5 (permuted, rotated); split without groups: K tasks
+                            of C/K consecutive classes (C classes; at least 2 per task) */
     int pad;             /* zero border in pixels on every side (2 turns 28x28 into 32x32) */
     int scale01;         /* a cl_scale_mode (0 and 1 keep the field's first meaning: raw / scaled to [0, 1]) */
+    int normalize;       /* a cl_norm_mode */
     int permute_first;   /* permuted: permute task 1 too (default: task 1 is the plain data) */
     const char *groups;  /* split: class groups "0,1/2,3/4,5"; NULL: consecutive pairs */
     const char *angles;  /* rotated: degrees per task "0,30,60"; NULL: task t at t * angle_step */
@@ -44,7 +57,8 @@ typedef struct cl_stream_cfg {
     const int *order;    /* NULL, or the training order: position p trains natural task order[p] */
 } cl_stream_cfg;
 
-/* Defaults: permuted, domain-incremental, 5 tasks, no padding, CL_SCALE_AUTO, rotation step 30 deg. */
+/* Defaults: permuted, domain-incremental, 5 tasks, no padding, CL_SCALE_AUTO, CL_NORM_AUTO, rotation step
+ * 30 deg. */
 cl_stream_cfg cl_stream_defaults(void);
 
 typedef struct cl_task {
@@ -57,8 +71,9 @@ typedef struct cl_task {
     int *label_map;      /* original label -> output unit of `head`, -1 if not in this task */
     int ntrain, ntest;   /* samples */
     int *train_idx, *test_idx; /* sample ids, or NULL: every sample of the split */
-    int *src;            /* input unit p reads source pixel src[p] (-1: zero border); NULL: identity */
-    int *bsrc;           /* rotated: 4 source pixels per input unit (-1: outside the image) */
+    int *src;            /* input unit p reads source pixel src[p] (-1: zero border); NULL: identity. Colour
+                            images: the same pixel map in every channel (unit c*plane + q reads channel c) */
+    int *bsrc;           /* rotated: 4 source pixels per input unit (-1: outside the image), per channel too */
     float *bw;           /* rotated: their bilinear weights */
 } cl_task;
 
@@ -67,10 +82,13 @@ typedef struct cl_stream {
     const cl_data *data;
     int ntasks;
     cl_task *task;       /* in training order */
-    int in_rows, in_cols, input_dim; /* network input geometry (after padding) */
+    int channels;        /* colour planes of the input (the data's) */
+    int in_rows, in_cols, input_dim; /* network input geometry (after padding): input_dim = channels * in_rows
+                                        * in_cols, channel-planar like the data */
     int nheads;
     int *head_out;       /* output units per head */
     float scale;         /* what inputs are multiplied by: 1/255 or 1 (cfg.scale01 decided against the data) */
+    float *norm_mean, *norm_std; /* per channel, of the scaled training inputs, when normalized; else NULL */
 } cl_stream;
 
 /* Build a stream over d (which must outlive it). Validates the configuration against the data (a class
@@ -98,6 +116,13 @@ const char *cl_scenario_name(cl_scenario s);
 
 /* "255", "none" or "auto" (also yes/true/on/1 for 255 and no/false/off/0 for none, the older spellings). */
 int cl_scale_parse(const char *s, cl_scale_mode *out);
+/* "none", "channel" or "auto". */
+int cl_norm_parse(const char *s, cl_norm_mode *out);
+/* The normalization in effect and why, for a header line: "no normalization (normalize auto)",
+ * "per channel (x/255 - mean_c) / std_c, over the training split (normalize auto: CIFAR); mean 0.4914,
+ * 0.4822, 0.4465, std 0.2470, 0.2435, 0.2616". */
+void cl_stream_norm_desc(const cl_stream *s, char *buf, size_t cap);
+
 /* What the stream does to its inputs and why, for a header line: "inputs / 255 (auto: pixel data)",
  * "inputs as given (auto: features are not all whole numbers in 0..255)", "inputs / 255 (scale 255)". */
 const char *cl_stream_scale_desc(const cl_stream *s);

@@ -59,6 +59,7 @@ static void synth_split(cl_dataset *d, const float *protos, int n, int rows, int
     cl_rng_seed(&r, seed, cl_hash_str(key));
     int dim = rows * cols;
     d->n = n;
+    d->channels = 1; /* grey images: the synthetic data stays one channel */
     d->rows = rows;
     d->cols = cols;
     d->dim = dim;

@@ -163,6 +163,7 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
         if (k->bsrc) out->stream += 32.0 * in;
     }
     out->stream += 4.0 * (T + 1) * T + 4.0 * T;
+    if (s->norm_mean) out->stream += 8.0 * s->channels; /* per-channel mean and std */
 
     /* results rows held until the cell ends: matrix rows (about 20 bytes) and curve rows (about 40), the
      * per-epoch curve rows twice (collected during training, then copied in order) */

@@ -159,7 +159,7 @@ static int check_distinct(const char *key, char **items, int n)
 
 static const char *const experiment_keys[] = {
     "name", "dataset", "data_path", "stream", "scenario", "tasks", "groups", "angles", "angle_step",
-    "permute_first", "pad", "scale", "hidden", "optimizer", "lr", "momentum", "epochs", "batch",
+    "permute_first", "pad", "scale", "normalize", "hidden", "optimizer", "lr", "momentum", "epochs", "batch",
     "reset_optim", "seeds", "orders", "importance_samples", "eval", "curve_steps", "save_state", "blas_threads",
     "labels", "label_column",
     NULL};
@@ -212,6 +212,11 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
         cl_scale_mode m;
         if (cl_scale_parse(v, &m)) return cl_fail_prefix("scale");
         return g->stream.scale01 = m, 0;
+    }
+    if (!strcmp(key, "normalize")) {
+        cl_norm_mode m;
+        if (cl_norm_parse(v, &m)) return cl_fail_prefix("normalize");
+        return g->stream.normalize = m, 0;
     }
     if (!strcmp(key, "hidden")) return cl_parse_int_list("hidden", v, g->hidden, CL_GRID_MAX_HIDDEN, &g->nhidden);
     if (!strcmp(key, "optimizer")) {

@@ -1,4 +1,4 @@
-/* Small IDX files for tests, and ways to damage them.
+/* Small IDX and CIFAR files for tests, and ways to damage them.
  *
  * Header-only (static inline, so a test that uses only some helpers gets no unused-function warnings).
  * Every helper aborts with a message on an I/O failure: a test cannot go on without its input files.
@@ -10,8 +10,10 @@
  *     td_truncate(td_path(p, dir, "train-images-idx3-ubyte.gz"), 100); // a damaged copy
  *     tu_rmdir(dir);
  *
- * Content is a known function of the indices (td_pixel, td_label), so a reader's output can be checked
- * byte by byte without keeping the written buffers around. */
+ *     td_write_cifar10(dir, 4, 6, TD_RAW);   // data_batch_1..5.bin of 4 records each, test_batch.bin of 6
+ *
+ * Content is a known function of the indices (td_pixel, td_label, td_cifar_pixel, td_cifar_label), so a
+ * reader's output can be checked byte by byte without keeping the written buffers around. */
 #ifndef CLREG_TESTDATA_H
 #define CLREG_TESTDATA_H
 
@@ -180,6 +182,75 @@ static inline void td_append(const char *path, const void *bytes, size_t n)
 static inline void td_write_text(const char *path, const char *text)
 {
     td_write_bytes(path, text, strlen(text), TD_RAW);
+}
+
+/* ---- CIFAR -------------------------------------------------------------------------------------- */
+
+enum { TD_CIFAR10 = 1, TD_CIFAR100 = 2 };   /* the label bytes of a record */
+#define TD_CIFAR_PIXELS 3072
+
+/* Pixel (channel ch, row r, column c) of record i (counted over a split's files, in order). */
+static inline uint8_t td_cifar_pixel(int i, int ch, int r, int c, int salt)
+{
+    return (uint8_t)(i * 31 + ch * 57 + r * 7 + c * 3 + salt * 101);
+}
+
+/* Label byte b of record i: CIFAR-10's label (0..9) when the record has one label byte; for CIFAR-100 byte 0
+ * is the coarse label (0..19), byte 1 the fine label (0..99). */
+static inline uint8_t td_cifar_label(int i, int label_bytes, int b, int salt)
+{
+    if (label_bytes == TD_CIFAR10) return (uint8_t)((i * 7 + 3 + salt) % 10);
+    return b == 0 ? (uint8_t)((i * 3 + salt) % 20) : (uint8_t)((i * 7 + 3 + salt) % 100);
+}
+
+/* n records i0 .. i0+n-1 of a CIFAR file (label_bytes TD_CIFAR10 or TD_CIFAR100) into a malloc'd buffer. */
+static inline uint8_t *td_cifar_records(int i0, int n, int label_bytes, int salt, size_t *len)
+{
+    size_t R = (size_t)label_bytes + TD_CIFAR_PIXELS;
+    uint8_t *buf = malloc(R * (size_t)n + 1);
+    if (!buf) td_die("malloc for", "CIFAR records");
+    for (int k = 0; k < n; k++) {
+        uint8_t *rec = buf + R * (size_t)k;
+        for (int b = 0; b < label_bytes; b++) rec[b] = td_cifar_label(i0 + k, label_bytes, b, salt);
+        for (int ch = 0; ch < 3; ch++)
+            for (int r = 0; r < 32; r++)
+                for (int c = 0; c < 32; c++)
+                    rec[label_bytes + ch * 1024 + r * 32 + c] = td_cifar_pixel(i0 + k, ch, r, c, salt);
+    }
+    *len = R * (size_t)n;
+    return buf;
+}
+
+/* One CIFAR file of records i0 .. i0+n-1, raw or gzip-compressed. */
+static inline void td_write_cifar_file(const char *path, int i0, int n, int label_bytes, int salt, int gz)
+{
+    size_t len;
+    uint8_t *buf = td_cifar_records(i0, n, label_bytes, salt, &len);
+    td_write_bytes(path, buf, len, gz);
+    free(buf);
+}
+
+/* CIFAR-10's six files in dir: data_batch_1..5.bin of per_batch records each (train records numbered across
+ * the batches, salt 0) and test_batch.bin of ntest (salt 1); with TD_GZIP each named .bin.gz. */
+static inline void td_write_cifar10(const char *dir, int per_batch, int ntest, int gz)
+{
+    char path[8192]; /* the directory may be a long path itself */
+    for (int b = 1; b <= 5; b++) {
+        snprintf(path, sizeof path, "%s/data_batch_%d.bin%s", dir, b, gz ? ".gz" : "");
+        td_write_cifar_file(path, (b - 1) * per_batch, per_batch, TD_CIFAR10, 0, gz);
+    }
+    snprintf(path, sizeof path, "%s/test_batch.bin%s", dir, gz ? ".gz" : "");
+    td_write_cifar_file(path, 0, ntest, TD_CIFAR10, 1, gz);
+}
+
+/* CIFAR-100's train.bin (ntrain records, salt 0) and test.bin (ntest, salt 1) in dir. */
+static inline void td_write_cifar100(const char *dir, int ntrain, int ntest, int gz)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/train.bin%s", dir, gz ? ".gz" : "");
+    td_write_cifar_file(path, 0, ntrain, TD_CIFAR100, 0, gz);
+    snprintf(path, sizeof path, "%s/test.bin%s", dir, gz ? ".gz" : "");
+    td_write_cifar_file(path, 0, ntest, TD_CIFAR100, 1, gz);
 }
 
 /* 1 when msg contains every one of the NULL-terminated strings; otherwise prints the message and what
