@@ -8,7 +8,11 @@
  *   bit 2    a set: the payload is four files separated by FZ_SEPARATOR (train images, train labels, test
  *            images, test labels), opened through cl_data_open like --data-path DIR
  *   bits 3-4 the set's dataset name: mnist (10 classes), idx (classes from the labels), emnist (transposed,
- *            classes from the labels), kmnist (10 classes) */
+ *            classes from the labels), kmnist (10 classes)
+ *   bit 5    CIFAR instead (datasets/cifar.c): bits 3-4 choose cifar10 (the payload is data_batch_1..5.bin
+ *            and test_batch.bin), cifar100 or cifar100-coarse (train.bin and test.bin), each file gzip'd by
+ *            the target with bit 1. A success must hold exactly the records' bytes: 3x32x32 images, as many
+ *            as whole records, the pixels equal to the record's, the labels its label byte. */
 #include "tests/fuzz/fuzz.h"
 
 #include <stdio.h>
@@ -177,11 +181,86 @@ static void file_set(const uint8_t *payload, size_t n, int gzip, int which)
     cl_data_free(&d);
 }
 
+/* ---- CIFAR ------------------------------------------------------------------------------------------------ */
+
+static void check_cifar_split(const cl_dataset *s, const uint8_t *const *part, const size_t *len, int nfiles,
+                              int recsize, int labelbyte, int nclasses, int known)
+{
+    if (s->channels != 3 || s->rows != 32 || s->cols != 32 || s->dim != 3072 || s->n <= 0 || !s->pix ||
+        s->nclasses != nclasses)
+        fz_violation("%s: %d samples of %dx%dx%d (dim %d), %d classes", s->name, s->n, s->channels, s->rows, s->cols,
+                     s->dim, s->nclasses);
+    for (int i = 0; i < s->n; i++)
+        if (s->labels[i] < 0 || s->labels[i] >= s->nclasses)
+            fz_violation("%s: label %d of sample %d is outside 0..%d", s->name, s->labels[i], i, s->nclasses - 1);
+    if (!known) return;
+    int i = 0;
+    for (int f = 0; f < nfiles; f++) {
+        if (len[f] % (size_t)recsize) fz_violation("%s: file %d of %zu bytes accepted", s->name, f, len[f]);
+        for (size_t r = 0; r < len[f] / (size_t)recsize; r++, i++) {
+            const uint8_t *rec = part[f] + r * (size_t)recsize;
+            if (i >= s->n) fz_violation("%s: fewer samples (%d) than records", s->name, s->n);
+            if (s->labels[i] != rec[labelbyte]) fz_violation("%s: sample %d's label is not its record's", s->name, i);
+            if (memcmp(s->pix + (size_t)i * 3072, rec + recsize - 3072, 3072))
+                fz_violation("%s: sample %d's pixels are not its record's", s->name, i);
+        }
+    }
+    if (i != s->n) fz_violation("%s: %d samples from %d records", s->name, s->n, i);
+}
+
+static void cifar_set(const uint8_t *payload, size_t n, int gzip, int which)
+{
+    static const char *const names10[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                           "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    static const char *const names100[2] = {"train.bin", "test.bin"};
+    static char dir[512];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s/cifar", fz_workdir());
+        if (mkdir(dir, 0755) != 0) {
+            perror(dir);
+            abort();
+        }
+    }
+    int ten = which == 0 || which == 3, nfiles = ten ? 6 : 2, recsize = ten ? 3073 : 3074;
+    const char *const *names = ten ? names10 : names100;
+    const char *dataset = ten ? "cifar10" : which == 1 ? "cifar100" : "cifar100-coarse";
+    const uint8_t *part[6];
+    size_t len[6];
+    int np = fz_split(payload, n, part, len, nfiles, 0);
+    for (int k = np; k < nfiles; k++) part[k] = payload + n, len[k] = 0;
+    int known = 1;
+    for (int k = 0; k < nfiles; k++) {
+        size_t flen;
+        uint8_t *owned;
+        const uint8_t *file = encode(part[k], len[k], gzip, &flen, &owned);
+        fz_write(dir, names[k], file, flen);
+        free(owned);
+        known &= gzip || !is_gzip(part[k], len[k]);
+    }
+    cl_data d;
+    if (cl_data_open(&d, dataset, dir, 1)) {
+        char paths[7][600];
+        const char *p[7];
+        for (int k = 0; k < nfiles; k++) {
+            snprintf(paths[k], sizeof paths[k], "%s/%s", dir, names[k]);
+            p[k] = paths[k];
+        }
+        p[nfiles] = dir;
+        fz_check_message("cl_data_open", p, nfiles + 1);
+        return;
+    }
+    int labelbyte = ten ? 0 : which == 1 ? 1 : 0, nclasses = ten ? 10 : which == 1 ? 100 : 20;
+    check_cifar_split(&d.train, part, len, nfiles - 1, recsize, labelbyte, nclasses, known);
+    check_cifar_split(&d.test, part + nfiles - 1, len + nfiles - 1, 1, recsize, labelbyte, nclasses, known);
+    cl_data_free(&d);
+}
+
 int cl_fuzz_idx(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     int mode = data[0];
-    if (mode & IDX_BIT_SET) file_set(data + 1, size - 1, mode & IDX_BIT_GZIP, (mode >> 3) & 3);
+    if (mode & 0x20) cifar_set(data + 1, size - 1, mode & IDX_BIT_GZIP, (mode >> 3) & 3);
+    else if (mode & IDX_BIT_SET) file_set(data + 1, size - 1, mode & IDX_BIT_GZIP, (mode >> 3) & 3);
     else one_file(data + 1, size - 1, mode & IDX_BIT_LABELS, mode & IDX_BIT_GZIP);
     return 0;
 }
