@@ -248,6 +248,44 @@ static int lock_results(cl_dirlock *lock, const char *cmd, const char *dir, int 
     return 0;
 }
 
+/* A grid file loaded, its data opened (data_path, when given, wins over the grid's) and the grid checked
+ * against them, then the memory of running it with `threads` cells at once: every check before anything
+ * is created. Returns 0 with g and data to free, or the exit status (2 for the grid or the memory, 1 for the
+ * data) with the message printed as "clreg CMD: ...". */
+static int open_grid(const char *cmd, const char *path, const char *data_path, int threads, const char *hint,
+                     cl_grid *g, cl_data *data, cl_budget *budget)
+{
+    if (cl_grid_load(g, path)) {
+        fprintf(stderr, "clreg %s: %s\n", cmd, cl_errmsg());
+        cl_grid_free(g);
+        return 2;
+    }
+    if (data_path) {
+        free(g->data_path);
+        g->data_path = strdup(data_path);
+    }
+    if ((g->data_opts.labels != CL_LABELS_INDEX || g->data_opts.label_column) &&
+        cl_data_check_opts(g->dataset, &g->data_opts)) { /* e.g. labels = remap for mnist: a grid error */
+        fprintf(stderr, "clreg %s: %s:%d: [experiment]: %s\n", cmd, g->path, g->experiment_line ? g->experiment_line : 1,
+                cl_errmsg());
+        cl_grid_free(g);
+        return 2;
+    }
+    if (cl_data_open_opts(data, g->dataset, g->data_path, 1, &g->data_opts)) {
+        fprintf(stderr, "clreg %s: %s: %s\n", cmd, g->shown, cl_errmsg());
+        cl_grid_free(g);
+        return 1;
+    }
+    if (cl_grid_prepare(g, data) || cl_budget_grid(budget, g, data, threads) || cl_budget_check(budget, hint)) {
+        if (strncmp(cl_errmsg(), g->shown, strlen(g->shown))) cl_fail_prefix("%s", g->shown);
+        fprintf(stderr, "clreg %s: %s\n", cmd, cl_errmsg());
+        cl_data_free(data);
+        cl_grid_free(g);
+        return 2;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"threads", required_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
@@ -304,38 +342,11 @@ static int cmd_run(int argc, char **argv)
         return 2;
     }
     cl_grid g;
-    if (cl_grid_load(&g, argv[optind])) {
-        fprintf(stderr, "clreg run: %s\n", cl_errmsg());
-        cl_grid_free(&g);
-        return 2;
-    }
-    if (data_path) { /* the command line wins over the grid's data_path */
-        free(g.data_path);
-        g.data_path = strdup(data_path);
-    }
-    if ((g.data_opts.labels != CL_LABELS_INDEX || g.data_opts.label_column) &&
-        cl_data_check_opts(g.dataset, &g.data_opts)) { /* e.g. labels = remap for mnist: a grid error */
-        fprintf(stderr, "clreg run: %s:%d: [experiment]: %s\n", g.path, g.experiment_line ? g.experiment_line : 1,
-                cl_errmsg());
-        cl_grid_free(&g);
-        return 2;
-    }
     cl_data data;
-    if (cl_data_open_opts(&data, g.dataset, g.data_path, 1, &g.data_opts)) {
-        fprintf(stderr, "clreg run: %s: %s\n", g.shown, cl_errmsg());
-        cl_grid_free(&g);
-        return 1;
-    }
-    /* Every check before anything is created: the grid against the data, then the memory the run needs. */
     cl_budget budget;
-    if (cl_grid_prepare(&g, &data) || cl_budget_grid(&budget, &g, &data, ro.threads) ||
-        cl_budget_check(&budget, "use smaller hidden layers or batch, or fewer cells at once (-j)")) {
-        if (strncmp(cl_errmsg(), g.shown, strlen(g.shown))) cl_fail_prefix("%s", g.shown);
-        fprintf(stderr, "clreg run: %s\n", cl_errmsg());
-        cl_data_free(&data);
-        cl_grid_free(&g);
-        return 2;
-    }
+    int orc = open_grid("run", argv[optind], data_path, ro.threads,
+                        "use smaller hidden layers or batch, or fewer cells at once (-j)", &g, &data, &budget);
+    if (orc) return orc;
     /* A shard's cells: every shard process computes the same assignment from the grid and the data. */
     int *shard_of = NULL;
     uint64_t *cost = NULL;
@@ -649,30 +660,11 @@ static int cmd_slurm(int argc, char **argv)
     }
     /* the grid, checked against the data as clreg run would, so a bad grid fails here, not on the cluster */
     cl_grid g;
-    if (cl_grid_load(&g, grid_path)) {
-        fprintf(stderr, "clreg slurm: %s\n", cl_errmsg());
-        cl_grid_free(&g);
-        return 2;
-    }
-    if (so.data_path) {
-        free(g.data_path);
-        g.data_path = strdup(so.data_path);
-    }
     cl_data data;
-    if (cl_data_open_opts(&data, g.dataset, g.data_path, 1, &g.data_opts)) {
-        fprintf(stderr, "clreg slurm: %s: %s\n", g.shown, cl_errmsg());
-        cl_grid_free(&g);
-        return 1;
-    }
     cl_budget budget;
-    if (cl_grid_prepare(&g, &data) || cl_budget_grid(&budget, &g, &data, so.cpus) ||
-        cl_budget_check(&budget, "use smaller hidden layers or batch, or fewer CPUs per task")) {
-        if (strncmp(cl_errmsg(), g.shown, strlen(g.shown))) cl_fail_prefix("%s", g.shown);
-        fprintf(stderr, "clreg slurm: %s\n", cl_errmsg());
-        cl_data_free(&data);
-        cl_grid_free(&g);
-        return 2;
-    }
+    int orc = open_grid("slurm", grid_path, so.data_path, so.cpus,
+                        "use smaller hidden layers or batch, or fewer CPUs per task", &g, &data, &budget);
+    if (orc) return orc;
     if (!so.shards) so.shards = (g.ncells + so.cpus - 1) / so.cpus;
     if (so.shards > g.ncells) so.shards = g.ncells; /* a shard beyond the cell count would run nothing */
     char outdir[4096];
