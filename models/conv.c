@@ -37,6 +37,16 @@ void cl_im2col(float *col, const float *x, const cl_conv_shape *s)
                         memset(out, 0, sizeof(float) * s->wo);
                         continue;
                     }
+                    if (s->stride == 1) {
+                        /* stride 1 (most layers): the valid outputs read one contiguous run of the input row */
+                        int lo = s->pad - j > 0 ? s->pad - j : 0, hi = s->w + s->pad - j < s->wo ? s->w + s->pad - j : s->wo;
+                        if (lo > s->wo) lo = s->wo; /* a kernel column that lies wholly in the padding */
+                        if (hi < lo) hi = lo;
+                        if (lo) memset(out, 0, sizeof(float) * lo);
+                        if (hi > lo) memcpy(out + lo, plane + (size_t)ih * s->w + lo + j - s->pad, sizeof(float) * (hi - lo));
+                        if (hi < s->wo) memset(out + hi, 0, sizeof(float) * (s->wo - hi));
+                        continue;
+                    }
                     for (int ow = 0; ow < s->wo; ow++) {
                         int iw = ow * s->stride + j - s->pad;
                         out[ow] = iw >= 0 && iw < s->w ? plane[(size_t)ih * s->w + iw] : 0.0f;
@@ -56,6 +66,13 @@ void cl_col2im_add(float *x, const float *col, const cl_conv_shape *s)
                 for (int oh = 0; oh < s->ho; oh++) {
                     int ih = oh * s->stride + i - s->pad;
                     if (ih < 0 || ih >= s->h) continue;
+                    if (s->stride == 1) { /* as in im2col: one contiguous run, a loop the compiler vectorizes */
+                        int lo = s->pad - j > 0 ? s->pad - j : 0, hi = s->w + s->pad - j < s->wo ? s->w + s->pad - j : s->wo;
+                        float *dst = plane + (size_t)ih * s->w + j - s->pad;
+                        const float *src = row + (size_t)oh * s->wo;
+                        for (int ow = lo; ow < hi; ow++) dst[ow] += src[ow];
+                        continue;
+                    }
                     for (int ow = 0; ow < s->wo; ow++) {
                         int iw = ow * s->stride + j - s->pad;
                         if (iw >= 0 && iw < s->w) plane[(size_t)ih * s->w + iw] += row[(size_t)oh * s->wo + ow];
