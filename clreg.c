@@ -349,9 +349,8 @@ static int cmd_run(int argc, char **argv)
     if (orc) return orc;
     /* A shard's cells: every shard process computes the same assignment from the grid and the data. */
     int *shard_of = NULL;
-    uint64_t *cost = NULL;
-    if (shard_text || dry_run) {
-        cost = cl_malloc(sizeof(uint64_t) * (size_t)(g.ncells ? g.ncells : 1));
+    if (shard_text) {
+        uint64_t *cost = cl_malloc(sizeof(uint64_t) * (size_t)(g.ncells ? g.ncells : 1));
         if (cl_shard_costs(&g, &data, cost)) {
             fprintf(stderr, "clreg run: %s\n", cl_errmsg());
             free(cost);
@@ -359,10 +358,9 @@ static int cmd_run(int argc, char **argv)
             cl_grid_free(&g);
             return 2;
         }
-    }
-    if (shard_text) {
         shard_of = cl_malloc(sizeof(int) * (size_t)(g.ncells ? g.ncells : 1));
         cl_shard_assign(g.ncells, cost, ro.shard.count, shard_of);
+        free(cost);
         ro.shard_of = shard_of;
     }
     if (dry_run) {
@@ -372,7 +370,6 @@ static int cmd_run(int argc, char **argv)
         if (cl_estimate_grid(&est, &g, &data)) {
             fprintf(stderr, "clreg run: the calibration for the time estimate failed: %s\n", cl_errmsg());
             free(shard_of);
-            free(cost);
             cl_data_free(&data);
             cl_grid_free(&g);
             return 1;
@@ -427,7 +424,6 @@ static int cmd_run(int argc, char **argv)
         printf("%s\n", mem);
         cl_estimate_free(&est);
         free(shard_of);
-        free(cost);
         cl_data_free(&data);
         cl_grid_free(&g);
         return 0;
@@ -447,7 +443,6 @@ static int cmd_run(int argc, char **argv)
         if (l + 1 + strlen(name) + 1 > sizeof outdir) {
             fprintf(stderr, "clreg run: %s: the path is too long for a shard directory under it\n", out_opt);
             free(shard_of);
-            free(cost);
             cl_data_free(&data);
             cl_grid_free(&g);
             return 2;
@@ -458,7 +453,6 @@ static int cmd_run(int argc, char **argv)
     if (cl_output_dir(out_opt, outdir)) {
         fprintf(stderr, "clreg run: %s\n", cl_errmsg());
         free(shard_of);
-        free(cost);
         cl_data_free(&data);
         cl_grid_free(&g);
         return 1;
@@ -498,7 +492,6 @@ static int cmd_run(int argc, char **argv)
         printf("%s: %d cells done; results in %s/ (runs.csv, summary.csv, ...)\n", g.name, g.ncells, outdir);
     }
     free(shard_of);
-    free(cost);
     cl_data_free(&data);
     cl_grid_free(&g);
     return status;

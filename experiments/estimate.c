@@ -47,12 +47,7 @@ static int calibrate(const cl_grid *g, const cl_data *d, double *train_rate, dou
         return -1;
     }
     /* per sample of task 0: the forward pass's multiply-adds (shard.h's unit) */
-    double fwd = 0, in = s.input_dim;
-    for (int l = 0; l < g->nhidden; l++) {
-        fwd += in * g->hidden[l];
-        in = g->hidden[l];
-    }
-    fwd += in * s.head_out[s.task[0].head];
+    double fwd = (double)cl_shard_forward_cost(g, &s, s.task[0].head);
     long spe = cl_steps_per_epoch(&s, 0, g->batch, 0), total = spe * g->epochs;
     calib c = {.mark = total / 2 < 20 ? (total / 2 > 0 ? total / 2 : 1) : 20};
     tc.on_steps = on_steps;

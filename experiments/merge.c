@@ -41,14 +41,6 @@ typedef struct merge {
     int *lister;           /* per run: the shard (index into sh) whose shard.txt lists it, or -1 */
 } merge;
 
-static const char *q(const char *s)
-{
-    static char buf[4][320];
-    static int k;
-    k = (k + 1) % 4;
-    return cl_quote_n(buf[k], sizeof buf[k], s, 100);
-}
-
 static int is_dir(const char *p)
 {
     struct stat st;
@@ -63,26 +55,12 @@ static int has_file(const char *dir, const char *name)
     return stat(p, &st) == 0;
 }
 
-/* A whole small file; NULL with a message (missing_ok: NULL without one when it does not exist). */
+/* DIR/NAME, whole (cl_read_file) */
 static char *slurp(const char *dir, const char *name, size_t max, int missing_ok)
 {
     char p[4200];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    if (!f) {
-        if (!(missing_ok && errno == ENOENT)) cl_fail("%s: cannot read: %s", q(p), strerror(errno));
-        return NULL;
-    }
-    char *t = cl_malloc(max + 1);
-    size_t n = fread(t, 1, max + 1, f);
-    fclose(f);
-    if (n > max) {
-        free(t);
-        cl_fail("%s: larger than clreg writes it (%zu bytes at most)", q(p), max);
-        return NULL;
-    }
-    t[n] = 0;
-    return t;
+    return cl_read_file(p, max, missing_ok);
 }
 
 static void add(merge *m, const char *dir)
@@ -107,7 +85,7 @@ static int name_index(const char *name, int *i, int *n)
 static int add_children(merge *m, const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d) return cl_fail("%s: cannot list: %s", q(dir), strerror(errno));
+    if (!d) return cl_fail("%s: cannot list: %s", cl_quote_path(dir), strerror(errno));
     int found = 0, first = m->n;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -150,12 +128,12 @@ static void shard_free(shard_in *s)
 /* Lock a shard and read what says which shard of which grid it is. */
 static int open_shard(shard_in *s, const char *command)
 {
-    if (cl_dirlock_take(&s->lock, s->dir, command)) return cl_fail_prefix("cannot merge %s", q(s->dir));
+    if (cl_dirlock_take(&s->lock, s->dir, command)) return cl_fail_prefix("cannot merge %s", cl_quote_path(s->dir));
     int r = cl_shard_read(s->dir, &s->s, &s->ncells, &s->runs);
     if (r < 0) return -1;
     if (r == 1)
         return cl_fail("%s is not a shard's results directory (it has no %s; clreg run GRID --shard I/N writes "
-                       "one)", q(s->dir), CL_SHARD_FILE);
+                       "one)", cl_quote_path(s->dir), CL_SHARD_FILE);
     char *man = slurp(s->dir, "manifest.txt", 1 << 20, 0);
     if (!man) return -1;
     for (char *line = man, *next; *line; line = next) {
@@ -171,11 +149,11 @@ static int open_shard(shard_in *s, const char *command)
         }
     }
     free(man);
-    if (!s->version[0]) return cl_fail("%s/manifest.txt: no 'clreg VERSION' line (edited by hand?)", q(s->dir));
+    if (!s->version[0]) return cl_fail("%s/manifest.txt: no 'clreg VERSION' line (edited by hand?)", cl_quote_path(s->dir));
     if (!(s->grid = slurp(s->dir, "grid.ini", CL_GRID_MAX_BYTES, 0))) return -1;
     if (!(s->fp_text = slurp(s->dir, CL_FINGERPRINT_FILE, 1 << 20, 0))) return -1;
     int fr = cl_fingerprint_read(s->dir, &s->fp);
-    if (fr != 0) return fr < 0 ? -1 : cl_fail("%s: no %s", q(s->dir), CL_FINGERPRINT_FILE);
+    if (fr != 0) return fr < 0 ? -1 : cl_fail("%s: no %s", cl_quote_path(s->dir), CL_FINGERPRINT_FILE);
     s->has_fp = 1;
     return 0;
 }
@@ -260,7 +238,7 @@ static int collect(const merge *m, const int *from, int which, const char *const
         for (int c = 0; cols[c]; c++) {
             int col = cl_table_col(t, cols[c]);
             if (col < 0) {
-                rc = cl_fail("%s: no column '%s': not a file this clreg writes", q(t->path), cols[c]);
+                rc = cl_fail("%s: no column '%s': not a file this clreg writes", cl_quote_path(t->path), cols[c]);
                 break;
             }
             cl_buf_str(b, t->cells[refs[i].row][col]);
@@ -280,13 +258,13 @@ static int check_out(const char *out, const shard_in *ref)
     free(man);
     if (!merged)
         return cl_fail("%s holds the results of a run, not of a merge: merge into another directory (clreg merge "
-                       "OUT SHARD_DIR...), or remove its results first", q(out));
+                       "OUT SHARD_DIR...), or remove its results first", cl_quote_path(out));
     char *grid = slurp(out, "grid.ini", CL_GRID_MAX_BYTES, 1);
     int same = grid && strcmp(grid, ref->grid) == 0;
     free(grid);
     if (!same)
         return cl_fail("%s holds a merge of another grid (its grid.ini differs from the shards'): merge into another "
-                       "directory", q(out));
+                       "directory", cl_quote_path(out));
     return 0;
 }
 
@@ -305,16 +283,16 @@ static int check_shards(merge *m, const cl_merge_opts *o, cl_merge_report *rep)
         shard_in *s = &m->sh[k];
         if (strcmp(s->grid, a->grid))
             return cl_fail("%s and %s are shards of different grids (their grid.ini files differ): merge the shards of "
-                           "one grid", q(a->dir), q(s->dir));
+                           "one grid", cl_quote_path(a->dir), cl_quote_path(s->dir));
         if (cl_fingerprint_compare(&a->fp, &s->fp))
-            return cl_fail_prefix("%s and %s ran on different data (%s)", q(a->dir), q(s->dir),
+            return cl_fail_prefix("%s and %s ran on different data (%s)", cl_quote_path(a->dir), cl_quote_path(s->dir),
                                   CL_FINGERPRINT_FILE);
         if (strcmp(s->version, a->version))
             return cl_fail("%s ran clreg %s, %s ran clreg %s: a merged table must come from one build; rerun one "
-                           "of them with the other's", q(a->dir), a->version, q(s->dir), s->version);
+                           "of them with the other's", cl_quote_path(a->dir), a->version, cl_quote_path(s->dir), s->version);
         if (s->s.count != a->s.count || s->ncells != a->ncells)
             return cl_fail("%s is shard %d/%d of a grid of %d cells, %s shard %d/%d of %d: merge the shards of one "
-                           "split", q(a->dir), a->s.index, a->s.count, a->ncells, q(s->dir), s->s.index, s->s.count,
+                           "split", cl_quote_path(a->dir), a->s.index, a->s.count, a->ncells, cl_quote_path(s->dir), s->s.index, s->s.count,
                            s->ncells);
     }
     int M = a->ncells, N = a->s.count;
@@ -328,7 +306,7 @@ static int check_shards(merge *m, const cl_merge_opts *o, cl_merge_report *rep)
                 char list[300];
                 run_list(m->sh[x].runs, M, list, sizeof list);
                 return cl_fail("%s and %s are both shard %d/%d: its cells (runs %s) would be merged twice; give one of "
-                               "them", q(m->sh[x].dir), q(m->sh[y].dir), m->sh[x].s.index, N, list);
+                               "them", cl_quote_path(m->sh[x].dir), cl_quote_path(m->sh[y].dir), m->sh[x].s.index, N, list);
             }
     return 0;
 }
@@ -346,8 +324,8 @@ static int load_rows(merge *m, const cl_merge_opts *o)
             if (listed[r] >= 0) {
                 int other = listed[r];
                 return cl_fail("run %d is a cell of both %s (shard %d/%d) and %s (shard %d/%d): their %s files come "
-                               "from different assignments (edited by hand?)", r, q(m->sh[other].dir),
-                               m->sh[other].s.index, N, q(m->sh[k].dir), m->sh[k].s.index, N, CL_SHARD_FILE);
+                               "from different assignments (edited by hand?)", r, cl_quote_path(m->sh[other].dir),
+                               m->sh[other].s.index, N, cl_quote_path(m->sh[k].dir), m->sh[k].s.index, N, CL_SHARD_FILE);
             }
             listed[r] = k;
         }
@@ -366,7 +344,7 @@ static int load_rows(merge *m, const cl_merge_opts *o)
             for (int r = 1; r <= M && !first[0]; r++)
                 if (s->res.runs_row[r] >= 0 && s->res.status[r] != CL_RUN_COMPLETE) describe_run(s, r, first, sizeof first);
             return cl_fail("%s: %s%s%s; rerun the shard (clreg run GRID --shard %d/%d) to repair it, or merge what is "
-                           "complete with --partial", q(s->dir), s->res.problem, first[0] ? "; damaged: " : "", first,
+                           "complete with --partial", cl_quote_path(s->dir), s->res.problem, first[0] ? "; damaged: " : "", first,
                            s->s.index, N);
         }
     }
@@ -380,21 +358,21 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
     int rc = 0;
     if (n == 0) {
         if (!is_dir(out)) return cl_fail("%s: no such directory (the shards' parent, where clreg run --shard writes)",
-                                         q(out));
+                                         cl_quote_path(out));
         int f = add_children(&m, out);
         if (f < 0) rc = -1;
         else if (f == 0)
             rc = cl_fail("%s has no shard-I-of-N directories: run the shards with clreg run GRID --shard I/N -o %s, "
-                         "or name the shard directories: clreg merge OUT SHARD_DIR...", q(out), q(out));
+                         "or name the shard directories: clreg merge OUT SHARD_DIR...", cl_quote_path(out), cl_quote_path(out));
     }
     for (int i = 0; i < n && !rc; i++) {
-        if (!is_dir(dirs[i])) rc = cl_fail("%s: no such directory", q(dirs[i]));
+        if (!is_dir(dirs[i])) rc = cl_fail("%s: no such directory", cl_quote_path(dirs[i]));
         else if (has_file(dirs[i], CL_SHARD_FILE)) add(&m, dirs[i]);
         else {
             int f = add_children(&m, dirs[i]);
             if (f == 0)
                 rc = cl_fail("%s is neither a shard's results directory (no %s) nor a directory of shards (no "
-                             "shard-I-of-N in it)", q(dirs[i]), CL_SHARD_FILE);
+                             "shard-I-of-N in it)", cl_quote_path(dirs[i]), CL_SHARD_FILE);
             else if (f < 0) rc = -1;
         }
     }
@@ -403,7 +381,7 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
         for (int y = x + 1; y < m.n && !rc; y++) {
             struct stat a, b;
             if (stat(m.sh[x].dir, &a) == 0 && stat(m.sh[y].dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-                rc = cl_fail("%s and %s are the same directory: give each shard once", q(m.sh[x].dir), q(m.sh[y].dir));
+                rc = cl_fail("%s and %s are the same directory: give each shard once", cl_quote_path(m.sh[x].dir), cl_quote_path(m.sh[y].dir));
         }
     cl_dirlock out_lock = CL_DIRLOCK_NONE;
     int *from = NULL;
@@ -434,7 +412,7 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
                 if (!c) continue;
                 run_list(mask, M, list, sizeof list);
                 len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s (shard %d/%d, finished: %.60s) lacks %d "
-                                        "of its cells: runs %s", len ? "; " : "", q(m.sh[k].dir), m.sh[k].s.index, N,
+                                        "of its cells: runs %s", len ? "; " : "", cl_quote_path(m.sh[k].dir), m.sh[k].s.index, N,
                                         m.sh[k].finished[0] ? m.sh[k].finished : "?", c, list);
             }
             if (nabsent && len < sizeof msg) {
@@ -498,7 +476,7 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
             }
             for (int r = 1; r <= M; r++) c += from[r] == k;
             const char *base = strrchr(m.sh[k].dir, '/');
-            cl_buf_printf(&man, "%s %s (shard %d/%d, %d cells, kernel %s)", k ? "," : "", q(base ? base + 1 : m.sh[k].dir),
+            cl_buf_printf(&man, "%s %s (shard %d/%d, %d cells, kernel %s)", k ? "," : "", cl_quote_path(base ? base + 1 : m.sh[k].dir),
                           m.sh[k].s.index, N, c, m.sh[k].kernel[0] ? m.sh[k].kernel : "?");
         }
         cl_buf_printf(&man, "\nBLAS: %s\n%s", m.sh[0].blas, data);

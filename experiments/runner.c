@@ -282,22 +282,6 @@ static int path_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n, l = 0;
-    char *t = cl_malloc(cap);
-    while ((n = fread(t + l, 1, cap - l - 1, f)) > 0) {
-        l += n;
-        if (l + 1 == cap) t = cl_realloc(t, cap *= 2);
-    }
-    fclose(f);
-    t[l] = 0;
-    if (len) *len = l;
-    return t;
-}
-
 /* Open a results file for appending, writing the header if it is new or empty. */
 static int open_append(const char *dir, const char *name, const char *const *cols, char *path, size_t pn)
 {
@@ -418,7 +402,7 @@ static int prepare_dir(const char *outdir, const cl_grid *g, const cl_data *d, c
     }
     int have_grid = path_exists(path);
     if (have_grid) {
-        char *old = read_text(path, NULL);
+        char *old = cl_read_file(path, CL_GRID_MAX_BYTES, 0);
         int same = old && strcmp(old, g->text) == 0;
         free(old);
         if (!same)

@@ -80,8 +80,7 @@ void cl_shard_dirname(const cl_shard *s, char *out, size_t n)
 
 /* ---- the cost of a cell --------------------------------------------------------------------------------- */
 
-/* Multiply-adds of one forward pass of one sample through the trunk and head h. */
-static uint64_t forward_cost(const cl_grid *g, const cl_stream *s, int head)
+uint64_t cl_shard_forward_cost(const cl_grid *g, const cl_stream *s, int head)
 {
     uint64_t c = 0, in = (uint64_t)s->input_dim;
     for (int l = 0; l < g->nhidden; l++) {
@@ -108,7 +107,7 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
     /* per task (natural order): forward cost per sample, and the test sets' evaluation of one row */
     uint64_t *fwd = cl_malloc(sizeof(uint64_t) * (size_t)T), eval_row = 0;
     for (int t = 0; t < T; t++) {
-        fwd[t] = forward_cost(g, &s, s.task[t].head);
+        fwd[t] = cl_shard_forward_cost(g, &s, s.task[t].head);
         eval_row += fwd[t] * (uint64_t)s.task[t].ntest;
     }
     int hidden[1] = {1}, heads[1] = {2};

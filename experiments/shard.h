@@ -46,6 +46,10 @@ typedef struct cl_shard {
  * messages. -1 with a message on anything else. */
 int cl_shard_parse(const char *opt, const char *text, cl_shard *out);
 
+/* The unit of the estimate: multiply-adds of one sample's forward pass through the grid's network with
+ * head `head` of the stream. */
+uint64_t cl_shard_forward_cost(const cl_grid *g, const cl_stream *s, int head);
+
 /* The estimated cost (see above) of every cell of a prepared grid, in multiply-adds. cost[ncells]. */
 int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost);
 /* The same in two parts: training, penalties and importances (train[]), and evaluation (eval[]), which

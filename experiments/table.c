@@ -372,3 +372,24 @@ void cl_replace_abort(cl_replace *r)
     free(r->paths);
     memset(r, 0, sizeof *r);
 }
+
+char *cl_read_file(const char *path, size_t max, int missing_ok)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int err = errno;
+        if (!(missing_ok && err == ENOENT)) cl_fail("%s: cannot read: %s", cl_quote_path(path), strerror(err));
+        errno = err;
+        return NULL;
+    }
+    char *t = cl_malloc(max + 1);
+    size_t n = fread(t, 1, max + 1, f);
+    fclose(f);
+    if (n > max) {
+        free(t);
+        cl_fail("%s: larger than clreg writes it (%zu bytes at most)", cl_quote_path(path), max);
+        return NULL;
+    }
+    t[n] = 0;
+    return t;
+}

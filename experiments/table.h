@@ -47,6 +47,10 @@ void cl_buf_endrow(cl_buf *b);
 /* Append the buffer to a file opened with O_APPEND in one write(2), so a killed process leaves whole rows
  * or nothing. */
 int cl_write_all(int fd, const char *path, const cl_buf *b);
+/* A whole file of at most max bytes as a NUL-terminated string (malloc'd). NULL with a message when it cannot
+ * be read or is larger; with missing_ok, NULL without one when it does not exist (errno ENOENT). */
+char *cl_read_file(const char *path, size_t max, int missing_ok);
+
 /* Replace path by the buffer: written to path.tmp, flushed to disk, renamed over path. */
 int cl_write_file_atomic(const char *path, const char *data, size_t len);
 

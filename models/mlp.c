@@ -183,6 +183,21 @@ void cl_mlp_free(cl_mlp *m)
     free(m);
 }
 
+size_t cl_mlp_conv_max(const cl_mlp *m, int *max_cout)
+{
+    size_t big = 0;
+    int cout = 0;
+    for (int i = 0; i < m->nstem; i++) {
+        const cl_conv_shape *c = &m->stem[i].conv;
+        if (m->stem[i].kind != CL_STEM_CONV) continue;
+        size_t n = (size_t)c->cout * c->cin * c->k * c->k;
+        big = n > big ? n : big;
+        cout = c->cout > cout ? c->cout : cout;
+    }
+    if (max_cout) *max_cout = cout;
+    return big;
+}
+
 void cl_mlp_init(cl_mlp *m, cl_rng *rng)
 {
     memset(m->params, 0, m->nparams * sizeof(float));

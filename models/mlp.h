@@ -84,6 +84,10 @@ cl_mlp *cl_mlp_create_arch(const cl_arch *a, int c, int h, int w, const int *hea
                            const char *what);
 void cl_mlp_free(cl_mlp *m);
 
+/* The largest weight tensor of the stem's convolutions (0 without any), and their most output channels in
+ * *max_cout (if given): the workspace of per-sample conv gradients (cl_conv2d_sample_grads). */
+size_t cl_mlp_conv_max(const cl_mlp *m, int *max_cout);
+
 /* PyTorch's nn.Linear default: W and b uniform in [-1/sqrt(in), 1/sqrt(in)]. */
 void cl_mlp_init(cl_mlp *m, cl_rng *rng);
 

@@ -127,13 +127,9 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
         TD[l] = cl_aligned_calloc((size_t)B * lay[l]->out, sizeof(float));
     }
     float *G = NULL, *gb = NULL;
-    size_t big = 0;
-    for (int i = 0; i < m->nstem; i++) /* conv layers need G in either estimate */
-        if (m->stem[i].kind == CL_STEM_CONV) {
-            const cl_conv_shape *c = &m->stem[i].conv;
-            big = (size_t)c->cout * c->cin * c->k * c->k > big ? (size_t)c->cout * c->cin * c->k * c->k : big;
-            widest = c->cout > widest ? c->cout : widest;
-        }
+    int cout;
+    size_t big = cl_mlp_conv_max(m, &cout); /* conv layers need G in either estimate */
+    widest = cout > widest ? cout : widest;
     if (est->batch_estimate)
         for (int l = 0; l < L; l++) big = (size_t)lay[l]->out * lay[l]->in > big ? (size_t)lay[l]->out * lay[l]->in : big;
     if (big) {

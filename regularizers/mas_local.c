@@ -33,12 +33,7 @@ static int local_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
     float *omega = t->omega;
     int widest = s->input_dim > m->nfeat ? s->input_dim : m->nfeat;
     for (int l = 0; l < m->nhidden; l++) widest = m->hidden[l] > widest ? m->hidden[l] : widest;
-    size_t big = 0;
-    for (int i = 0; i < m->nstem; i++)
-        if (m->stem[i].kind == CL_STEM_CONV) {
-            const cl_conv_shape *c = &m->stem[i].conv;
-            big = (size_t)c->cout * c->cin * c->k * c->k > big ? (size_t)c->cout * c->cin * c->k * c->k : big;
-        }
+    size_t big = cl_mlp_conv_max(m, NULL);
     float *G = big ? cl_aligned_calloc(big, sizeof(float)) : NULL;
     float *X = cl_aligned_calloc((size_t)B * s->input_dim, sizeof(float));
     float *AX = cl_aligned_calloc((size_t)B * widest, sizeof(float));

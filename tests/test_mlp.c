@@ -107,6 +107,37 @@ static void test_softmax_xent_backward(void **state)
     }
 }
 
+/* Every parameter's gradient in m->grads (after a backward pass of the mean cross-entropy of head `head` on
+ * x, y) against central differences; head 0's entries must still hold `sentinel` (another head's gradient is
+ * left alone). Returns the parameters checked, and in *nbelow (if given) how many of them lie below offset
+ * `below`. */
+static size_t check_param_grads(cl_mlp *m, const float *x, const int *y, int B, int head, float sentinel,
+                                size_t below, size_t *nbelow, const char *what)
+{
+    const float h = 1e-3f;
+    int C = m->head_out[head];
+    size_t checked = 0, under = 0;
+    for (size_t i = 0; i < m->nparams; i++) {
+        if (i >= m->head_off[0] && i < m->head_off[0] + m->head_len[0]) {
+            assert_true(m->grads[i] == sentinel);
+            continue;
+        }
+        float keep = m->params[i];
+        m->params[i] = keep + h;
+        cl_mlp_forward(m, x, B, head);
+        double fp = cl_softmax_xent(m->logits, y, B, C, C, NULL);
+        m->params[i] = keep - h;
+        cl_mlp_forward(m, x, B, head);
+        double fm = cl_softmax_xent(m->logits, y, B, C, C, NULL);
+        m->params[i] = keep;
+        assert_close(m->grads[i], (fp - fm) / (2 * h), 3e-4, 3e-3, what, i);
+        checked++;
+        under += i < below;
+    }
+    if (nbelow) *nbelow = under;
+    return checked;
+}
+
 /* The whole network: gradients of the mean cross-entropy through 2 hidden layers into head 1 of 2. */
 static void test_mlp_backward(void **state)
 {
@@ -133,25 +164,7 @@ static void test_mlp_backward(void **state)
     cl_softmax_xent(m->logits, y, B, C, C, dlogits);
     cl_mlp_backward(m, dlogits, B, head, CL_GRAD_SET);
 
-    const float h = 1e-3f;
-    size_t checked = 0;
-    for (size_t i = 0; i < m->nparams; i++) {
-        int in_head0 = i >= m->head_off[0] && i < m->head_off[0] + m->head_len[0];
-        if (in_head0) {
-            assert_true(m->grads[i] == sentinel); /* another head's gradient is left alone */
-            continue;
-        }
-        float keep = m->params[i];
-        m->params[i] = keep + h;
-        cl_mlp_forward(m, x, B, head);
-        double fp = cl_softmax_xent(m->logits, y, B, C, C, NULL);
-        m->params[i] = keep - h;
-        cl_mlp_forward(m, x, B, head);
-        double fm = cl_softmax_xent(m->logits, y, B, C, C, NULL);
-        m->params[i] = keep;
-        assert_close(m->grads[i], (fp - fm) / (2 * h), 3e-4, 3e-3, "param grad", i);
-        checked++;
-    }
+    size_t checked = check_param_grads(m, x, y, B, head, sentinel, 0, NULL, "param grad");
     assert_true(checked > 100);
     cl_mlp_free(m);
 }
@@ -187,30 +200,13 @@ static void test_cnn_backward(void **state)
     int head = 1, C = heads[head];
     float dlogits[B * 4];
     memset(m->grads, 0, m->nparams * sizeof(float));
-    const float sentinel = 123.0f;
+    float sentinel = 123.0f;
     for (size_t i = m->head_off[0]; i < m->head_off[0] + m->head_len[0]; i++) m->grads[i] = sentinel;
     cl_mlp_forward(m, x, B, head);
     cl_softmax_xent(m->logits, y, B, C, C, dlogits);
     cl_mlp_backward(m, dlogits, B, head, CL_GRAD_SET);
-    const float h = 1e-3f;
-    size_t checked = 0, stem_checked = 0;
-    for (size_t i = 0; i < m->nparams; i++) {
-        if (i >= m->head_off[0] && i < m->head_off[0] + m->head_len[0]) {
-            assert_true(m->grads[i] == sentinel);
-            continue;
-        }
-        float keep = m->params[i];
-        m->params[i] = keep + h;
-        cl_mlp_forward(m, x, B, head);
-        double fp = cl_softmax_xent(m->logits, y, B, C, C, NULL);
-        m->params[i] = keep - h;
-        cl_mlp_forward(m, x, B, head);
-        double fm = cl_softmax_xent(m->logits, y, B, C, C, NULL);
-        m->params[i] = keep;
-        assert_close(m->grads[i], (fp - fm) / (2 * h), 3e-4, 3e-3, "cnn param grad", i);
-        checked++;
-        stem_checked += i < m->layer[0].w;
-    }
+    size_t stem_checked;
+    size_t checked = check_param_grads(m, x, y, B, head, sentinel, m->layer[0].w, &stem_checked, "cnn param grad");
     /* the convolutions' 4*2*9+4 and 3*4*9+3 parameters (with the layout's padding) were all checked */
     assert_true(stem_checked >= 76 + 111);
     assert_true(checked > 250);
