@@ -25,6 +25,7 @@
 #include "experiments/metrics.h"
 #include "experiments/plot.h"
 #include "experiments/runner.h"
+#include "experiments/settings.h"
 #include "experiments/shard.h"
 #include "experiments/slurm.h"
 #include "experiments/probe.h"
@@ -62,63 +63,31 @@ static void usage_train(FILE *f)
     fprintf(f,
             "usage: clreg train [options]\n"
             "\n"
-            "Trains an MLP through a stream of tasks and prints the accuracy matrix R[i][j] (test accuracy on\n"
-            "task j after training tasks 1..i; the first row is before training) and its metrics.\n"
+            "Trains a network (an MLP, or a CNN with --arch) through a stream of tasks and prints the accuracy\n"
+            "matrix R[i][j] (test accuracy on task j after training tasks 1..i; the first row is before\n"
+            "training) and its metrics. Every option of the data, stream, model and training sections is also a\n"
+            "grid's [experiment] key, spelt with '_' (--data-path is data_path; a flag is key = yes).\n"
             "\n"
-            "data:\n"
-            "  --dataset NAME      fashion-mnist (default), mnist, kmnist, emnist, idx, cifar10, cifar100,\n"
-            "                      cifar100-coarse (the 20 superclasses), csv, synthetic\n"
-            "  --data-path PATH    where the data is: a directory of IDX files (train-images-idx3-ubyte[.gz],\n"
-            "                      train-labels-idx1-ubyte[.gz], t10k-...), or a file prefix such as\n"
-            "                      .../emnist-balanced- ; for csv: TRAIN.csv,TEST.csv; for cifar10: the\n"
-            "                      directory of data_batch_1..5.bin and test_batch.bin, for cifar100: of\n"
-            "                      train.bin and test.bin (binary version; required, each raw or .bin.gz)\n"
-            "                      (fashion-mnist defaults to " CL_FASHION_MNIST_DIR ")\n"
-            "  --labels MODE       idx, emnist, csv: index (default): the labels are the classes 0..K-1, each\n"
-            "                      with training samples; remap: number the distinct labels 0..K-1 in\n"
-            "                      increasing order (EMNIST letters' labels are 1..26)\n"
-            "  --label-column C    csv: the label column's header name or 0-based index (default: the\n"
-            "                      column named 'label'; column 0 when the file has no header)\n"
-            "task stream:\n"
-            "  --stream KIND       permuted (default): each task permutes the pixels (task 1 plain)\n"
-            "                      split: each task is a group of classes\n"
-            "                      rotated: each task rotates the images (bilinear)\n"
-            "  --scenario S        task | domain (default) | class  (-incremental, van de Ven & Tolias 2019):\n"
-            "                      one head per task / one shared head / one head over all classes seen\n"
-            "  --tasks N           number of tasks (default: 5; split: every class group; split without\n"
-            "                      --groups: N tasks of C/N consecutive classes, e.g. 10 tasks of 10 on\n"
-            "                      cifar100)\n"
-            "  --groups G          split: class groups, e.g. 0,1/2,3/4,5 (default: consecutive pairs)\n"
-            "  --angles A          rotated: degrees per task, e.g. 0,45,90 (default: task t at t * step)\n"
-            "  --angle-step D      rotated: degrees between tasks (default 30)\n"
-            "  --permute-first     permuted: permute task 1 too\n"
-            "  --pad N             zero border of N pixels (2 makes 28x28 into 32x32; default 0)\n"
-            "  --scale S           255: divide inputs by 255; none: use them as given; auto (default): 255 for\n"
-            "                      images and for CSV features that are all whole numbers in 0..255\n"
-            "  --no-scale          the same as --scale none\n"
-            "  --normalize N       channel: each channel to (x/255 - mean_c) / std_c, mean and std over the\n"
-            "                      training split; none: no normalization; auto (default): channel for the\n"
-            "                      cifar datasets, none for the others\n"
-            "regularizer:\n"
-            "  --reg NAME          none (default), joint, l2, ewc, mas, mas-local, si ('clreg list' explains)\n"
-            "  --lambda X          penalty strength (each method has its own default)\n"
-            "  -p, --param K=V     a method parameter, e.g. -p fisher=exact -p mode=online (repeatable)\n"
-            "  --save-state DIR    after each task, write parameters and importances as .npy files under\n"
-            "                      DIR/task<k>/params/ and DIR/task<k>/importance/\n"
-            "  --probe K           after the run, put parameters back to their values after task K and\n"
-            "                      test every task again: the least important 10/20/50%% and the most\n"
-            "                      important 50%% by task K's importance, and the parameters of the\n"
-            "                      hidden units silent on all of task K's training data (every\n"
-            "                      gradient-based importance scores them 0). Shows which weights carry\n"
-            "                      the later tasks, and the forgetting.\n"
-            "model and training:\n"
-            "  --hidden L          hidden layer widths, e.g. 400,400 (default); 'none' for a linear model\n"
-            "  --optimizer O       adam (default) or sgd (with momentum)\n"
-            "  --lr X              learning rate (default: adam 0.001, sgd 0.1)\n"
-            "  --momentum X        sgd momentum (default 0.9)\n"
-            "  --epochs N          epochs per task (default 1)\n"
-            "  --batch N           minibatch size (default 128)\n"
-            "  --reset-optim       reset the optimizer state at every task boundary\n"
+            "data:\n");
+    cl_settings_help(f, "data");
+    fprintf(f, "task stream:\n");
+    cl_settings_help(f, "task stream");
+    fprintf(f, "  --no-scale          the same as --scale none\n"
+               "regularizer:\n"
+               "  --reg NAME          none (default), joint, l2, ewc, mas, mas-local, si ('clreg list' explains)\n"
+               "  --lambda X          penalty strength (each method has its own default)\n"
+               "  -p, --param K=V     a method parameter, e.g. -p fisher=exact -p mode=online (repeatable)\n"
+               "  --save-state DIR    after each task, write parameters and importances as .npy files under\n"
+               "                      DIR/task<k>/params/ and DIR/task<k>/importance/\n"
+               "  --probe K           after the run, put parameters back to their values after task K and\n"
+               "                      test every task again: the least important 10/20/50%% and the most\n"
+               "                      important 50%% by task K's importance, and the parameters of the\n"
+               "                      dense units silent on all of task K's training data (every\n"
+               "                      gradient-based importance scores them 0). Shows which weights carry\n"
+               "                      the later tasks, and the forgetting.\n"
+               "model and training:\n");
+    cl_settings_help(f, "model and training");
+    fprintf(f,
             "  --seed N            seed for initialization, shuffling and permutations (default 1)\n"
             "  --threads N         BLAS threads (default: all cores)\n"
             "  --quiet             no per-epoch progress on stderr\n"
@@ -129,7 +98,10 @@ static void usage_train(FILE *f)
             "  clreg train --stream split --scenario task --epochs 2\n"
             "  clreg train --reg ewc --lambda 100 -p fisher=empirical\n"
             "  clreg train --reg mas --lambda 1 -p data=test --save-state results/mas-state\n"
-            "  clreg train --tasks 2 --reg mas --lambda 100 --probe 1\n");
+            "  clreg train --tasks 2 --reg mas --lambda 100 --probe 1\n"
+            "  clreg train --arch 'conv16k5, maxpool2, conv32k5, maxpool2, dense128' --stream split --tasks 1\n"
+            "  clreg train --dataset cifar10 --data-path ~/data/cifar-10-batches-bin --arch zenke-cifar \\\n"
+            "              --stream split --scenario task\n");
 }
 
 static void usage_run(FILE *f)
@@ -261,17 +233,17 @@ static int open_grid(const char *cmd, const char *path, const char *data_path, i
         return 2;
     }
     if (data_path) {
-        free(g->data_path);
-        g->data_path = strdup(data_path);
+        free(g->set.data_path);
+        g->set.data_path = strdup(data_path);
     }
-    if ((g->data_opts.labels != CL_LABELS_INDEX || g->data_opts.label_column) &&
-        cl_data_check_opts(g->dataset, &g->data_opts)) { /* e.g. labels = remap for mnist: a grid error */
+    if ((g->set.data_opts.labels != CL_LABELS_INDEX || g->set.data_opts.label_column) &&
+        cl_data_check_opts(g->set.dataset, &g->set.data_opts)) { /* e.g. labels = remap for mnist: a grid error */
         fprintf(stderr, "clreg %s: %s:%d: [experiment]: %s\n", cmd, g->path, g->experiment_line ? g->experiment_line : 1,
                 cl_errmsg());
         cl_grid_free(g);
         return 2;
     }
-    if (cl_data_open_opts(data, g->dataset, g->data_path, 1, &g->data_opts)) {
+    if (cl_data_open_opts(data, g->set.dataset, g->set.data_path, 1, &g->set.data_opts)) {
         fprintf(stderr, "clreg %s: %s: %s\n", cmd, g->shown, cl_errmsg());
         cl_grid_free(g);
         return 1;
@@ -888,7 +860,8 @@ static void print_probe(const probe_ctx *pc, cl_mlp *m)
     printf("silent on all of task %d's training data:", K);
     for (int l = 0; l < m->nhidden; l++)
         printf("%s %d of %d units in hidden layer %d", l ? "," : "", p->silent_units[l], m->hidden[l], l + 1);
-    printf("%s; %zu of %zu parameters touch them\n", m->nhidden ? "" : " no hidden layers", p->silent_params, p->n);
+    printf("%s%s; %zu of %zu parameters touch them\n", m->nhidden ? "" : " no hidden layers",
+           m->nstem ? " (dense layers; conv channels are not probed)" : "", p->silent_params, p->n);
     printf("%-38s", "put back");
     for (int j = 0; j < s->ntasks; j++) printf("  task %-3d", j + 1);
     printf("\n");
@@ -914,43 +887,48 @@ static void print_probe(const probe_ctx *pc, cl_mlp *m)
     free(mask);
 }
 
+/* train's own options; the settings table's (settings.h) follow from OPT_SETTING on */
 enum {
-    OPT_DATASET = 256, OPT_DATA_PATH, OPT_STREAM, OPT_SCENARIO, OPT_TASKS, OPT_GROUPS, OPT_ANGLES,
-    OPT_ANGLE_STEP, OPT_PERMUTE_FIRST, OPT_PAD, OPT_NO_SCALE, OPT_HIDDEN, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM,
-    OPT_EPOCHS, OPT_BATCH, OPT_RESET, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP, OPT_REG, OPT_LAMBDA,
-    OPT_PARAM = 'p', OPT_SAVE_STATE = 300, OPT_PROBE, OPT_SCALE, OPT_LABELS, OPT_LABEL_COLUMN, OPT_NORMALIZE
+    OPT_NO_SCALE = 256, OPT_SEED, OPT_THREADS, OPT_QUIET, OPT_HELP, OPT_REG, OPT_LAMBDA, OPT_PARAM = 'p',
+    OPT_SAVE_STATE = 300, OPT_PROBE, OPT_SETTING = 1000
 };
 #define MAX_REG_PARAMS 16
 
+static int train_run(cl_settings *set, cl_train_cfg *tcp, const char *reg_name, const char **reg_params,
+                     int nreg_params, const char *save_dir, int probe_task, int threads, int quiet,
+                     unsigned long long seed);
+
 static int cmd_train(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"dataset", required_argument, 0, OPT_DATASET},   {"data-path", required_argument, 0, OPT_DATA_PATH},
-        {"stream", required_argument, 0, OPT_STREAM},     {"scenario", required_argument, 0, OPT_SCENARIO},
-        {"tasks", required_argument, 0, OPT_TASKS},       {"groups", required_argument, 0, OPT_GROUPS},
-        {"angles", required_argument, 0, OPT_ANGLES},     {"angle-step", required_argument, 0, OPT_ANGLE_STEP},
-        {"permute-first", no_argument, 0, OPT_PERMUTE_FIRST}, {"pad", required_argument, 0, OPT_PAD},
-        {"no-scale", no_argument, 0, OPT_NO_SCALE},       {"hidden", required_argument, 0, OPT_HIDDEN},
-        {"optimizer", required_argument, 0, OPT_OPTIMIZER}, {"lr", required_argument, 0, OPT_LR},
-        {"momentum", required_argument, 0, OPT_MOMENTUM}, {"epochs", required_argument, 0, OPT_EPOCHS},
-        {"batch", required_argument, 0, OPT_BATCH},       {"reset-optim", no_argument, 0, OPT_RESET},
-        {"seed", required_argument, 0, OPT_SEED},         {"threads", required_argument, 0, OPT_THREADS},
-        {"quiet", no_argument, 0, OPT_QUIET},             {"help", no_argument, 0, OPT_HELP},
-        {"reg", required_argument, 0, OPT_REG},           {"lambda", required_argument, 0, OPT_LAMBDA},
-        {"param", required_argument, 0, OPT_PARAM},       {"save-state", required_argument, 0, OPT_SAVE_STATE},
-        {"probe", required_argument, 0, OPT_PROBE},       {"scale", required_argument, 0, OPT_SCALE},
-        {"labels", required_argument, 0, OPT_LABELS},     {"label-column", required_argument, 0, OPT_LABEL_COLUMN},
-        {"normalize", required_argument, 0, OPT_NORMALIZE},
+    /* the settings table's options, then train's own */
+    static const struct option own[] = {
+        {"no-scale", no_argument, 0, OPT_NO_SCALE},       {"seed", required_argument, 0, OPT_SEED},
+        {"threads", required_argument, 0, OPT_THREADS},   {"quiet", no_argument, 0, OPT_QUIET},
+        {"help", no_argument, 0, OPT_HELP},               {"reg", required_argument, 0, OPT_REG},
+        {"lambda", required_argument, 0, OPT_LAMBDA},     {"param", required_argument, 0, OPT_PARAM},
+        {"save-state", required_argument, 0, OPT_SAVE_STATE}, {"probe", required_argument, 0, OPT_PROBE},
         {0, 0, 0, 0}};
-    const char *dataset = "fashion-mnist", *data_path = NULL, *optimizer = "adam", *reg_name = "none";
+    static char names[64][32];
+    static struct option opts[64 + sizeof own / sizeof *own];
+    int nopts = 0;
+    for (int i = 0; i < cl_settings_count && i < 64; i++) {
+        const cl_setting *e = &cl_settings_table[i];
+        snprintf(names[i], sizeof names[i], "%s", e->key);
+        for (char *c = names[i]; *c; c++)
+            if (*c == '_') *c = '-';
+        opts[nopts++] = (struct option){names[i], e->type == CL_SETTING_BOOL ? no_argument : required_argument, 0,
+                                        OPT_SETTING + i};
+    }
+    memcpy(opts + nopts, own, sizeof own);
+
+    const char *reg_name = "none";
     const char *save_dir = NULL, *reg_params[MAX_REG_PARAMS + 1];
     char lambda_param[64];
     int nreg_params = 0;
-    cl_stream_cfg sc = cl_stream_defaults();
+    cl_settings set;
+    cl_settings_init(&set);
     cl_train_cfg tc = cl_train_defaults();
-    cl_data_opts dopts = {CL_LABELS_INDEX, NULL};
-    int hidden[MAX_HIDDEN] = {400, 400}, nhidden = 2, threads = 0, quiet = 0, probe_task = 0;
-    float lr = -1, momentum = -1;
+    int threads = 0, quiet = 0, probe_task = 0;
     unsigned long long seed = 1;
     int rc = 0, c, li = -1;
     opterr = 0;
@@ -964,52 +942,13 @@ static int cmd_train(int argc, char **argv)
             rc = cl_fail("%s: '%s' is longer than any valid value", o, cl_quote(optarg));
             break;
         }
+        if (c >= OPT_SETTING && c < OPT_SETTING + cl_settings_count) {
+            rc = cl_settings_set(&set, &cl_settings_table[c - OPT_SETTING], optarg, o);
+            if (rc) break;
+            continue;
+        }
         switch (c) {
-        case OPT_DATASET:
-            dataset = optarg;
-            if ((rc = cl_data_check_name(optarg))) cl_fail_prefix("%s", o);
-            break;
-        case OPT_DATA_PATH:
-            /* empty would mean the dataset's default location without a word, like an empty --hidden */
-            data_path = optarg;
-            if (!*optarg) rc = cl_fail("%s: expected a path, got an empty value", o);
-            break;
-        case OPT_STREAM: rc = cl_stream_kind_parse(optarg, &sc.kind); if (rc) cl_fail_prefix("%s", o); break;
-        case OPT_SCENARIO: rc = cl_scenario_parse(optarg, &sc.scenario); if (rc) cl_fail_prefix("%s", o); break;
-        case OPT_TASKS: rc = cl_parse_int(o, optarg, 1, 1000, &sc.ntasks); break;
-        case OPT_GROUPS: sc.groups = optarg; break;
-        case OPT_ANGLES: sc.angles = optarg; break;
-        case OPT_ANGLE_STEP: rc = cl_parse_float(o, optarg, -360, 360, 0, &sc.angle_step); break;
-        case OPT_PERMUTE_FIRST: sc.permute_first = 1; break;
-        case OPT_PAD: rc = cl_parse_int(o, optarg, 0, 64, &sc.pad); break;
-        case OPT_NO_SCALE: sc.scale01 = CL_SCALE_NONE; break;
-        case OPT_SCALE: {
-            cl_scale_mode m = CL_SCALE_AUTO;
-            rc = cl_scale_parse(optarg, &m);
-            if (rc) cl_fail_prefix("%s", o);
-            sc.scale01 = m;
-            break;
-        }
-        case OPT_NORMALIZE: {
-            cl_norm_mode m = CL_NORM_AUTO;
-            rc = cl_norm_parse(optarg, &m);
-            if (rc) cl_fail_prefix("%s", o);
-            sc.normalize = m;
-            break;
-        }
-        case OPT_LABELS: rc = cl_labels_mode_parse(optarg, &dopts.labels); if (rc) cl_fail_prefix("%s", o); break;
-        case OPT_LABEL_COLUMN: dopts.label_column = optarg; break;
-        case OPT_HIDDEN: rc = cl_parse_int_list(o, optarg, hidden, MAX_HIDDEN, &nhidden); break;
-        case OPT_OPTIMIZER:
-            optimizer = optarg;
-            if (strcmp(optarg, "adam") && strcmp(optarg, "sgd"))
-                rc = cl_fail("%s: expected adam or sgd, got '%s'", o, cl_quote(optarg));
-            break;
-        case OPT_LR: rc = cl_parse_float(o, optarg, 0, 1e6, 1, &lr); break;
-        case OPT_MOMENTUM: rc = cl_parse_float(o, optarg, 0, 0.9999, 0, &momentum); break;
-        case OPT_EPOCHS: rc = cl_parse_int(o, optarg, 1, 100000, &tc.epochs); break;
-        case OPT_BATCH: rc = cl_parse_int(o, optarg, 1, 1 << 20, &tc.batch); break;
-        case OPT_RESET: tc.reset_optim = 1; break;
+        case OPT_NO_SCALE: set.stream.scale01 = CL_SCALE_NONE; break;
         case OPT_SEED: rc = cl_parse_u64(o, optarg, &seed); break;
         case OPT_THREADS: rc = cl_parse_int(o, optarg, 1, 1024, &threads); break;
         case OPT_QUIET: quiet = 1; break;
@@ -1032,7 +971,7 @@ static int cmd_train(int argc, char **argv)
             if (!*optarg) rc = cl_fail("%s: expected a directory, got an empty value", o);
             break;
         case OPT_PROBE: rc = cl_parse_int(o, optarg, 1, 1000, &probe_task); break;
-        case OPT_HELP: usage_train(stdout); return 0;
+        case OPT_HELP: usage_train(stdout); cl_settings_free(&set); return 0;
         case ':': /* a known option without its value (getopt reports this with the leading ':') */
             rc = cl_fail("option %s needs a value (see clreg train --help)", cl_quote(argv[optind - 1]));
             break;
@@ -1044,15 +983,33 @@ static int cmd_train(int argc, char **argv)
     if (!rc && optind < argc)
         rc = cl_fail("unexpected argument '%s' (see clreg train --help)", cl_quote(argv[optind]));
     /* data options the dataset cannot take are option errors (exit 2), found before any file is read */
-    if (!rc && (dopts.labels != CL_LABELS_INDEX || dopts.label_column)) rc = cl_data_check_opts(dataset, &dopts);
+    if (!rc && (set.data_opts.labels != CL_LABELS_INDEX || set.data_opts.label_column))
+        rc = cl_data_check_opts(set.dataset, &set.data_opts);
     if (rc) {
         fprintf(stderr, "clreg train: %s\n", cl_errmsg());
+        cl_settings_free(&set);
         return 2;
     }
+    cl_settings_finish(&set);
+    int status = train_run(&set, &tc, reg_name, reg_params, nreg_params, save_dir, probe_task, threads, quiet, seed);
+    cl_settings_free(&set);
+    return status;
+}
 
-    tc.opt = cl_optim_defaults(strcmp(optimizer, "sgd") == 0 ? CL_OPT_SGD : CL_OPT_ADAM);
-    if (lr > 0) tc.opt.lr = lr;
-    if (momentum >= 0) tc.opt.momentum = momentum;
+/* clreg train with its options read. */
+static int train_run(cl_settings *set, cl_train_cfg *tcp, const char *reg_name, const char **reg_params,
+                     int nreg_params, const char *save_dir, int probe_task, int threads, int quiet,
+                     unsigned long long seed)
+{
+    cl_train_cfg tc = *tcp;
+    cl_stream_cfg sc = set->stream;
+    const char *dataset = set->dataset, *data_path = set->data_path;
+    cl_data_opts dopts = set->data_opts;
+    tc.epochs = set->epochs;
+    tc.batch = set->batch;
+    tc.reset_optim = set->reset_optim;
+    tc.opt = set->opt;
+    tc.eval_batch = cl_eval_batch(&set->arch, tc.batch);
     tc.seed = seed;
     tc.progress = !quiet;
     sc.seed = seed;
@@ -1078,12 +1035,14 @@ static int cmd_train(int argc, char **argv)
         cl_mlp *tiny = cl_mlp_create(1, h1, 1, heads1, 1, 1);
         cl_reg *r0 = cl_reg_create(reg_name, reg_params, nreg_params, tiny);
         cl_budget b;
-        cl_budget_run br = {.stream = &s, .hidden = hidden, .nhidden = nhidden, .batch = tc.batch,
+        cl_budget_run br = {.stream = &s, .arch = &set->arch, .batch = tc.batch,
                             .eval_batch = tc.eval_batch, .opt = tc.opt.kind, .reg = r0, .epochs = tc.epochs,
                             .save_state = save_dir != NULL, .probe = probe_task > 0,
                             .blas_threads = threads ? threads : omp_get_num_procs()};
-        if (r0) cl_budget_single(&b, &data, &br);
-        int bad = !r0 || cl_budget_check(&b, "use smaller hidden layers or batch");
+        int bad = !r0 || cl_model_check(&set->arch, &s, set->arch_key ? (set->arch_key[0] == 'a' ? "--arch" : "--hidden")
+                                                                      : "arch");
+        if (!bad) cl_budget_single(&b, &data, &br);
+        bad = bad || cl_budget_check(&b, "use smaller layers or batch");
         if (!bad) cl_budget_describe(&b, memory, sizeof memory); /* printed with the header */
         cl_reg_free(r0);
         cl_mlp_free(tiny);
@@ -1093,7 +1052,7 @@ static int cmd_train(int argc, char **argv)
             goto fail_stream;
         }
     }
-    if (!(m = cl_model_for_stream(&s, hidden, nhidden, &tc))) goto fail_stream;
+    if (!(m = cl_model_for_stream(&s, &set->arch, &tc))) goto fail_stream;
     if (!(reg = cl_reg_create(reg_name, reg_params, nreg_params, m))) goto fail_model;
     tc.reg = reg;
     tc.save_dir = save_dir;
@@ -1124,13 +1083,22 @@ static int cmd_train(int argc, char **argv)
         if (data.train.pix && s.channels > 1)
             snprintf(images, sizeof images, "%dx%dx%d images, ", s.channels, data.train.rows, data.train.cols);
         fprintf(stderr, "clreg train: %s (%s%d train, %d test, %d classes%s; %s%s), %s stream, %s-incremental, %d "
-                        "tasks; MLP %d", dataset, images, data.train.n, data.test.n, data.train.nclasses, classes,
+                        "tasks; ", dataset, images, data.train.n, data.test.n, data.train.nclasses, classes,
                 cl_stream_scale_desc(&s), norm, cl_stream_kind_name(sc.kind), cl_scenario_name(sc.scenario),
-                s.ntasks, s.input_dim);
-        for (int l = 0; l < nhidden; l++) fprintf(stderr, "-%d", hidden[l]);
-        fprintf(stderr, "-%d%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
-                s.head_out[0], s.nheads > 1 ? " (per head)" : "", m->nparams, optimizer, tc.opt.lr, tc.epochs,
-                tc.batch, seed, rdesc, blas);
+                s.ntasks);
+        if (m->nstem) { /* a CNN by its arch text; an MLP by its widths, as it always was */
+            char arch[1024];
+            cl_arch_describe(&set->arch, arch, sizeof arch);
+            fprintf(stderr, "CNN on %dx%dx%d: %s, then", s.channels, s.in_rows, s.in_cols, arch);
+            fprintf(stderr, " %d", s.head_out[0]);
+        } else {
+            fprintf(stderr, "MLP %d", s.input_dim);
+            for (int l = 0; l < m->nhidden; l++) fprintf(stderr, "-%d", m->hidden[l]);
+            fprintf(stderr, "-%d", s.head_out[0]);
+        }
+        fprintf(stderr, "%s, %zu parameters; %s lr %g, %d epoch(s), batch %d, seed %llu\nregularizer: %s\nBLAS: %s\n",
+                s.nheads > 1 ? " (per head)" : "", m->nparams, set->optimizer == CL_OPT_SGD ? "sgd" : "adam",
+                tc.opt.lr, tc.epochs, tc.batch, seed, rdesc, blas);
         fprintf(stderr, "%s\n", memory);
     }
     cl_run run;

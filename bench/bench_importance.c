@@ -25,7 +25,7 @@ int main(int argc, char **argv)
     if (bench_fashion_task(&d, &s)) return 1;
     cl_train_cfg tc = cl_train_defaults();
     int hidden[2] = {400, 400};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
     cl_run run;
     cl_train_stream(m, &s, &tc, &run);
     double epoch = run.train_sec;

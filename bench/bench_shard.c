@@ -182,7 +182,7 @@ int main(void)
     cl_grid g;
     cl_data d;
     cl_estimate est;
-    if (cl_grid_load(&g, grid) || cl_data_open(&d, g.dataset, NULL, 1) || cl_grid_prepare(&g, &d) ||
+    if (cl_grid_load(&g, grid) || cl_data_open(&d, g.set.dataset, NULL, 1) || cl_grid_prepare(&g, &d) ||
         cl_estimate_grid(&est, &g, &d)) {
         fprintf(stderr, "bench: %s\n", cl_errmsg());
         return 1;

@@ -71,7 +71,7 @@ static int bench_throughput(void)
     double best_train = 1e30, best_gemm = 1e30;
     /* Best of three for both, interleaved, so a noisy neighbour hurts neither side more than the other. */
     for (int rep = 0; rep < 3; rep++) {
-        cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+        cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
         cl_run run;
         cl_train_stream(m, &s, &tc, &run);
         if (run.train_sec < best_train) best_train = run.train_sec;

@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include "core/error.h"
+#include "experiments/train.h"
 
 /* ---- one cell ------------------------------------------------------------------------------------------ */
 
@@ -30,6 +31,49 @@ size_t cl_budget_nparams(int ninput, const int *hidden, int nhidden, const int *
 
 static double dmax(double a, double b) { return a > b ? a : b; }
 static double dmin(double a, double b) { return a < b ? a : b; }
+
+/* The network of an architecture over the stream's inputs, as models/mlp.c builds it: the stem's conv and
+ * pooling items, then the dense layers on nfeat features. */
+typedef struct net_shape {
+    int nhidden, hidden[CL_ARCH_MAX];
+    int nfeat;              /* inputs of the first dense layer */
+    double stem_params;     /* the conv weights and biases, padded as in the flat buffer */
+    double stem_floats;     /* per sample: every stem item's output and backward signal */
+    double stem_ints;       /* per sample: max pooling's winners */
+    double col;             /* the im2col workspace: the largest conv's */
+    double conv_w;          /* the largest conv weight tensor: per-sample gradients' workspace */
+    int nconv;
+    cl_conv_shape conv[CL_ARCH_MAX];
+} net_shape;
+
+static void net_shape_of(net_shape *n, const cl_arch *a, const cl_stream *s)
+{
+    memset(n, 0, sizeof *n);
+    cl_arch_shape shape[CL_ARCH_MAX];
+    int c = s->channels, h = s->in_rows, w = s->in_cols;
+    n->nfeat = s->input_dim;
+    if (cl_arch_shapes(a, c, h, w, shape, NULL, "arch")) return; /* checked with the grid: not reached */
+    for (int i = 0; i < a->n; i++) {
+        const cl_arch_item *it = &a->item[i];
+        double out = (double)shape[i].c * shape[i].h * shape[i].w;
+        if (it->kind == CL_ARCH_CONV) {
+            cl_conv_shape *cs = &n->conv[n->nconv++];
+            cl_conv_shape_init(cs, c, h, w, it->units, it->k, it->stride, it->pad);
+            double wsz = (double)it->units * c * it->k * it->k;
+            n->stem_params += ceil(wsz / 16) * 16 + ceil(it->units / 16.0) * 16;
+            n->col = dmax(n->col, (double)cl_conv_col_size(cs));
+            n->conv_w = dmax(n->conv_w, wsz);
+        }
+        if (it->kind == CL_ARCH_CONV || it->kind == CL_ARCH_MAXPOOL || it->kind == CL_ARCH_AVGPOOL) {
+            n->stem_floats += 2 * out;
+            if (it->kind == CL_ARCH_MAXPOOL) n->stem_ints += out;
+            n->nfeat = (int)out;
+        }
+        if (it->kind == CL_ARCH_DENSE) n->hidden[n->nhidden++] = it->units;
+        if (it->kind != CL_ARCH_DENSE && it->kind != CL_ARCH_FLATTEN && it->kind != CL_ARCH_DROPOUT)
+            c = shape[i].c, h = shape[i].h, w = shape[i].w;
+    }
+}
 
 /* OpenBLAS runs at most the threads it was built for ("MAX_THREADS=64" in Debian's build), however many it
  * is asked for: --threads 1024 has 64 threads' buffers, not 1024. */
@@ -52,9 +96,19 @@ static double gemm_buffer(double M, double N, double K)
 /* The largest packing of the products of a model: forward (batch x in times in x out), the weight
  * gradient (out x batch times batch x in) and the input signal (batch x out times out x in), for the
  * training batch and the evaluation and importance batch. */
-static double blas_buffer(int ninput, const int *hidden, int nhidden, double maxout, double batch, double bmax)
+static double blas_buffer(const net_shape *n, int ninput, const int *hidden, int nhidden, double maxout,
+                          double batch, double bmax)
 {
     double best = 0, in = ninput;
+    /* a conv's gemms run one sample at a time: forward (cout x positions x its kernel's inputs), the weight
+     * gradient and the input signal */
+    for (int i = 0; i < n->nconv; i++) {
+        const cl_conv_shape *c = &n->conv[i];
+        double KK = (double)c->cin * c->k * c->k, Q = (double)c->ho * c->wo;
+        best = dmax(best, gemm_buffer(c->cout, Q, KK));
+        best = dmax(best, gemm_buffer(c->cout, KK, Q));
+        best = dmax(best, gemm_buffer(KK, Q, c->cout));
+    }
     for (int l = 0; l <= nhidden; l++) {
         double out = l < nhidden ? hidden[l] : maxout;
         best = dmax(best, gemm_buffer(bmax, out, in));
@@ -84,18 +138,22 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
 {
     memset(out, 0, sizeof *out);
     const cl_stream *s = r->stream;
-    int T = s->ntasks, nh = r->nhidden, in = s->input_dim;
-    double P = (double)cl_budget_nparams(in, r->hidden, nh, s->head_out, s->nheads);
+    net_shape net;
+    net_shape_of(&net, r->arch, s);
+    const int *hidden = net.hidden;
+    /* in: the model's input per sample; f: the dense layers' first input (the stem's output, or in) */
+    int T = s->ntasks, nh = net.nhidden, in = s->input_dim, f = net.nfeat;
+    double P = net.stem_params + (double)cl_budget_nparams(f, hidden, nh, s->head_out, s->nheads);
     double B = r->batch > r->eval_batch ? r->batch : r->eval_batch;
-    double H = 0, widest = in, maxout = 0;
+    double H = 0, widest = f, maxout = 0;
     for (int l = 0; l < nh; l++) {
-        H += r->hidden[l];
-        widest = dmax(widest, r->hidden[l]);
+        H += hidden[l];
+        widest = dmax(widest, hidden[l]);
     }
     for (int h = 0; h < s->nheads; h++) maxout = dmax(maxout, s->head_out[h]);
     widest = dmax(widest, maxout);
 
-    out->model = 4 * (2 * P + B * (2 * H + maxout));
+    out->model = 4 * (2 * P + B * (2 * H + maxout)) + 4 * B * (net.stem_floats + net.stem_ints) + 4 * net.col;
     out->optim = 4 * P * (r->opt == CL_OPT_ADAM ? 2 : 1);
 
     /* the regularizer */
@@ -123,20 +181,21 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
         double Bi = B;
         const char *est = cl_reg_get(r->reg, "estimate"), *eb = cl_reg_get(r->reg, "batch");
         if (est && !strcmp(est, "batch") && eb && atof(eb) > 0 && atof(eb) < Bi) Bi = atof(eb);
-        double layers = 0, biggest = in * (nh ? r->hidden[0] : maxout);
-        int prev = in;
+        double layers = 0, biggest = (double)f * (nh ? hidden[0] : maxout);
+        int prev = f;
         for (int l = 0; l <= nh; l++) {
-            int o = l < nh ? r->hidden[l] : (int)maxout;
+            int o = l < nh ? hidden[l] : (int)maxout;
             layers += prev + o;
             biggest = dmax(biggest, (double)prev * o);
             prev = o;
         }
         imp = 4 * Bi * (in + maxout + layers) + 8 * Bi;
         if (est && !strcmp(est, "batch")) imp += 4 * (biggest + widest);
+        imp += 4 * net.conv_w; /* a sample's conv weight gradient, in either estimate */
         /* EWC's Fisher lives through the pass and past it, while a new per-task term takes its copy */
         imp = dmax(imp, per_task ? 8 * P : 0) + 4 * P * mm.imp_extra;
     } else if (m && mm.imp == 2) {
-        imp = 4 * B * (in + 2 * widest) + 8 * B;
+        imp = 4 * B * (in + 2 * widest) + 8 * B + 4 * net.conv_w;
     }
     double save = r->save_state ? 4 * P : 0;
     double probe = r->probe ? 21 * P + eval : 0;
@@ -185,7 +244,7 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
     /* A product split over several threads packs its shared operand once and each thread its own strip of
      * the other: measured on this project's shapes, every thread past the first adds about a twentieth of
      * the first one's buffer (1, 8 and 64 threads: 25.5, 26.3 and 31.1 MB for the same run). */
-    double buf = blas_buffer(in, r->hidden, nh, maxout, r->batch, B);
+    double buf = blas_buffer(&net, f, hidden, nh, maxout, r->batch, B);
     out->blas = buf * (1 + (blas_threads_used(r->blas_threads) - 1) / 16.0);
     out->total = out->model + out->optim + out->reg + out->transient + out->train + out->stream + out->results +
                  out->blas;
@@ -249,8 +308,8 @@ int cl_budget_grid(cl_budget *b, const cl_grid *g, const cl_data *d, int threads
 
     int hidden[1] = {1}, heads[1] = {2};
     cl_mlp *probe = cl_mlp_create(1, hidden, 1, heads, 1, 1);
-    cl_budget_run r = {.stream = &s, .hidden = g->hidden, .nhidden = g->nhidden, .batch = g->batch,
-                       .eval_batch = 1000, .opt = g->opt.kind, .epochs = g->epochs, .eval_epochs = g->eval_epochs,
+    cl_budget_run r = {.stream = &s, .arch = &g->set.arch, .batch = g->set.batch,
+                       .eval_batch = cl_eval_batch(&g->set.arch, g->set.batch), .opt = g->set.opt.kind, .epochs = g->set.epochs, .eval_epochs = g->eval_epochs,
                        .curve_steps = g->curve_steps, .keep_results = 1, .save_state = g->save_state,
                        .blas_threads = bt};
     int rc = 0;

@@ -9,17 +9,18 @@
  *     (or the memory of reading the results back at the end, if that is larger)
  *
  * A cell's peak, counted from the code that allocates it (P = the model's parameters, B = max(batch, the
- * evaluation batch of 1000), floats of 4 bytes):
+ * evaluation batch: 1000 for an MLP, the batch with conv layers), floats of 4 bytes):
  *   model        parameters and gradients 2P; activations and backward signals of B samples per hidden
- *                layer; logits of B samples; the evaluation's input batch of B samples, kept once the
- *                model has been evaluated                                     (models/mlp.c, train.c)
+ *                layer and per conv or pooling item (max pooling's winners besides); the largest conv's
+ *                im2col workspace; logits of B samples; the evaluation's input batch of B samples, kept
+ *                once the model has been evaluated                             (models/mlp.c, train.c)
  *   optimizer    Adam's two moments 2P, SGD's velocity P                       (core/optim.c)
  *   regularizer  importance and anchor 2P per penalty term (EWC in separate mode: one term per task);
  *                SI's path integral and start 2P; the two copies the training loop keeps for methods
  *                with after_step 2P                                            (regularizers/, train.c)
- *   transient    the largest of: the importance pass's batch buffers (input, per
- *                layer |X| or X^2 and the signals; EWC's Fisher P besides); save_state's importance P;
- *                clreg train --probe's copies (about 21 bytes per parameter)
+ *   transient    the largest of: the importance pass's batch buffers (input, per layer |X| or X^2 and
+ *                the signals; a sample's largest conv weight gradient; EWC's Fisher P besides);
+ *                save_state's importance P; clreg train --probe's copies (about 21 bytes per parameter)
  *   training     the training batch and its logit gradients, the epoch's shuffled order (joint: the union
  *                of the tasks seen, with its task and position lists)
  *   stream       the task views: split index lists, permutation maps, rotation maps
@@ -44,8 +45,7 @@
 /* One cell, or one clreg train run. */
 typedef struct cl_budget_run {
     const cl_stream *stream;     /* its tasks (any order: sizes do not depend on it) */
-    const int *hidden;
-    int nhidden;
+    const cl_arch *arch;         /* the network before its heads */
     int batch, eval_batch;
     cl_opt_kind opt;
     const cl_reg *reg;           /* its regularizer, created on any model (its method and parameters), or NULL */

@@ -37,18 +37,19 @@ static int calibrate(const cl_grid *g, const cl_data *d, double *train_rate, dou
     cl_stream s;
     if (cl_grid_stream(g, d, &s)) return -1;
     cl_train_cfg tc = cl_train_defaults();
-    tc.epochs = g->epochs;
-    tc.batch = g->batch;
-    tc.opt = g->opt;
+    tc.epochs = g->set.epochs;
+    tc.batch = g->set.batch;
+    tc.opt = g->set.opt;
+    tc.eval_batch = cl_eval_batch(&g->set.arch, g->set.batch);
     tc.seed = 1;
-    cl_mlp *m = cl_model_for_stream(&s, g->hidden, g->nhidden, &tc);
+    cl_mlp *m = cl_model_for_stream(&s, &g->set.arch, &tc);
     if (!m) {
         cl_stream_free(&s);
         return -1;
     }
     /* per sample of task 0: the forward pass's multiply-adds (shard.h's unit) */
     double fwd = (double)cl_shard_forward_cost(g, &s, s.task[0].head);
-    long spe = cl_steps_per_epoch(&s, 0, g->batch, 0), total = spe * g->epochs;
+    long spe = cl_steps_per_epoch(&s, 0, g->set.batch, 0), total = spe * g->set.epochs;
     calib c = {.mark = total / 2 < 20 ? (total / 2 > 0 ? total / 2 : 1) : 20};
     tc.on_steps = on_steps;
     tc.steps_every = 1;
@@ -60,7 +61,7 @@ static int calibrate(const cl_grid *g, const cl_data *d, double *train_rate, dou
     cl_run_free(&run);
     if (!rc) {
         double steps = c.t1 > c.t0 ? (double)c.mark : 0;
-        if (steps > 0) *train_rate = (c.t1 - c.t0) / (steps * g->batch * 3 * fwd);
+        if (steps > 0) *train_rate = (c.t1 - c.t0) / (steps * g->set.batch * 3 * fwd);
         else *train_rate = 0; /* a task of a single step: nothing between two marks; see below */
         /* evaluation: task 0's test set, twice, the faster (the first may pay for page faults) */
         double best = INFINITY;

@@ -1,4 +1,5 @@
 #include "experiments/grid.h"
+#include "experiments/train.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -157,12 +158,9 @@ static int check_distinct(const char *key, char **items, int n)
 
 /* ---- the [experiment] keys ------------------------------------------------------------------------------ */
 
-static const char *const experiment_keys[] = {
-    "name", "dataset", "data_path", "stream", "scenario", "tasks", "groups", "angles", "angle_step",
-    "permute_first", "pad", "scale", "normalize", "hidden", "optimizer", "lr", "momentum", "epochs", "batch",
-    "reset_optim", "seeds", "orders", "importance_samples", "eval", "curve_steps", "save_state", "blas_threads",
-    "labels", "label_column",
-    NULL};
+/* The keys only a grid has; the others are the settings table's (settings.h). */
+static const char *const grid_keys[] = {"name", "seeds", "orders", "importance_samples", "eval", "curve_steps",
+                                        "save_state", "blas_threads", NULL};
 #define MAX_EXPERIMENT_KEYS 64
 
 /* Explicit orders are lists of task numbers ("1 2 3 | 3 2 1"); a single number is a count of orders. */
@@ -180,57 +178,8 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
         g->named = 1;
         return 0;
     }
-    if (!strcmp(key, "dataset")) {
-        if (cl_data_check_name(v)) return -1;
-        return free(g->dataset), g->dataset = cl_strdup(v), 0;
-    }
-    if (!strcmp(key, "data_path")) {
-        if (!*v) return cl_fail("data_path: expected a path (leave the key out for the dataset's default)");
-        return free(g->data_path), g->data_path = cl_strdup(v), 0;
-    }
-    if (!strcmp(key, "labels")) return cl_labels_mode_parse(v, &g->data_opts.labels) ? cl_fail_prefix("labels") : 0;
-    if (!strcmp(key, "label_column")) {
-        free(g->label_column);
-        g->data_opts.label_column = g->label_column = *v ? cl_strdup(v) : NULL;
-        return 0;
-    }
-    if (!strcmp(key, "stream")) return cl_stream_kind_parse(v, &g->stream.kind) ? cl_fail_prefix("stream") : 0;
-    if (!strcmp(key, "scenario")) return cl_scenario_parse(v, &g->stream.scenario) ? cl_fail_prefix("scenario") : 0;
-    if (!strcmp(key, "tasks")) return cl_parse_int("tasks", v, 1, 1000, &g->stream.ntasks);
-    if (!strcmp(key, "groups")) {
-        if (!*v) return cl_fail("groups: expected class groups such as 0,1/2,3/4,5");
-        return free(g->groups), g->groups = cl_strdup(v), 0;
-    }
-    if (!strcmp(key, "angles")) {
-        if (!*v) return cl_fail("angles: expected degrees per task such as 0, 45, 90");
-        return free(g->angles), g->angles = cl_strdup(v), 0;
-    }
-    if (!strcmp(key, "angle_step")) return cl_parse_float("angle_step", v, -360, 360, 0, &g->stream.angle_step);
-    if (!strcmp(key, "permute_first")) return parse_bool(key, v, &g->stream.permute_first);
-    if (!strcmp(key, "pad")) return cl_parse_int("pad", v, 0, 64, &g->stream.pad);
-    if (!strcmp(key, "scale")) {
-        cl_scale_mode m;
-        if (cl_scale_parse(v, &m)) return cl_fail_prefix("scale");
-        return g->stream.scale01 = m, 0;
-    }
-    if (!strcmp(key, "normalize")) {
-        cl_norm_mode m;
-        if (cl_norm_parse(v, &m)) return cl_fail_prefix("normalize");
-        return g->stream.normalize = m, 0;
-    }
-    if (!strcmp(key, "hidden")) return cl_parse_int_list("hidden", v, g->hidden, CL_GRID_MAX_HIDDEN, &g->nhidden);
-    if (!strcmp(key, "optimizer")) {
-        if (!strcmp(v, "adam")) g->opt.kind = CL_OPT_ADAM;
-        else if (!strcmp(v, "sgd")) g->opt.kind = CL_OPT_SGD;
-        else return cl_fail("optimizer: expected adam or sgd, got '%s'", cl_quote(v));
-        return 0;
-    }
-    /* lr and momentum are applied over the optimizer's defaults once the whole file is read */
-    if (!strcmp(key, "lr")) return cl_parse_float("lr", v, 0, 1e6, 1, &g->lr);
-    if (!strcmp(key, "momentum")) return cl_parse_float("momentum", v, 0, 0.9999, 0, &g->momentum);
-    if (!strcmp(key, "epochs")) return cl_parse_int("epochs", v, 1, 100000, &g->epochs);
-    if (!strcmp(key, "batch")) return cl_parse_int("batch", v, 1, 1 << 20, &g->batch);
-    if (!strcmp(key, "reset_optim")) return parse_bool(key, v, &g->reset_optim);
+    const cl_setting *e = cl_setting_find(key, 0);
+    if (e) return cl_settings_set(&g->set, e, v, key);
     if (!strcmp(key, "importance_samples")) return cl_parse_int("importance_samples", v, 0, 1 << 30, &g->importance_samples);
     if (!strcmp(key, "curve_steps")) return cl_parse_int("curve_steps", v, 0, 1 << 30, &g->curve_steps);
     if (!strcmp(key, "save_state")) {
@@ -600,11 +549,25 @@ static char *read_line(char *str, int num, void *stream)
 }
 
 
+/* An [experiment] key's index (the settings table's first, then grid_keys), or -1. */
 static int experiment_key(const char *name)
 {
-    for (int i = 0; experiment_keys[i] && i < MAX_EXPERIMENT_KEYS; i++)
-        if (!strcmp(experiment_keys[i], name)) return i;
+    const cl_setting *e = cl_setting_find(name, 0);
+    if (e) return (int)(e - cl_settings_table);
+    for (int i = 0; grid_keys[i]; i++)
+        if (!strcmp(grid_keys[i], name)) return cl_settings_count + i;
     return -1;
+}
+
+/* The closest [experiment] key to a misspelt one, of both lists. */
+static const char *closest_experiment_key(const char *name)
+{
+    const char *keys[MAX_EXPERIMENT_KEYS + 1];
+    int n = 0;
+    for (int i = 0; i < cl_settings_count && n < MAX_EXPERIMENT_KEYS; i++) keys[n++] = cl_settings_table[i].key;
+    for (int i = 0; grid_keys[i] && n < MAX_EXPERIMENT_KEYS; i++) keys[n++] = grid_keys[i];
+    keys[n] = NULL;
+    return cl_closest_name(name, keys);
 }
 
 static int on_value(void *user, const char *section, const char *name, const char *value)
@@ -625,7 +588,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
         }
         if (k >= 0) rc = set_experiment(g, name, value);
         if (rc == -2) {
-            const char *near = cl_closest_name(name, experiment_keys);
+            const char *near = closest_experiment_key(name);
             if (near) cl_fail("[experiment]: unknown key '%s'; did you mean '%s'?", cl_quote(name), near);
             else cl_fail("[experiment]: unknown key '%s' (keys: see experiments/README.md)", cl_quote(name));
             return fail_at(p, p->line), 0;
@@ -730,14 +693,7 @@ int cl_grid_load(cl_grid *g, const char *path)
     memset(g, 0, sizeof *g);
     g->path = cl_strdup(path);
     g->shown = cl_strdup(cl_quote_path(path));
-    g->dataset = cl_strdup("fashion-mnist");
-    g->stream = cl_stream_defaults();
-    g->hidden[0] = g->hidden[1] = 400;
-    g->nhidden = 2;
-    g->opt = cl_optim_defaults(CL_OPT_ADAM);
-    g->momentum = -1;
-    g->epochs = 1;
-    g->batch = 128;
+    cl_settings_init(&g->set);
     g->norders_random = 1;
     g->eval_epochs = 1;
     g->blas_threads = 0; /* auto */
@@ -786,10 +742,7 @@ int cl_grid_load(cl_grid *g, const char *path)
     if (p.failed) return -1;
     if (rc > 0) return cl_fail("%s:%d: expected [section] or key = value", g->shown, rc);
     if (rc < 0) return cl_fail("%s: cannot parse: out of memory", g->shown);
-    cl_optim_cfg o = cl_optim_defaults(g->opt.kind);
-    if (g->lr > 0) o.lr = g->lr;
-    if (g->momentum >= 0) o.momentum = g->momentum;
-    g->opt = o;
+    cl_settings_finish(&g->set);
     if (g->nsections == 0)
         return cl_fail("%s: no method sections; add at least one, e.g. [none] and [ewc] (see clreg list)", g->shown);
     return check_cell_count(g, g->orders_text ? g->norders_explicit : g->norders_random);
@@ -953,14 +906,15 @@ static void add_cell(cl_grid *g, int section, const int *choice, int order, uint
 
 int cl_grid_prepare(cl_grid *g, const cl_data *d)
 {
-    g->stream.groups = g->groups;
-    g->stream.angles = g->angles;
-    g->stream.order = NULL;
+    g->set.stream.order = NULL;
     cl_stream s;
-    if (cl_stream_create(&s, d, &g->stream))
+    if (cl_stream_create(&s, d, &g->set.stream))
         return cl_fail_prefix("%s:%d: [experiment]", g->shown, g->experiment_line ? g->experiment_line : 1);
     int T = g->ntasks = s.ntasks;
+    /* the network against the inputs: a kernel larger than its image, a conv on flat CSV features */
+    int bad = cl_model_check(&g->set.arch, &s, g->set.arch_key ? g->set.arch_key : "arch");
     cl_stream_free(&s);
+    if (bad) return cl_fail_prefix("%s:%d: [experiment]", g->shown, g->experiment_line ? g->experiment_line : 1);
 
     if (g->orders_text ? parse_orders(g, T) : random_orders(g, T)) return -1;
     if (check_cell_count(g, g->norders)) return -1;
@@ -1012,11 +966,7 @@ void cl_grid_free(cl_grid *g)
     free(g->orders);
     free(g->seeds);
     free(g->orders_text);
-    free(g->groups);
-    free(g->angles);
-    free(g->dataset);
-    free(g->data_path);
-    free(g->label_column);
+    cl_settings_free(&g->set);
     free(g->path);
     free(g->shown);
     free(g->name);
@@ -1034,9 +984,7 @@ const char *cl_grid_cell_value(const cl_grid_cell *c, const char *key)
 
 int cl_grid_stream(const cl_grid *g, const cl_data *d, cl_stream *s)
 {
-    cl_stream_cfg sc = g->stream;
-    sc.groups = g->groups;
-    sc.angles = g->angles;
+    cl_stream_cfg sc = g->set.stream;
     sc.order = NULL;
     return cl_stream_create(s, d, &sc) ? cl_fail_prefix("%s", g->shown) : 0;
 }

@@ -27,12 +27,12 @@
 #include <stdint.h>
 
 #include "core/optim.h"
+#include "experiments/settings.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "regularizers/regularizer.h"
 
 #define CL_GRID_MAX_KEYS 16
-#define CL_GRID_MAX_HIDDEN 16
 #define CL_GRID_MAX_BYTES (1 << 20)  /* a file larger than this is not a grid (/dev/zero, a dataset by mistake) */
 #define CL_GRID_MAX_LINE (1 << 16)   /* bytes in a line, line end aside */
 #define CL_GRID_MAX_CELLS 100000     /* more is a typo (three lists of 1000 values) or several studies in one */
@@ -66,15 +66,7 @@ typedef struct cl_grid {
     int regular;                   /* read from a regular file (not a pipe): its name names the grid */
     int named;                     /* the name came from `name =` */
     /* [experiment] */
-    char *dataset, *data_path;
-    cl_data_opts data_opts;        /* labels, label_column (which points at the string below) */
-    char *label_column;
-    cl_stream_cfg stream;          /* groups and angles point at the strings below */
-    char *groups, *angles;
-    int hidden[CL_GRID_MAX_HIDDEN], nhidden;
-    cl_optim_cfg opt;
-    float lr, momentum;            /* as given (0 / -1: the optimizer's default) */
-    int epochs, batch, reset_optim;
+    cl_settings set;               /* the keys clreg train also takes (settings.h): data, stream, network, training */
     int nseeds;
     uint64_t *seeds;
     int seeds_line;

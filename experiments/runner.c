@@ -124,7 +124,7 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
 {
     memset(out, 0, sizeof *out);
     const cl_grid_section *sec = &g->sections[c->section];
-    cl_stream_cfg sc = g->stream;
+    cl_stream_cfg sc = g->set.stream;
     sc.order = g->orders[c->order];
     sc.seed = c->seed;
     cl_stream s;
@@ -132,12 +132,13 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     cl_reg *reg = NULL;
     if (cl_stream_create(&s, d, &sc)) goto fail_early;
     cl_train_cfg tc = cl_train_defaults();
-    tc.epochs = g->epochs;
-    tc.batch = g->batch;
-    tc.opt = g->opt;
-    tc.reset_optim = g->reset_optim;
+    tc.epochs = g->set.epochs;
+    tc.batch = g->set.batch;
+    tc.opt = g->set.opt;
+    tc.reset_optim = g->set.reset_optim;
+    tc.eval_batch = cl_eval_batch(&g->set.arch, g->set.batch);
     tc.seed = c->seed;
-    m = cl_model_for_stream(&s, g->hidden, g->nhidden, &tc);
+    m = cl_model_for_stream(&s, &g->set.arch, &tc);
     if (!m) goto fail_stream;
     reg = cl_reg_create(sec->method->name, (const char *const *)c->params, c->nparams, m);
     if (!reg) goto fail_model;
@@ -147,9 +148,9 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
         tc.save_dir = statedir;
         tc.save_tasks = g->save_state == 2 ? 1 : 0;
     }
-    cell_job job = {.g = g, .c = c, .s = &s, .epochs = g->epochs, .prog = prog, .tid = tid};
+    cell_job job = {.g = g, .c = c, .s = &s, .epochs = g->set.epochs, .prog = prog, .tid = tid};
     job.joint = sec->method->joint;
-    job.batch = g->batch;
+    job.batch = g->set.batch;
     tc.reg = reg;
     tc.stop = stop;
     tc.ctx = &job;
@@ -192,9 +193,9 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
             cl_buf_printf(cv, "%.*s", (int)(nl + 1 - p), p);
             p = nl + 1;
         }
-        long steps = cl_steps_per_epoch(&s, i - 1, g->batch, job.joint) * g->epochs;
+        long steps = cl_steps_per_epoch(&s, i - 1, g->set.batch, job.joint) * g->set.epochs;
         for (int e = 0; e < T; e++) {
-            cl_buf_int(cv, c->run), cl_buf_int(cv, i), cl_buf_int(cv, g->epochs), cl_buf_int(cv, steps);
+            cl_buf_int(cv, c->run), cl_buf_int(cv, i), cl_buf_int(cv, g->set.epochs), cl_buf_int(cv, steps);
             cl_buf_num(cv, (double)i), cl_buf_int(cv, e + 1), cl_buf_num(cv, *cl_run_R(&run, i, e)), cl_buf_endrow(cv);
         }
     }
@@ -208,16 +209,14 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
         }
 
     cl_metrics mt = cl_metrics_compute(run.R, T);
-    char params[1024] = "", hidden[128] = "", order[1024] = "";
+    char params[1024] = "", hidden[1024] = "", order[1024] = "";
     size_t len = 0;
     for (const cl_reg_param *rp = sec->method->params; rp && rp->name; rp++) {
         if (!strcmp(rp->name, "lambda")) continue;
         len += (size_t)snprintf(params + len, len < sizeof params ? sizeof params - len : 0, "%s%s=%s", len ? " " : "",
                                 rp->name, cl_reg_get(reg, rp->name));
     }
-    len = 0;
-    for (int l = 0; l < g->nhidden; l++)
-        len += (size_t)snprintf(hidden + len, sizeof hidden - len, "%s%d", l ? " " : "", g->hidden[l]);
+    cl_settings_model_text(&g->set.arch, hidden, sizeof hidden);
     len = 0;
     for (int t = 0; t < T; t++)
         len += (size_t)snprintf(order + len, len < sizeof order ? sizeof order - len : 0, "%s%d", t ? " " : "", g->orders[c->order][t] + 1);
@@ -228,15 +227,15 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     cl_buf_str(r, sec->method->name);
     cl_buf_str(r, params);
     cl_buf_num(r, has_lambda ? reg->lambda : NAN);
-    cl_buf_str(r, g->dataset);
-    cl_buf_str(r, cl_stream_kind_name(g->stream.kind));
-    cl_buf_str(r, cl_scenario_name(g->stream.scenario));
+    cl_buf_str(r, g->set.dataset);
+    cl_buf_str(r, cl_stream_kind_name(g->set.stream.kind));
+    cl_buf_str(r, cl_scenario_name(g->set.stream.scenario));
     cl_buf_int(r, T);
     cl_buf_str(r, hidden);
-    cl_buf_str(r, g->opt.kind == CL_OPT_ADAM ? "adam" : "sgd");
-    cl_buf_num(r, g->opt.lr);
-    cl_buf_int(r, g->epochs);
-    cl_buf_int(r, g->batch);
+    cl_buf_str(r, g->set.opt.kind == CL_OPT_ADAM ? "adam" : "sgd");
+    cl_buf_num(r, g->set.opt.lr);
+    cl_buf_int(r, g->set.epochs);
+    cl_buf_int(r, g->set.batch);
     cl_buf_int(r, c->order);
     cl_buf_str(r, order);
     cl_buf_printf(r, ",%llu", (unsigned long long)c->seed);

@@ -82,12 +82,19 @@ void cl_shard_dirname(const cl_shard *s, char *out, size_t n)
 
 uint64_t cl_shard_forward_cost(const cl_grid *g, const cl_stream *s, int head)
 {
-    uint64_t c = 0, in = (uint64_t)s->input_dim;
-    for (int l = 0; l < g->nhidden; l++) {
-        c += in * (uint64_t)g->hidden[l];
-        in = (uint64_t)g->hidden[l];
-    }
-    return c + in * (uint64_t)s->head_out[head];
+    uint64_t macs, weights;
+    int features;
+    cl_arch_costs(&g->set.arch, s->channels, s->in_rows, s->in_cols, &macs, &weights, &features);
+    return macs + (uint64_t)features * (uint64_t)s->head_out[head];
+}
+
+/* The weights a per-parameter pass visits for a task with this head (the penalty's cost per step). */
+static uint64_t weight_count(const cl_grid *g, const cl_stream *s, int head)
+{
+    uint64_t macs, weights;
+    int features;
+    cl_arch_costs(&g->set.arch, s->channels, s->in_rows, s->in_cols, &macs, &weights, &features);
+    return weights + (uint64_t)features * (uint64_t)s->head_out[head];
 }
 
 int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost)
@@ -106,8 +113,10 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
     int T = s.ntasks, rc = 0;
     /* per task (natural order): forward cost per sample, and the test sets' evaluation of one row */
     uint64_t *fwd = cl_malloc(sizeof(uint64_t) * (size_t)T), eval_row = 0;
+    uint64_t *wts = cl_malloc(sizeof(uint64_t) * (size_t)T);
     for (int t = 0; t < T; t++) {
         fwd[t] = cl_shard_forward_cost(g, &s, s.task[t].head);
+        wts[t] = weight_count(g, &s, s.task[t].head);
         eval_row += fwd[t] * (uint64_t)s.task[t].ntest;
     }
     int hidden[1] = {1}, heads[1] = {2};
@@ -142,12 +151,12 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
             union_n += n;
             union_cost += tc;
             uint64_t trained = joint ? union_n : n, trained_cost = joint ? union_cost : tc;
-            uint64_t spe = (trained + (uint64_t)g->batch - 1) / (uint64_t)g->batch, steps = spe * (uint64_t)g->epochs;
-            total += 3 * trained_cost * (uint64_t)g->epochs;
-            if (has_penalty) total += steps * 16 * fwd[order[p]];
+            uint64_t spe = (trained + (uint64_t)g->set.batch - 1) / (uint64_t)g->set.batch, steps = spe * (uint64_t)g->set.epochs;
+            total += 3 * trained_cost * (uint64_t)g->set.epochs;
+            if (has_penalty) total += steps * 16 * wts[order[p]];
             /* curve points inside the task, as the runner makes them: after each epoch but the last (the task's
              * end is its matrix row), and every curve_steps steps except where an epoch ends */
-            uint64_t points = g->eval_epochs ? (uint64_t)(g->epochs - 1) : 0;
+            uint64_t points = g->eval_epochs ? (uint64_t)(g->set.epochs - 1) : 0;
             if (g->curve_steps > 0) {
                 uint64_t k = (uint64_t)g->curve_steps, a = k, b = spe ? spe : 1;
                 while (b) { /* gcd, for the steps that are both a curve step and an epoch's end */
@@ -169,6 +178,7 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
     }
     cl_mlp_free(probe);
     free(fwd);
+    free(wts);
     cl_stream_free(&s);
     return rc;
 }

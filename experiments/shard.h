@@ -9,11 +9,12 @@
  * whose joint cells sit together gets them all.
  *
  * The cost of a cell, in multiply-adds of the network (P per sample and forward pass: the sum over layers
- * of inputs x outputs, the task's head for the output layer):
+ * of inputs x outputs, the task's head for the output layer; a conv layer's output positions x channels x
+ * its kernel's inputs, a pooling window element one; W the weights, which for an MLP is P):
  *
  *     training     epochs x sum over tasks of the samples trained (joint: the union of the tasks so far)
  *                  x 3P (forward, and backward for the signals and the weight gradients)
- *                  + steps x 16P for a method with a penalty (its gradient over every parameter, measured
+ *                  + steps x 16W for a method with a penalty (its gradient over every parameter, measured
  *                  at about 4% of a step of batch 128)
  *     evaluation   every task's test set after every task and before the first (and at each curve point)
  *                  x P

@@ -18,10 +18,32 @@ cl_train_cfg cl_train_defaults(void)
     return c;
 }
 
-cl_mlp *cl_model_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg)
+int cl_eval_batch(const cl_arch *arch, int batch)
+{
+    for (int i = 0; i < arch->n; i++)
+        if (arch->item[i].kind != CL_ARCH_DENSE && arch->item[i].kind != CL_ARCH_FLATTEN &&
+            arch->item[i].kind != CL_ARCH_DROPOUT)
+            return batch;
+    return 1000;
+}
+
+cl_mlp *cl_mlp_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg)
+{
+    cl_arch a;
+    cl_arch_from_hidden(&a, hidden, nhidden);
+    return cl_model_for_stream(s, &a, cfg);
+}
+
+int cl_model_check(const cl_arch *arch, const cl_stream *s, const char *what)
+{
+    cl_arch_shape shape[CL_ARCH_MAX];
+    return cl_arch_shapes(arch, s->channels, s->in_rows, s->in_cols, shape, NULL, what);
+}
+
+cl_mlp *cl_model_for_stream(const cl_stream *s, const cl_arch *arch, const cl_train_cfg *cfg)
 {
     int bmax = cfg->batch > cfg->eval_batch ? cfg->batch : cfg->eval_batch;
-    cl_mlp *m = cl_mlp_create(s->input_dim, hidden, nhidden, s->head_out, s->nheads, bmax);
+    cl_mlp *m = cl_mlp_create_arch(arch, s->channels, s->in_rows, s->in_cols, s->head_out, s->nheads, bmax, "arch");
     if (!m) return NULL;
     cl_rng r;
     cl_rng_seed(&r, cfg->seed, cl_hash_str("init"));

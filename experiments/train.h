@@ -17,6 +17,7 @@
 
 #include "core/optim.h"
 #include "datasets/stream.h"
+#include "models/arch.h"
 #include "models/mlp.h"
 #include "regularizers/regularizer.h"
 
@@ -66,9 +67,23 @@ typedef struct cl_run {
 
 static inline float *cl_run_R(const cl_run *r, int i, int j) { return &r->R[(size_t)i * r->ntasks + j]; }
 
-/* A model shaped for the stream: input_dim inputs, the given hidden layers, one head per stream head;
- * initialized from (seed, "init"). bmax covers both batch sizes of cfg. */
-cl_mlp *cl_model_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg);
+/* A model shaped for the stream: the architecture over the stream's inputs (channels x rows x cols), one
+ * head per stream head; initialized from (seed, "init"). bmax covers both batch sizes of cfg. NULL with a
+ * message when the architecture does not fit the inputs. */
+cl_mlp *cl_model_for_stream(const cl_stream *s, const cl_arch *arch, const cl_train_cfg *cfg);
+
+/* The same for an MLP of these hidden widths. */
+cl_mlp *cl_mlp_for_stream(const cl_stream *s, const int *hidden, int nhidden, const cl_train_cfg *cfg);
+
+/* 0 when the architecture fits the stream's inputs; else -1 with a message starting with `what`. */
+int cl_model_check(const cl_arch *arch, const cl_stream *s, const char *what);
+
+/* The evaluation batch for a network trained at `batch`. An MLP evaluates 1000 samples at a time (fewer,
+ * larger gemms); a network with conv or pooling layers at the training batch, because every one of them
+ * keeps its output and backward signal per sample of the largest batch: at 1000 samples the Zenke CIFAR
+ * network's stem would hold about 0.9 GB per model, for an evaluation that is no faster (each sample's
+ * convolution is its own gemm either way). Results do not depend on it. */
+int cl_eval_batch(const cl_arch *arch, int batch);
 
 /* Train m through every task of s and fill run (allocated here; cl_run_free releases it). Returns 0, also
  * when the run diverged or was stopped (run->diverged, run->stopped say so); -1 with a message when a

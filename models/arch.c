@@ -245,3 +245,42 @@ int cl_arch_shapes(const cl_arch *a, int c, int h, int w, cl_arch_shape *shape, 
     if (nparams) *nparams = params;
     return 0;
 }
+
+void cl_arch_costs(const cl_arch *a, int c, int h, int w, uint64_t *macs, uint64_t *weights, int *features)
+{
+    uint64_t m = 0, wt = 0;
+    for (int i = 0; i < a->n; i++) {
+        const cl_arch_item *it = &a->item[i];
+        switch (it->kind) {
+        case CL_ARCH_CONV:
+        case CL_ARCH_MAXPOOL:
+        case CL_ARCH_AVGPOOL: {
+            int pad = it->kind == CL_ARCH_CONV ? it->pad : 0;
+            int ho = (h + 2 * pad - it->k) / it->stride + 1, wo = (w + 2 * pad - it->k) / it->stride + 1;
+            if (ho < 1 || wo < 1) break; /* cl_arch_shapes refuses it */
+            uint64_t window = (uint64_t)it->k * it->k;
+            if (it->kind == CL_ARCH_CONV) {
+                m += (uint64_t)it->units * ho * wo * c * window;
+                wt += (uint64_t)it->units * c * window;
+                c = it->units;
+            } else {
+                m += (uint64_t)c * ho * wo * window; /* a compare or an add per window element */
+            }
+            h = ho, w = wo;
+            break;
+        }
+        case CL_ARCH_DENSE: {
+            uint64_t in = (uint64_t)c * h * w;
+            m += in * (uint64_t)it->units;
+            wt += in * (uint64_t)it->units;
+            c = it->units, h = w = 1;
+            break;
+        }
+        case CL_ARCH_FLATTEN: c = c * h * w, h = w = 1; break;
+        case CL_ARCH_DROPOUT: break;
+        }
+    }
+    *macs = m;
+    *weights = wt;
+    *features = c * h * w;
+}

@@ -21,6 +21,7 @@
 #define CLREG_ARCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CL_ARCH_MAX 32 /* items in one architecture */
 
@@ -60,5 +61,10 @@ typedef struct cl_arch_shape {
     int c, h, w;
 } cl_arch_shape;
 int cl_arch_shapes(const cl_arch *a, int c, int h, int w, cl_arch_shape *shape, size_t *nparams, const char *what);
+
+/* Per sample, for an architecture cl_arch_shapes accepts: the forward pass's multiply-adds (a pooling
+ * window element counts as one), the weights (biases aside: what a per-parameter pass such as a penalty
+ * visits, in the same unit) and the features the heads see. For an MLP, macs and weights are equal. */
+void cl_arch_costs(const cl_arch *a, int c, int h, int w, uint64_t *macs, uint64_t *weights, int *features);
 
 #endif

@@ -137,7 +137,7 @@ static void test_estimate_follows_measured_peak(void **state)
     struct {
         const char *what;
         double estimate, peak;
-    } m[3];
+    } m[4];
 
     /* 1. clreg train, EWC with a penalty term per task */
     const char *train[] = {"train", "--dataset", "idx", "--data-path", data, "--tasks", "6", "--hidden", "1500,1500",
@@ -169,7 +169,16 @@ static void test_estimate_follows_measured_peak(void **state)
     const char *run3[] = {"run", grid, "--data-path", data, "-o", res, NULL};
     if (run_child(run3, -1, 0, &m[2].peak) != 0) fail_msg("run failed:\n%s", out);
 
-    for (int i = 0; i < 3; i++) {
+    /* 4. a CNN whose conv outputs and signals per sample of the batch are most of its memory, with MAS's
+     * per-sample conv gradients at each task's end */
+    const char *cnn[] = {"train", "--dataset", "idx", "--data-path", data, "--tasks", "2", "--arch",
+                         "conv64k3p1, conv64k3p1, maxpool2, dense64", "--batch", "256", "--reg", "mas",
+                         "--threads", "1", NULL};
+    if (run_child(cnn, -1, 0, &m[3].peak) != 0) fail_msg("train (cnn) failed:\n%s", out);
+    m[3].what = "train cnn, mas";
+    m[3].estimate = printed_estimate(out);
+
+    for (int i = 0; i < 4; i++) {
         print_message("%-24s estimated %7.1f MB, measured %7.1f MB (%.2fx)\n", m[i].what, m[i].estimate, m[i].peak,
                       m[i].estimate / m[i].peak);
         /* the runs are sized so their own state dominates what every process holds */

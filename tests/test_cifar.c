@@ -147,7 +147,9 @@ static void test_memory_estimate(void **state)
     cl_stream s;
     assert_int_equal(cl_stream_create(&s, &d, &c), 0);
     int hidden[1] = {16};
-    cl_budget_run r = {.stream = &s, .hidden = hidden, .nhidden = 1, .batch = 8, .eval_batch = 8,
+    cl_arch arch;
+    cl_arch_from_hidden(&arch, hidden, 1);
+    cl_budget_run r = {.stream = &s, .arch = &arch, .batch = 8, .eval_batch = 8,
                        .opt = CL_OPT_ADAM, .epochs = 1, .blas_threads = 1};
     cl_budget_cell cell;
     cl_budget_cell_estimate(&r, &cell);

@@ -43,7 +43,7 @@ static void train(int ntasks, cl_run *r)
     if (cl_stream_create(&s, &data, &sc)) abort();
     cl_train_cfg tc = cl_train_defaults();
     int hidden[2] = {400, 400};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
     cl_train_stream(m, &s, &tc, r);
     cl_mlp_free(m);
     cl_stream_free(&s);

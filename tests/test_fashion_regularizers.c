@@ -32,7 +32,7 @@ static cl_metrics run_method(const cl_data *data, const char *method, int seed)
     cl_train_cfg tc = cl_train_defaults();
     tc.seed = (uint64_t)seed;
     int hidden[2] = {400, 400};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
     tc.reg = cl_reg_create(method, NULL, 0, m);
     assert_non_null(tc.reg);
     cl_run run;

@@ -211,8 +211,8 @@ static void test_text_forms(void **state)
     };
     for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
         if (load_bytes(dir, same[i], strlen(same[i]), &g, 1)) fail_msg("form %zu: %s", i, cl_errmsg());
-        assert_string_equal(g.dataset, "synthetic");
-        assert_int_equal(g.stream.ntasks, 3);
+        assert_string_equal(g.set.dataset, "synthetic");
+        assert_int_equal(g.set.stream.ntasks, 3);
         assert_int_equal(g.nsections, 1);
         assert_int_equal(g.sections[0].nvals[0], 2);
         assert_int_equal(g.sections[0].keyline[0], 5 + (i == 3));
@@ -333,7 +333,7 @@ static void test_grid_names(void **state)
     /* hidden = none is the explicit linear model */
     const char *linear = "[experiment]\ndataset = synthetic\nhidden = none\n[none]\n";
     if (load_bytes(dir, linear, strlen(linear), &g, 1)) fail_msg("%s", cl_errmsg());
-    assert_int_equal(g.nhidden, 0);
+    assert_int_equal(g.set.arch.n, 0);
     cl_grid_free(&g);
     tu_rmdir(dir);
 }

@@ -2,6 +2,7 @@
  * the importance-rank masks against a full sort, putting parameters back against plain evaluation, and
  * the command's output against its own accuracy matrix. */
 #include "tests/testutil.h"
+#include "tests/testdata.h"
 
 #include <math.h>
 
@@ -41,7 +42,7 @@ static void test_silent_units(void **state)
     make_stream(&s);
     cl_train_cfg tc = cl_train_defaults();
     int hidden[2] = {24, 16};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
     /* Silence units 3 and 7 of layer 1 and unit 5 of layer 2 whatever the input: inputs lie in [0, 1], so a
      * bias of -1000 keeps the pre-activation negative. */
     int forced[3][2] = {{0, 3}, {0, 7}, {1, 5}};
@@ -100,7 +101,7 @@ static void test_rank_mask_and_put_back(void **state)
     make_stream(&s);
     cl_train_cfg tc = cl_train_defaults();
     int hidden[1] = {20};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 1, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 1, &tc);
     tc.reg = cl_reg_create("mas", NULL, 0, m);
     assert_non_null(tc.reg);
     cl_task_view v = {.stream = &s, .task = 0};
@@ -198,6 +199,20 @@ static void test_cli(void **state)
     rc = tu_run_clreg("train --dataset synthetic --probe 0", out, sizeof out);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "--probe"));
+
+    /* a CNN: the rows put back agree with the matrix, and the probe says which units it counts */
+    char *dir = tu_mkdtemp(), cmd[2048];
+    td_write_mnist(dir, "", 200, 60, 8, 8, 4, TD_RAW);
+    snprintf(cmd, sizeof cmd, "train --dataset idx --data-path %s/ --stream split --tasks 2 --arch "
+                              "'conv4k3, maxpool2, dense8' --reg mas --probe 1 --quiet", dir);
+    if (tu_run_clreg(cmd, out, sizeof out) != 0) fail_msg("clreg %s failed:\n%s", cmd, out);
+    for (int j = 1; j <= 2; j++) {
+        assert_true(fabs(column("everything (the state after the task)", j) - column("after 1 ", j)) < 1e-9);
+        assert_true(fabs(column("nothing (the run's end)", j) - column("after 2 ", j)) < 1e-9);
+    }
+    assert_non_null(strstr(out, "units in hidden layer 1 (dense layers; conv channels are not probed)"));
+    assert_non_null(strstr(out, "least important 20%"));
+    tu_rmdir(dir);
 }
 
 int main(void)

@@ -137,7 +137,7 @@ static void test_costs(void **state)
     uint64_t cost[12];
     if (cl_shard_costs(&g, &d, cost)) fail_msg("%s", cl_errmsg());
     cl_stream s;
-    cl_stream_cfg sc = g.stream;
+    cl_stream_cfg sc = g.set.stream;
     if (cl_stream_create(&s, &d, &sc)) fail_msg("%s", cl_errmsg());
     assert_int_equal(s.ntasks, 2);
     /* per sample: 64 x 16 + 16 x 2 multiply-adds (two-class heads) */

@@ -89,7 +89,7 @@ static void test_save_state(void **state)
     tc.batch = 32;
     tc.eval_batch = 64;
     int hidden[2] = {8, 5};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
     snap sn = {{0}, {0}, cl_reg_create("ewc", NULL, 0, m)};
     char *dir = tu_mkdtemp();
     tc.reg = sn.reg;

@@ -29,7 +29,7 @@ static void run_stream(cl_stream_cfg *sc, cl_train_cfg *tc, cl_run *run)
     cl_stream s;
     assert_int_equal(cl_stream_create(&s, &data, sc), 0);
     int hidden[2] = {32, 16};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, tc);
     assert_non_null(m);
     assert_int_equal(cl_train_stream(m, &s, tc, run), 0);
     cl_mlp_free(m);
@@ -137,7 +137,7 @@ static void test_joint(void **state)
     cl_stream s;
     assert_int_equal(cl_stream_create(&s, &data, &sc), 0);
     int hidden[2] = {32, 16};
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 2, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
     tc.reg = cl_reg_create("joint", NULL, 0, m);
     assert_int_equal(cl_train_stream(m, &s, &tc, &joint), 0);
     print_message("task 1 after task 2: fine-tuning %.3f, joint %.3f\n", *cl_run_R(&plain, 2, 0), *cl_run_R(&joint, 2, 0));
@@ -153,7 +153,7 @@ static void test_joint(void **state)
     /* task-incremental: both heads are trained while task 2 trains (head 0 moves; it would not otherwise) */
     sc.scenario = CL_SCEN_TASK;
     assert_int_equal(cl_stream_create(&s, &data, &sc), 0);
-    m = cl_model_for_stream(&s, hidden, 2, &tc);
+    m = cl_mlp_for_stream(&s, hidden, 2, &tc);
     tc.reg = cl_reg_create("joint", NULL, 0, m);
     head_watch w = {NULL, 0};
     tc.on_task = watch_head;

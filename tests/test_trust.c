@@ -436,7 +436,7 @@ static void test_divergence(void **state)
     tc.eval_batch = 30;
     tc.opt = cl_optim_defaults(CL_OPT_ADAM);
     tc.opt.lr = 1000;
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 1, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 1, &tc);
     cl_run run;
     assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
     assert_true(run.diverged);
@@ -456,7 +456,7 @@ static void test_divergence(void **state)
     tc.opt = cl_optim_defaults(CL_OPT_SGD);
     tc.opt.momentum = 0;
     tc.opt.lr = 3e38f;
-    m = cl_model_for_stream(&s, hidden, 1, &tc);
+    m = cl_mlp_for_stream(&s, hidden, 1, &tc);
     assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
     assert_true(run.diverged);
     assert_true(isfinite(run.loss[0]) && run.loss[0] < 100);
@@ -467,7 +467,7 @@ static void test_divergence(void **state)
     tc = cl_train_defaults();
     tc.batch = 20;
     tc.eval_batch = 30;
-    m = cl_model_for_stream(&s, hidden, 1, &tc);
+    m = cl_mlp_for_stream(&s, hidden, 1, &tc);
     assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
     assert_false(run.diverged);
     cl_run_free(&run);
@@ -492,7 +492,7 @@ static void test_stop_flag(void **state)
     tc.eval_batch = 30;
     volatile sig_atomic_t stop = SIGINT;
     tc.stop = &stop;
-    cl_mlp *m = cl_model_for_stream(&s, hidden, 1, &tc);
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 1, &tc);
     cl_run run;
     assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
     assert_true(run.stopped);

@@ -131,12 +131,12 @@ int cl_fuzz_grid(const uint8_t *data, size_t size)
         for (const char *c = g.orders_text; *c; c++) norders += *c == '|';
     }
     long want = expected_cells(&g, norders);
-    const cl_data *d = g.dataset && !strcasecmp(g.dataset, "csv") ? &tabular : &images;
+    const cl_data *d = g.set.dataset && !strcasecmp(g.set.dataset, "csv") ? &tabular : &images;
     /* tasks: as given, else one per angle listed, else at most 5 (class groups of 10 classes, or the default) */
-    long tasks = g.stream.ntasks ? g.stream.ntasks : g.angles ? 1 : 5;
-    if (!g.stream.ntasks && g.angles)
-        for (const char *c = g.angles; *c; c++) tasks += *c == ',';
-    long side = FZ_SIDE + 2L * g.stream.pad, units = d->train.rows > 1 ? side * side : d->train.dim;
+    long tasks = g.set.stream.ntasks ? g.set.stream.ntasks : g.set.angles ? 1 : 5;
+    if (!g.set.stream.ntasks && g.set.angles)
+        for (const char *c = g.set.angles; *c; c++) tasks += *c == ',';
+    long side = FZ_SIDE + 2L * g.set.stream.pad, units = d->train.rows > 1 ? side * side : d->train.dim;
     if (want <= FZ_GRID_MAX_CELLS && tasks * units <= FZ_GRID_MAX_UNITS) {
         if (cl_grid_prepare(&g, d)) fz_check_message("cl_grid_prepare", &path, 1);
         else check_prepared(&g, want);
