@@ -598,24 +598,36 @@ static void test_directory_belongs_to_one_grid(void **state)
 static void test_shipped_grids(void **state)
 {
     (void)state;
+    /* where: 0 experiments/ on tiny MNIST-format data, 1 experiments/ and experiments/mnist/, 2 CIFAR-10 and
+     * 3 CIFAR-100 (experiments/cifar/, on tiny CIFAR-format files) */
     static const struct {
         const char *file;
-        int cells;
+        int cells, where;
     } shipped[] = {
-        {"quick.ini", 7},         {"permuted.ini", 48},     {"split_task.ini", 66},
-        {"split_domain.ini", 66}, {"split_class.ini", 66}, {"rotated.ini", 48},
+        {"quick.ini", 7, 0},          {"permuted.ini", 48, 1},        {"split_task.ini", 66, 1},
+        {"split_domain.ini", 66, 1},  {"split_class.ini", 66, 1},     {"rotated.ini", 48, 1},
+        {"split_task_cnn.ini", 51, 0}, {"cifar/cifar10_task.ini", 51, 2}, {"cifar/cifar10_domain.ini", 51, 2},
+        {"cifar/cifar10_class.ini", 51, 2}, {"cifar/cifar100_task.ini", 51, 3}, {"cifar/cifar100_domain.ini", 51, 3},
+        {"cifar/cifar100_class.ini", 51, 3},
     };
-    char *dir = tu_mkdtemp(), prefix[4200];
+    char *dir = tu_mkdtemp(), prefix[4200], c10[4200], c100[4200];
     td_write_mnist(dir, "", 40, 20, 28, 28, 10, 1);
     snprintf(prefix, sizeof prefix, "%s/", dir);
+    snprintf(c10, sizeof c10, "%s/c10", dir);
+    snprintf(c100, sizeof c100, "%s/c100", dir);
+    mkdir(c10, 0755);
+    mkdir(c100, 0755);
+    td_write_cifar10(c10, 20, 20, TD_RAW);
+    td_write_cifar100(c100, 200, 100, TD_RAW);
     int checked = 0;
     for (int mnist = 0; mnist < 2; mnist++) {
         for (size_t i = 0; i < sizeof shipped / sizeof *shipped; i++) {
             char path[256], args[8400], expect[300];
+            int where = shipped[i].where;
+            if (mnist && where != 1) continue;
             snprintf(path, sizeof path, "experiments/%s%s", mnist ? "mnist/" : "", shipped[i].file);
-            if (mnist && strcmp(shipped[i].file, "quick.ini") == 0) continue;
             if (access(path, R_OK) != 0) fail_msg("%s: missing", path);
-            snprintf(args, sizeof args, "run %s --dry-run --data-path %s", path, prefix);
+            snprintf(args, sizeof args, "run %s --dry-run --data-path %s", path, where == 2 ? c10 : where == 3 ? c100 : prefix);
             int rc = tu_run_clreg(args, out, sizeof out);
             if (rc != 0) fail_msg("%s: exit %d:\n%.2000s", path, rc, out);
             snprintf(expect, sizeof expect, "%s: %d cells", path, shipped[i].cells);
@@ -623,11 +635,12 @@ static void test_shipped_grids(void **state)
             checked++;
         }
     }
-    assert_int_equal(checked, 11);
+    assert_int_equal(checked, 18);
     /* A grid added to experiments/ must be added to the table above (and to the README's). */
     glob_t g;
     assert_int_equal(glob("experiments/*.ini", 0, NULL, &g), 0);
     assert_int_equal(glob("experiments/mnist/*.ini", GLOB_APPEND, NULL, &g), 0);
+    assert_int_equal(glob("experiments/cifar/*.ini", GLOB_APPEND, NULL, &g), 0);
     if (g.gl_pathc != (size_t)checked) fail_msg("experiments/ holds %zu grids, the test knows %d", g.gl_pathc, checked);
     globfree(&g);
     tu_rmdir(dir);
