@@ -274,20 +274,32 @@ void cl_linear_backward(float *din, float *dW, float *db, const float *dout, con
 
 void cl_dropout_forward(float *out, const float *in, uint8_t *mask, size_t n, float p, cl_rng *rng)
 {
-    /* The scale is computed once, in float, and the backward pass computes the same: a survivor's forward
-     * and backward factors are then exactly equal. */
+    /* In chunks, two passes: the draws, then the scaling, a loop the compiler vectorizes (a branch per
+     * unit, taken at random, made dropout ten times slower: 5% of a Zenke CIFAR step). Each 64-bit draw
+     * decides two units by its low and its high 32 bits: a unit is dropped when its 32 bits fall below
+     * p 2^32, so with probability p to within 2^-32. Units are multiplied by their factor, 1/(1-p) or 0, as
+     * PyTorch does: a dropped unit that is not finite stays so (0 x inf is NaN), and dropout never hides a
+     * divergence. The scale is computed once, in float, and the backward pass computes the same: a
+     * survivor's forward and backward factors are exactly equal. */
     float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) {
-        int keep = cl_rng_uniform(rng) >= p;
-        if (mask) mask[i] = (uint8_t)keep;
-        out[i] = keep ? in[i] * scale : 0.0f;
+    uint32_t below = (uint32_t)((double)p * 4294967296.0);
+    uint8_t chunk[4096];
+    for (size_t start = 0; start < n; start += sizeof chunk) {
+        size_t len = n - start < sizeof chunk ? n - start : sizeof chunk;
+        uint8_t *mk = mask ? mask + start : chunk;
+        for (size_t i = 0; i < len; i += 2) {
+            uint64_t bits = cl_rng_next(rng);
+            mk[i] = (uint32_t)bits >= below;
+            if (i + 1 < len) mk[i + 1] = (uint32_t)(bits >> 32) >= below;
+        }
+        for (size_t i = 0; i < len; i++) out[start + i] = in[start + i] * (mk[i] ? scale : 0.0f);
     }
 }
 
 void cl_dropout_backward(float *d, const uint8_t *mask, size_t n, float p)
 {
     float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) d[i] = mask[i] ? d[i] * scale : 0.0f;
+    for (size_t i = 0; i < n; i++) d[i] *= mask[i] ? scale : 0.0f;
 }
 
 void cl_relu_forward(float *x, size_t n)

@@ -162,8 +162,8 @@ void cl_linear_forward(float *out, const float *in, const float *W, const float 
 void cl_linear_backward(float *din, float *dW, float *db, const float *dout, const float *in, const float *W,
                         int B, int nin, int nout, int accumulate);
 /* Inverted dropout in training mode: out[n] = in * mask / (1 - p), with mask[i] = 0 with probability p
- * (one draw of rng per unit, in order). out may be in (in place); mask may be NULL when no backward pass
- * follows (the network's input). */
+ * (one 64-bit draw of rng per two units, in order). out may be in (in place); mask may be NULL when no
+ * backward pass follows (the network's input). */
 void cl_dropout_forward(float *out, const float *in, uint8_t *mask, size_t n, float p, cl_rng *rng);
 /* In place d <- d * mask / (1 - p): the signal at the dropout's output carried to its input. */
 void cl_dropout_backward(float *d, const uint8_t *mask, size_t n, float p);

@@ -109,17 +109,34 @@ static void test_softmax_xent_backward(void **state)
     }
 }
 
+/* The mean cross-entropy of head `head` on x, y; in training mode from the stream state *drop (the same
+ * masks every call), or in evaluation mode (drop NULL). */
+static double loss_at(cl_mlp *m, const float *x, const int *y, int B, int head, const cl_rng *drop)
+{
+    int C = m->head_out[head];
+    cl_mlp_set_training(m, drop);
+    cl_mlp_forward(m, x, B, head);
+    return cl_softmax_xent(m->logits, y, B, C, C, NULL);
+}
+
 /* Every parameter's gradient in m->grads (after a backward pass of the mean cross-entropy of head `head` on
  * x, y) against central differences; head 0's entries must still hold `sentinel` (another head's gradient is
  * left alone). drop: the dropout stream the analytic pass was run in training mode from, so that every
- * evaluation here draws the same masks (NULL: evaluation mode). Returns the parameters checked, and in
- * *nbelow (if given) how many of them lie below offset `below`. */
+ * evaluation here draws the same masks (NULL: evaluation mode).
+ *
+ * A max-pooling window whose two largest inputs lie within the step h of each other changes its winner
+ * inside [theta - h, theta + h]: a kink, where central differences average two pieces of the function.
+ * The one-sided differences then disagree by more than their rounding, and the analytic gradient, the
+ * derivative of the piece theta sits in, must match one of them. One near tie puts every weight of the
+ * layers below it at a kink at once; dropout before a pooling makes ties likelier (a CNN of the tests below
+ * has 0 to 21 of 320 parameters at kinks, by the masks' seed). At most 1 in 10 parameters may sit at one.
+ * Returns the parameters checked, and in *nbelow (if given) how many of them lie below offset `below`. */
 static size_t check_param_grads(cl_mlp *m, const float *x, const int *y, int B, int head, float sentinel,
                                 size_t below, size_t *nbelow, const cl_rng *drop, const char *what)
 {
     const float h = 1e-3f;
-    int C = m->head_out[head];
-    size_t checked = 0, under = 0;
+    size_t checked = 0, under = 0, kinks = 0;
+    double f0 = loss_at(m, x, y, B, head, drop);
     for (size_t i = 0; i < m->nparams; i++) {
         if (i >= m->head_off[0] && i < m->head_off[0] + m->head_len[0]) {
             assert_true(m->grads[i] == sentinel);
@@ -127,19 +144,23 @@ static size_t check_param_grads(cl_mlp *m, const float *x, const int *y, int B, 
         }
         float keep = m->params[i];
         m->params[i] = keep + h;
-        cl_mlp_set_training(m, drop);
-        cl_mlp_forward(m, x, B, head);
-        double fp = cl_softmax_xent(m->logits, y, B, C, C, NULL);
+        double fp = loss_at(m, x, y, B, head, drop);
         m->params[i] = keep - h;
-        cl_mlp_set_training(m, drop);
-        cl_mlp_forward(m, x, B, head);
-        double fm = cl_softmax_xent(m->logits, y, B, C, C, NULL);
+        double fm = loss_at(m, x, y, B, head, drop);
         m->params[i] = keep;
-        assert_close(m->grads[i], (fp - fm) / (2 * h), 3e-4, 3e-3, what, i);
+        double g = m->grads[i], central = (fp - fm) / (2 * h), left = (f0 - fm) / h, right = (fp - f0) / h;
+        /* the loss is a float near 1: one-sided differences round to about 1.2e-4 */
+        double tol = 3e-4 + 3e-3 * fmax(fabs(g), fabs(central));
+        if (!(fabs(g - central) <= tol) && fabs(left - right) > 5e-4 &&
+            (fabs(g - left) <= tol || fabs(g - right) <= tol))
+            kinks++;
+        else
+            assert_close(g, central, 3e-4, 3e-3, what, i);
         checked++;
         under += i < below;
     }
     cl_mlp_set_training(m, NULL);
+    if (kinks * 10 > checked) fail_msg("%s: %zu of %zu parameters at a kink", what, kinks, checked);
     if (nbelow) *nbelow = under;
     return checked;
 }
