@@ -221,13 +221,20 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
             t->stopped = 1;
             return NAN;
         }
-        if (joint) {
-            joint_batch(t, cur, t->order + start, nb);
-            loss = step_joint(t, cur, nb);
-        } else {
-            cl_stream_batch(s, cur, 0, t->order + start, nb, t->X, t->y);
-            loss = step_single(t, cur, nb);
-        }
+        if (joint) joint_batch(t, cur, t->order + start, nb);
+        else cl_stream_batch(s, cur, 0, t->order + start, nb, t->X, t->y);
+        /* The step's forward and backward passes, and only they, run in training mode. Its dropout masks come
+         * from a stream of their own, keyed by (task, epoch, step) as the shuffle is by (task, epoch): no
+         * other stream's draws move them, so a run repeats to the bit whatever the thread count. A step that
+         * runs several forward passes (joint training, one per head group) draws them one after another
+         * from that stream: distinct masks, the same every run. */
+        cl_rng drop;
+        cl_rng_seed(&drop, cfg->seed,
+                    cl_hash_mix(cl_hash_mix(cl_hash_mix(cl_hash_str("dropout"), (uint64_t)s->task[cur].id),
+                                            (uint64_t)epoch), (uint64_t)t->step));
+        cl_mlp_set_training(m, &drop);
+        loss = joint ? step_joint(t, cur, nb) : step_single(t, cur, nb);
+        cl_mlp_set_training(m, NULL);
         if (diverged_loss(loss)) return loss;
         if (has_after) {
             memcpy(t->grad_task, m->grads, m->nparams * sizeof(float));

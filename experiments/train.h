@@ -2,13 +2,14 @@
  *
  * R[i][j] is the test accuracy on task j after training tasks 0..i-1 in order (row 0: before any
  * training, for forward transfer). Every task, seen or not, is evaluated after every task. Randomness
- * (initialization, shuffling, sampled labels) derives from (seed, purpose, task, epoch) only, so a run is
- * reproducible to the bit for a given seed and BLAS kernel.
+ * (initialization, shuffling, sampled labels, dropout masks) derives from (seed, purpose, task, epoch, and
+ * for dropout the step) only, so a run is reproducible to the bit for a given seed and BLAS kernel.
  *
- * A training step: forward, backward of the task loss, then (with a regularizer) the penalty gradient
- * 2 lambda Omega (theta - theta*) is added, the optimizer steps over the trainable ranges, and the
- * regularizer's after_step sees the unregularized gradient. At the end of each task the regularizer's
- * end_task computes its importances on the task's data. */
+ * A training step: forward, backward of the task loss (the model in training mode for these two only, so
+ * dropout acts there; evaluations, observers and importance passes see it in evaluation mode), then (with a
+ * regularizer) the penalty gradient 2 lambda Omega (theta - theta*) is added, the optimizer steps over the
+ * trainable ranges, and the regularizer's after_step sees the unregularized gradient. At the end of each
+ * task the regularizer's end_task computes its importances on the task's data. */
 #ifndef CLREG_TRAIN_H
 #define CLREG_TRAIN_H
 

@@ -203,7 +203,7 @@ void cl_arch_describe(const cl_arch *a, char *out, size_t n)
 int cl_arch_shapes(const cl_arch *a, int c, int h, int w, cl_arch_shape *shape, size_t *nparams, const char *what)
 {
     size_t params = 0;
-    int flat = 0;
+    int flat = 0, dropped = 0; /* dropped: the item whose dropout acts on the current output (1-based) */
     char t[64];
     for (int i = 0; i < a->n; i++) {
         const cl_arch_item *it = &a->item[i];
@@ -226,16 +226,24 @@ int cl_arch_shapes(const cl_arch *a, int c, int h, int w, cl_arch_shape *shape, 
                 c = it->units;
             }
             h = ho, w = wo;
+            dropped = 0;
             break;
         }
         case CL_ARCH_DENSE: {
             size_t in = (size_t)c * h * w;
             params += (size_t)it->units * in + (size_t)it->units;
-            c = it->units, h = w = 1, flat = 1;
+            c = it->units, h = w = 1, flat = 1, dropped = 0;
             break;
         }
         case CL_ARCH_FLATTEN: c = c * h * w, h = w = 1, flat = 1; break;
-        case CL_ARCH_DROPOUT: break;
+        case CL_ARCH_DROPOUT:
+            /* Two dropouts in a row would be one dropout of 1 - (1-p)(1-q), written twice: refused, so an
+             * architecture has one reading. */
+            if (dropped)
+                return cl_fail("%s: item %d '%s': a second dropout on the output item %d already drops; use one "
+                               "dropout<P>", what, i + 1, t, dropped);
+            dropped = i + 1;
+            break;
         }
         if ((size_t)c * h * w > CL_ARCH_MAX_FEATURES)
             return cl_fail("%s: item %d '%s' gives %zu features per sample: at most %d", what, i + 1, t,

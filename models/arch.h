@@ -8,10 +8,18 @@
  *     maxpool<K>[s<S>]          max pooling over K x K windows, stride S (K)
  *     avgpool<K>[s<S>]          average pooling, the same
  *     dense<N>                  a fully connected layer of N units
- *     dropout<P>                dropout with probability P in (0, 1), seeded (runs stay deterministic)
+ *     dropout<P>                dropout with probability P in (0, 1) on the output of the item before it
+ *                               (the input when it comes first), seeded (runs stay deterministic)
  *     flatten                   optional: a dense layer after image-shaped outputs flattens them anyway
- * Every conv and dense layer is followed by a ReLU. Inputs are images of C x H x W (NCHW); a conv or pool
- * after a dense layer is refused (its output is no longer an image).
+ * Every conv and dense layer is followed by a ReLU, and a dropout after one acts after the ReLU. Inputs are
+ * images of C x H x W (NCHW); a conv or pool after a dense layer is refused (its output is no longer an
+ * image), and so is a second dropout on one output ("dropout0.5, flatten, dropout0.5").
+ *
+ * Dropout is inverted dropout: while training, each unit is zeroed with probability P and the survivors are
+ * scaled by 1/(1-P); evaluation and the importance passes use the whole network unscaled (models/mlp.h).
+ * The masks come from (seed, "dropout", task, epoch, step) (experiments/train.c), so a run is reproducible
+ * to the bit whatever the thread count. The usual values (Srivastava et al. 2014): dropout0.2 on the input,
+ * dropout0.5 after hidden layers.
  *
  * Presets name the networks the shipped grids use:
  *     mlp           dense400, dense400 (the MLP of the grids today; `hidden = 400, 400` means the same)
@@ -55,7 +63,8 @@ void cl_arch_describe(const cl_arch *a, char *out, size_t n);
 /* The shape after each item, for an input of c x h x w, and the parameter count (weights and biases of
  * the trunk, before the heads). shape[i] is the output of item i: c x h x w (h = w = 1 once flat, c then
  * the features). -1 with a message naming the item when it does not fit (a kernel or window larger than
- * its input, a conv or pool after a dense layer, more than CL_ARCH_MAX_FEATURES features). */
+ * its input, a conv or pool after a dense layer, a second dropout on one output, more than
+ * CL_ARCH_MAX_FEATURES features). */
 #define CL_ARCH_MAX_FEATURES (1 << 24)
 typedef struct cl_arch_shape {
     int c, h, w;

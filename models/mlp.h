@@ -8,11 +8,23 @@
  *
  * Forward and backward keep what the regularizers need for exact per-sample importances: the input of
  * every layer (act[l]) and, after a backward pass, the per-sample backward signal of every layer
- * (dz[l][k][o] = d loss_k / d z_o, z = W x + b the layer's pre-activation output, for sample k). */
+ * (dz[l][k][o] = d loss_k / d z_o, z = W x + b the layer's pre-activation output, for sample k).
+ *
+ * Dropout (arch item dropout<P>) may act on the input, on the output of any stem item and on the output of
+ * any dense layer. The model has two modes. Evaluation mode, the default, is deterministic: dropout is the
+ * identity there. Training mode (cl_mlp_set_training; the training loop turns it on for the forward and
+ * backward passes of a step only) draws a fresh mask per forward pass from a seeded stream and keeps it for
+ * the backward pass that follows. Evaluation, the probe and every per-sample importance pass
+ * (regularizers/importance.c, mas_local.c) must run in evaluation mode: an importance is a property of the
+ * network the penalty anchors, the one that is tested, and the per-sample identities above hold for that
+ * network; a mask would put a random factor into each sample's gradient, and the estimate would describe
+ * one thinned network instead. (SI's path integral, by contrast, takes the training step's gradient, masks
+ * and all, as the optimizer does.) */
 #ifndef CLREG_MLP_H
 #define CLREG_MLP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/rng.h"
 #include "models/arch.h"
@@ -22,6 +34,15 @@ typedef struct cl_linear {
     int in, out;
     size_t w, b; /* offsets of W[out][in] and b[out] in the flat parameter buffer */
 } cl_linear;
+
+/* Inverted dropout on one activation: in training mode each unit is zeroed with probability p and the
+ * survivors are scaled by 1/(1-p), so every unit keeps its expected value and evaluation mode, where dropout
+ * is the identity, needs no rescaling. The mask is stored (a byte per unit, not recomputed) because the
+ * backward pass must zero exactly the units the forward pass zeroed. */
+typedef struct cl_dropout {
+    float p;          /* drop probability in (0, 1); 0: no dropout at this place */
+    uint8_t *mask;    /* [bmax][units]: 1 where the unit survived the last training-mode forward pass */
+} cl_dropout;
 
 /* A convolutional stem before the dense layers: conv (each followed by a ReLU) and pooling items over NCHW
  * images, whose flattened output feeds the first dense layer. Conv parameters sit in the flat buffer before
@@ -35,10 +56,13 @@ typedef struct cl_stem {
     size_t w, b;          /* conv: offsets of W and b in the flat buffer */
     size_t in_n, out_n;   /* floats per sample at its input and output */
     const float *in;      /* its input during the last forward: the caller's x, or the previous item's out */
-    float *out;           /* [bmax][out_n]: conv: ReLU(conv(in)); pooling: the pooled input */
+    float *out;           /* [bmax][out_n]: conv: ReLU(conv(in)); pooling: the pooled input; then its dropout,
+                           * in place, in training mode */
     float *dout;          /* [bmax][out_n]: after a backward pass, the signal at the output: conv: at its
-                           * pre-activation (masked by the ReLU, what per-sample conv gradients need) */
+                           * pre-activation (masked by the ReLU and the dropout, what per-sample conv
+                           * gradients need); pooling: before its dropout */
     int *argmax;          /* max pooling: the winner of each window */
+    cl_dropout drop;      /* on out (p = 0: none) */
 } cl_stem;
 
 typedef struct cl_mlp {
@@ -58,8 +82,9 @@ typedef struct cl_mlp {
     float *params, *grads;
 
     /* Workspace for batches of up to bmax samples. act[l] is the input of trunk layer l (act[0] points at
-     * the caller's input; act[l+1] is owned: ReLU output of trunk layer l, [bmax][hidden[l]]). The head's
-     * input is act[nhidden]. dz[l] is the backward signal at trunk layer l's pre-activation; dz[nhidden]
+     * the caller's input, the stem's last output or xdrop; act[l+1] is owned: ReLU output of trunk layer l,
+     * [bmax][hidden[l]], after its dropout in training mode). The head's input is act[nhidden]. dz[l] is the
+     * backward signal at trunk layer l's pre-activation (through its ReLU and its dropout); dz[nhidden]
      * points at the head's (the dlogits passed to backward). */
     int bmax;
     const float **act;
@@ -71,6 +96,16 @@ typedef struct cl_mlp {
      * of zeroing them cost as much system time as the evaluation itself. */
     float *xbuf;
     int *ybuf, *posbuf;
+
+    /* Dropout (see the top of this file). Masks take a byte per unit and sample up to bmax; the input's
+     * dropout needs no mask (no backward pass goes into the data) but a copy of the dropped input. */
+    cl_dropout in_drop;   /* on the input (mask NULL) */
+    float *xdrop;         /* [bmax][ninput]: the input after in_drop (allocated when in_drop.p > 0) */
+    cl_dropout *drop;     /* [nhidden]: on act[l+1], the ReLU output of trunk layer l */
+    int ndrop;            /* dropout places in the model (0: the modes do not differ) */
+    int training;         /* 1: training mode (cl_mlp_set_training), 0: evaluation mode */
+    cl_rng drop_rng;      /* training mode: the stream masks are drawn from, advanced by every draw */
+    int masked;           /* the last forward pass drew masks, so the backward pass applies them */
 } cl_mlp;
 
 /* Create a model; hidden may be empty (nhidden = 0: a linear model per head). Parameters are zero until
@@ -78,8 +113,8 @@ typedef struct cl_mlp {
 cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *head_out, int nheads, int bmax);
 
 /* A model from an architecture (arch.h) over c x h x w inputs: its conv and pooling items form the stem,
- * its dense items the hidden layers, then the heads. Dropout is refused here for now (the forward pass has
- * no training mode yet). what names the architecture in messages. */
+ * its dense items the hidden layers, then the heads; a dropout item acts on the output of the item before
+ * it (the input when it comes first; flatten changes nothing). what names the architecture in messages. */
 cl_mlp *cl_mlp_create_arch(const cl_arch *a, int c, int h, int w, const int *head_out, int nheads, int bmax,
                            const char *what);
 void cl_mlp_free(cl_mlp *m);
@@ -94,8 +129,16 @@ void cl_mlp_init(cl_mlp *m, cl_rng *rng);
 /* The layer of head k and of trunk layer l. */
 static inline const cl_linear *cl_mlp_head(const cl_mlp *m, int k) { return &m->layer[m->nhidden + k]; }
 
+/* Training mode: with rng, every following forward pass draws its dropout masks from a copy of *rng (the
+ * model's copy advances, so two forward passes get different masks, and re-seeding repeats them), and the
+ * backward pass after it applies them. With NULL: evaluation mode, dropout is the identity (the default).
+ * A model without dropout computes the same in both modes. */
+void cl_mlp_set_training(cl_mlp *m, const cl_rng *rng);
+
 /* Forward x[B][ninput] through the trunk and head `head`; logits land in m->logits ([B][head_out[head]]).
- * x must stay valid until backward (act[0] points at it). */
+ * x must stay valid until backward (act[0] or the first stem item's input points at it). Masks are drawn
+ * in a fixed order (the input, the stem items, the dense layers; sample by sample, unit by unit), so they
+ * depend on the stream and B only. */
 void cl_mlp_forward(cl_mlp *m, const float *x, int B, int head);
 
 /* What a backward pass does with the parameter gradients. */
@@ -118,6 +161,12 @@ void cl_linear_forward(float *out, const float *in, const float *W, const float 
  * db[nout] = sum_k dout[k] (if db). dW and db are overwritten, or added to with `accumulate`. */
 void cl_linear_backward(float *din, float *dW, float *db, const float *dout, const float *in, const float *W,
                         int B, int nin, int nout, int accumulate);
+/* Inverted dropout in training mode: out[n] = in * mask / (1 - p), with mask[i] = 0 with probability p
+ * (one 64-bit draw of rng per two units, in order). out may be in (in place); mask may be NULL when no
+ * backward pass follows (the network's input). */
+void cl_dropout_forward(float *out, const float *in, uint8_t *mask, size_t n, float p, cl_rng *rng);
+/* In place d <- d * mask / (1 - p): the signal at the dropout's output carried to its input. */
+void cl_dropout_backward(float *d, const uint8_t *mask, size_t n, float p);
 /* In place y = max(x, 0). */
 void cl_relu_forward(float *x, size_t n);
 /* In place d <- d * (y > 0), with y the ReLU output. */

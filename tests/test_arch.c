@@ -126,6 +126,10 @@ static void test_bad_shapes(void **state)
         {"dense10, conv8k3", 1, 28, 28, "item 2 'conv8k3' after a dense layer or flatten"},
         {"flatten, maxpool2", 1, 28, 28, "item 2 'maxpool2' after a dense layer or flatten"},
         {"maxpool2, maxpool2, maxpool2", 1, 7, 7, "item 3 'maxpool2': a 2x2 window on a 1x1 input"},
+        {"dropout0.2, dropout0.2, dense5", 1, 4, 4,
+         "item 2 'dropout0.2': a second dropout on the output item 1 already drops"},
+        {"conv4k3, dropout0.5, flatten, dropout0.25", 1, 4, 4,
+         "item 4 'dropout0.25': a second dropout on the output item 2 already drops; use one dropout<P>"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cl_arch a;
@@ -136,12 +140,35 @@ static void test_bad_shapes(void **state)
     }
 }
 
+/* Dropout may follow any item, or come first (on the input); it keeps the shape and has no parameters. */
+static void test_dropout_places(void **state)
+{
+    (void)state;
+    cl_arch a, b;
+    assert_int_equal(cl_arch_parse(&a, "dropout0.2, conv4k3, dropout0.1, maxpool2, dropout0.3, flatten, dense10, "
+                                       "dropout0.5", "arch"), 0);
+    assert_int_equal(cl_arch_parse(&b, "conv4k3, maxpool2, flatten, dense10", "arch"), 0);
+    cl_arch_shape sa[CL_ARCH_MAX], sb[CL_ARCH_MAX];
+    size_t na, nb;
+    assert_int_equal(cl_arch_shapes(&a, 1, 8, 8, sa, &na, "arch"), 0);
+    assert_int_equal(cl_arch_shapes(&b, 1, 8, 8, sb, &nb, "arch"), 0);
+    assert_int_equal(na, nb);
+    /* 1x8x8 -> 1x8x8 -> 4x6x6 -> 4x6x6 -> 4x3x3 -> 4x3x3 -> 36 -> 10 -> 10 */
+    const int want[8][3] = {{1, 8, 8}, {4, 6, 6}, {4, 6, 6}, {4, 3, 3}, {4, 3, 3}, {36, 1, 1}, {10, 1, 1}, {10, 1, 1}};
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(sa[i].c, want[i][0]);
+        assert_int_equal(sa[i].h, want[i][1]);
+        assert_int_equal(sa[i].w, want[i][2]);
+    }
+    assert_true(a.item[7].kind == CL_ARCH_DROPOUT && a.item[7].p == 0.5f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zenke_preset_by_hand), cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_mlp_is_hidden),        cmocka_unit_test(test_bad_items),
-        cmocka_unit_test(test_bad_shapes),
+        cmocka_unit_test(test_bad_shapes),           cmocka_unit_test(test_dropout_places),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,9 @@ typedef struct fixture {
     cl_mlp *m;
 } fixture;
 
-/* The fixtures' network: 0 the MLP, 1 a CNN (set by the tests that run on it). */
+/* The fixtures' network: 0 the MLP, 1 a CNN (set by the tests that run on it), of architecture cnn_arch. */
 static int use_cnn;
+static const char *cnn_arch = "conv3k3p1, maxpool2, conv2k2, dense5";
 
 /* A split stream (3 tasks of 2 classes) in the given scenario and a random 36-7-5-heads MLP, or a CNN over
  * the 6x6 images: conv 3 channels 3x3 padded, max-pool 2, conv 2 channels 2x2, dense 5, the heads. */
@@ -48,7 +49,7 @@ static void make_fixture(fixture *f, cl_scenario sc)
     int hidden[2] = {7, 5};
     if (use_cnn) {
         cl_arch a;
-        assert_int_equal(cl_arch_parse(&a, "conv3k3p1, maxpool2, conv2k2, dense5", "arch"), 0);
+        assert_int_equal(cl_arch_parse(&a, cnn_arch, "arch"), 0);
         f->m = cl_mlp_create_arch(&a, 1, 6, 6, f->s.head_out, f->s.nheads, BMAX, "arch");
         assert_non_null(f->m);
     } else {
@@ -334,6 +335,58 @@ static void test_cnn_estimators(void **state)
     use_cnn = 0;
 }
 
+/* Importance passes run in evaluation mode, where dropout is the identity: the CNN fixture with dropout at
+ * the input, after stem items and after its dense layer has, to the bit, the importances of the same
+ * network without them, for every estimator that runs the model, also right after a training step's
+ * pass (the training loop leaves the model in evaluation mode after each step). */
+static void test_dropout_invisible(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *param;
+    } est[] = {{"mas", "norm=l2sq"}, {"mas", "estimate=batch"}, {"ewc", "fisher=exact"}, {"ewc", "fisher=sampled"},
+               {"mas-local", NULL}};
+    use_cnn = 1;
+    for (size_t e = 0; e < sizeof est / sizeof est[0]; e++) {
+        float *imp[2];
+        size_t n = 0;
+        for (int drop = 0; drop < 2; drop++) {
+            cnn_arch = drop ? "dropout0.2, conv3k3p1, dropout0.3, maxpool2, conv2k2, dropout0.1, dense5, dropout0.5"
+                            : "conv3k3p1, maxpool2, conv2k2, dense5";
+            fixture f;
+            make_fixture(&f, CL_SCEN_TASK);
+            assert_int_equal(f.m->ndrop, drop ? 4 : 0);
+            if (drop) { /* a training-mode pass, as a step runs, then evaluation mode, as the loop leaves it */
+                cl_rng d;
+                cl_rng_seed(&d, 1, 2);
+                float *x = calloc((size_t)BMAX * f.m->ninput, sizeof(float));
+                cl_mlp_set_training(f.m, &d);
+                cl_mlp_forward(f.m, x, BMAX, 0);
+                cl_mlp_set_training(f.m, NULL);
+                free(x);
+            }
+            const char *params[2] = {"samples=37", est[e].param};
+            cl_reg *r = cl_reg_create(est[e].method, params, est[e].param ? 2 : 1, f.m);
+            if (!r) fail_msg("%s", cl_errmsg());
+            cl_rng rng;
+            cl_rng_seed(&rng, 3, 3);
+            cl_task_view v = {.stream = &f.s, .task = 1, .test = r->on_test, .nsamples = NSAMP, .rng = &rng};
+            assert_int_equal(cl_reg_end_task(r, f.m, &v), 0);
+            n = f.m->nparams;
+            imp[drop] = malloc(n * sizeof(float));
+            assert_int_equal(cl_reg_importance(r, imp[drop]), 0);
+            cl_reg_free(r);
+            free_fixture(&f);
+        }
+        if (memcmp(imp[0], imp[1], n * sizeof(float)))
+            fail_msg("%s %s: importances differ with dropout items", est[e].method, est[e].param ? est[e].param : "");
+        free(imp[0]);
+        free(imp[1]);
+    }
+    cnn_arch = "conv3k3p1, maxpool2, conv2k2, dense5";
+    use_cnn = 0;
+}
+
 /* The local per-sample gradient itself, against finite differences of ||y||^2 for layer 1 (one sample). */
 static void test_mas_local_gradient_fd(void **state)
 {
@@ -436,7 +489,7 @@ int main(void)
         cmocka_unit_test(test_ewc_empirical),  cmocka_unit_test(test_ewc_sampled),
         cmocka_unit_test(test_ewc_exact),      cmocka_unit_test(test_mas_local),
         cmocka_unit_test(test_mas_local_gradient_fd), cmocka_unit_test(test_si),
-        cmocka_unit_test(test_cnn_estimators),
+        cmocka_unit_test(test_cnn_estimators), cmocka_unit_test(test_dropout_invisible),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
