@@ -42,6 +42,7 @@ typedef struct net_shape {
     double stem_ints;       /* per sample: max pooling's winners */
     double col;             /* the im2col workspace: the largest conv's */
     double conv_w;          /* the largest conv weight tensor: per-sample gradients' workspace */
+    double drop_bytes;      /* per sample: dropout's masks (models/mlp.c) */
     int nconv;
     cl_conv_shape conv[CL_ARCH_MAX];
 } net_shape;
@@ -52,6 +53,7 @@ static void net_shape_of(net_shape *n, const cl_arch *a, const cl_stream *s)
     cl_arch_shape shape[CL_ARCH_MAX];
     int c = s->channels, h = s->in_rows, w = s->in_cols;
     n->nfeat = s->input_dim;
+    int seen_layer = 0;
     if (cl_arch_shapes(a, c, h, w, shape, NULL, "arch")) return; /* checked with the grid: not reached */
     for (int i = 0; i < a->n; i++) {
         const cl_arch_item *it = &a->item[i];
@@ -70,6 +72,9 @@ static void net_shape_of(net_shape *n, const cl_arch *a, const cl_stream *s)
             n->nfeat = (int)out;
         }
         if (it->kind == CL_ARCH_DENSE) n->hidden[n->nhidden++] = it->units;
+        /* dropout: a byte of mask per unit it drops; on the input, a float copy of the dropped input instead */
+        if (it->kind == CL_ARCH_DROPOUT) n->drop_bytes += seen_layer ? out : 4 * out;
+        seen_layer |= it->kind != CL_ARCH_DROPOUT && it->kind != CL_ARCH_FLATTEN;
         if (it->kind != CL_ARCH_DENSE && it->kind != CL_ARCH_FLATTEN && it->kind != CL_ARCH_DROPOUT)
             c = shape[i].c, h = shape[i].h, w = shape[i].w;
     }
@@ -153,7 +158,8 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
     for (int h = 0; h < s->nheads; h++) maxout = dmax(maxout, s->head_out[h]);
     widest = dmax(widest, maxout);
 
-    out->model = 4 * (2 * P + B * (2 * H + maxout)) + 4 * B * (net.stem_floats + net.stem_ints) + 4 * net.col;
+    out->model = 4 * (2 * P + B * (2 * H + maxout)) + 4 * B * (net.stem_floats + net.stem_ints) + 4 * net.col +
+                 B * net.drop_bytes;
     out->optim = 4 * P * (r->opt == CL_OPT_ADAM ? 2 : 1);
 
     /* the regularizer */

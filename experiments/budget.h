@@ -11,9 +11,9 @@
  * A cell's peak, counted from the code that allocates it (P = the model's parameters, B = max(batch, the
  * evaluation batch: 1000 for an MLP, the batch with conv layers), floats of 4 bytes):
  *   model        parameters and gradients 2P; activations and backward signals of B samples per hidden
- *                layer and per conv or pooling item (max pooling's winners besides); the largest conv's
- *                im2col workspace; logits of B samples; the evaluation's input batch of B samples, kept
- *                once the model has been evaluated                             (models/mlp.c, train.c)
+ *                layer and per conv or pooling item (max pooling's winners and dropout's masks
+ *                besides); the largest conv's im2col workspace; logits of B samples; the evaluation's
+ *                input batch of B samples, kept once the model has been evaluated  (models/mlp.c, train.c)
  *   optimizer    Adam's two moments 2P, SGD's velocity P                       (core/optim.c)
  *   regularizer  importance and anchor 2P per penalty term (EWC in separate mode: one term per task);
  *                SI's path integral and start 2P; the two copies the training loop keeps for methods

@@ -172,7 +172,7 @@ static void test_estimate_follows_measured_peak(void **state)
     /* 4. a CNN whose conv outputs and signals per sample of the batch are most of its memory, with MAS's
      * per-sample conv gradients at each task's end */
     const char *cnn[] = {"train", "--dataset", "idx", "--data-path", data, "--tasks", "2", "--arch",
-                         "conv64k3p1, conv64k3p1, maxpool2, dense64", "--batch", "256", "--reg", "mas",
+                         "dropout0.1, conv64k3p1, dropout0.25, conv64k3p1, maxpool2, dense64, dropout0.5", "--batch", "256", "--reg", "mas",
                          "--threads", "1", NULL};
     if (run_child(cnn, -1, 0, &m[3].peak) != 0) fail_msg("train (cnn) failed:\n%s", out);
     m[3].what = "train cnn, mas";
