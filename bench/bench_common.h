@@ -1,11 +1,14 @@
 /* What the benchmarks share: Fashion-MNIST as a one-task stream (the plain data), the shape every
- * throughput number in the README is measured on, and running ./clreg as a child to time it and read its
- * peak memory. */
+ * throughput number in the README is measured on, running ./clreg as a child to time it and read its
+ * peak memory, and running the PyTorch side of a comparison (bench/torch/) and reading what it prints. */
 #ifndef CLREG_BENCH_COMMON_H
 #define CLREG_BENCH_COMMON_H
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,6 +71,42 @@ static inline double bench_reap(pid_t pid, const char *what)
 static inline double bench_run_state_mb(void)
 {
     return (4 * 478416.0 + 1000.0 * (784 + 2 * 400 * 2 + 10) + 128.0 * 784 + 60000 + 384.0 * 1000) * 4 / 1e6;
+}
+
+/* Debian's interpreter, where `make bench` installs python3-torch: the python3 first on PATH may be another
+ * build (pyenv's, say) that does not see Debian's packages. */
+#define BENCH_PYTHON "/usr/bin/python3"
+
+/* Run a shell command and return its standard output, whole and NUL-terminated (its standard error passes
+ * through to ours); NULL when it could not start or did not exit with status 0. Free the result. */
+static inline char *bench_capture(const char *cmd)
+{
+    fflush(stdout);
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t len = 0, cap = 4096;
+    char *out = cl_malloc(cap);
+    for (size_t got; (got = fread(out + len, 1, cap - len - 1, p)) > 0;) {
+        len += got;
+        if (cap - len < 2) out = cl_realloc(out, cap *= 2);
+    }
+    out[len] = 0;
+    int st = pclose(p);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The number after `key` on the first line of out that starts with "key " (the scripts under bench/torch/
+ * print one "key value" pair a line); NAN when there is none. */
+static inline double bench_value(const char *out, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, key, n) == 0 && line[n] == ' ') return strtod(line + n + 1, NULL);
+    return NAN;
 }
 
 #endif
