@@ -78,8 +78,9 @@ static inline double bench_run_state_mb(void)
 #define BENCH_PYTHON "/usr/bin/python3"
 
 /* Run a shell command and return its standard output, whole and NUL-terminated (its standard error passes
- * through to ours); NULL when it could not start or did not exit with status 0. Free the result. */
-static inline char *bench_capture(const char *cmd)
+ * through to ours, unless the command redirects it); *ok says whether it exited with status 0. NULL when it
+ * could not start. Free the result. */
+static inline char *bench_capture(const char *cmd, int *ok)
 {
     fflush(stdout);
     FILE *p = popen(cmd, "r");
@@ -92,10 +93,7 @@ static inline char *bench_capture(const char *cmd)
     }
     out[len] = 0;
     int st = pclose(p);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        free(out);
-        return NULL;
-    }
+    *ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     return out;
 }
 
