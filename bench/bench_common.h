@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
+#include "models/mlp.h"
 
 static inline int bench_fashion_task(cl_data *d, cl_stream *s)
 {
@@ -105,6 +106,57 @@ static inline double bench_value(const char *out, const char *key)
     for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
         if (strncmp(line, key, n) == 0 && line[n] == ' ') return strtod(line + n + 1, NULL);
     return NAN;
+}
+
+/* The parameters (or importances) of a flat buffer, packed in PyTorch's order: each conv layer's weight then
+ * its bias, then each dense layer's and the head's. The flat buffer starts every weight on a cache line
+ * (models/mlp.c), so it holds a few floats of padding that PyTorch's parameters do not. Returns the count. */
+static inline size_t bench_pack(const cl_mlp *m, const float *flat, float *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->nstem; i++) {
+        const cl_stem *st = &m->stem[i];
+        if (st->kind != CL_STEM_CONV) continue;
+        size_t nw = (size_t)st->conv.cout * st->conv.cin * st->conv.k * st->conv.k;
+        if (out) {
+            memcpy(out + n, flat + st->w, sizeof(float) * nw);
+            memcpy(out + n + nw, flat + st->b, sizeof(float) * st->conv.cout);
+        }
+        n += nw + st->conv.cout;
+    }
+    for (int l = 0; l <= m->nhidden; l++) { /* the trunk's dense layers, then head 0 (the benchmarks have one) */
+        const cl_linear *L = &m->layer[l];
+        size_t nw = (size_t)L->out * L->in;
+        if (out) {
+            memcpy(out + n, flat + L->w, sizeof(float) * nw);
+            memcpy(out + n + nw, flat + L->b, sizeof(float) * L->out);
+        }
+        n += nw + L->out;
+    }
+    return n;
+}
+
+/* n items of `size` bytes into dir/name; -1 with a message. */
+static inline int bench_write(const char *dir, const char *name, const void *p, size_t size, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(p, size, n, f) == n;
+    if (f && fclose(f)) ok = 0;
+    if (!ok) fprintf(stderr, "bench: cannot write %s\n", path);
+    return ok ? 0 : -1;
+}
+
+/* Remove the files of a NULL-terminated list from dir, then dir. */
+static inline void bench_remove(const char *dir, const char *const *names)
+{
+    char path[512];
+    for (int i = 0; names[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
 }
 
 #endif

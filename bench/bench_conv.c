@@ -46,7 +46,7 @@
 #include "regularizers/regularizer.h"
 
 enum {
-    B = 128,              /* batch, both sides */
+    B = 128,              /* batch, both sides: clreg train's default */
     NTRAIN = 10000,       /* samples of clreg's timed epoch and of its importances */
     NTEST = 16,           /* the stream needs a test split; evaluating it twice adds 0.1% to the timed epoch */
     CEIL_STEPS = 12,      /* steps of the sgemm-only ceiling */
@@ -145,45 +145,6 @@ static double importance(cl_mlp *m, const cl_stream *s, const char *method, cons
     return rc ? -1 : t;
 }
 
-/* The parameters (or importances) of a flat buffer, packed in PyTorch's order: each conv layer's weight then
- * its bias, then each dense layer's and the head's. The flat buffer starts every weight on a cache line
- * (models/mlp.c), so it holds a few floats of padding that PyTorch's parameters do not. Returns the count. */
-static size_t pack(const cl_mlp *m, const float *flat, float *out)
-{
-    size_t n = 0;
-    for (int i = 0; i < m->nstem; i++) {
-        const cl_stem *st = &m->stem[i];
-        if (st->kind != CL_STEM_CONV) continue;
-        size_t nw = (size_t)st->conv.cout * st->conv.cin * st->conv.k * st->conv.k;
-        if (out) {
-            memcpy(out + n, flat + st->w, sizeof(float) * nw);
-            memcpy(out + n + nw, flat + st->b, sizeof(float) * st->conv.cout);
-        }
-        n += nw + st->conv.cout;
-    }
-    for (int l = 0; l <= m->nhidden; l++) { /* the trunk's dense layers, then head 0 */
-        const cl_linear *L = &m->layer[l];
-        size_t nw = (size_t)L->out * L->in;
-        if (out) {
-            memcpy(out + n, flat + L->w, sizeof(float) * nw);
-            memcpy(out + n + nw, flat + L->b, sizeof(float) * L->out);
-        }
-        n += nw + L->out;
-    }
-    return n;
-}
-
-static int write_file(const char *dir, const char *name, const void *p, size_t size, size_t n)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(p, size, n, f) == n;
-    if (f && fclose(f)) ok = 0;
-    if (!ok) fprintf(stderr, "bench: cannot write %s\n", path);
-    return ok ? 0 : -1;
-}
-
 /* n floats of dir/name into a new buffer; NULL if the file is missing or of another size. */
 static float *read_floats(const char *dir, const char *name, size_t n)
 {
@@ -218,13 +179,8 @@ static void compare(const float *a, const float *b, size_t n, double *rel_l2, do
 
 static void remove_dir(const char *dir)
 {
-    static const char *const names[] = {"params.f32", "x.f32", "y.i32", "torch_ewc.f32", "torch_mas.f32"};
-    char path[512];
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    static const char *const names[] = {"params.f32", "x.f32", "y.i32", "torch_ewc.f32", "torch_mas.f32", NULL};
+    bench_remove(dir, names);
 }
 
 int main(int argc, char **argv)
@@ -248,19 +204,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: %s\n", cl_errmsg());
         return 1;
     }
-    cl_train_cfg tc = cl_train_defaults();
-    tc.eval_batch = B; /* the model's batch workspace covers both; 1,000 CIFAR samples through it would be 0.9 GB */
-    cl_mlp *m = cl_mlp_create_arch(&a, 3, 32, 32, s.head_out, s.nheads, B, "bench");
+    cl_train_cfg tc = cl_train_defaults(); /* batch 128, Adam lr 1e-3, one epoch */
+    tc.eval_batch = cl_eval_batch(&a, tc.batch);
+    cl_mlp *m = cl_model_for_stream(&s, &a, &tc); /* as clreg train builds it */
     if (!m) {
         fprintf(stderr, "bench: %s\n", cl_errmsg());
         return 1;
     }
-    cl_rng_seed(&r, tc.seed, cl_hash_str("init"));
-    cl_mlp_init(m, &r);
     printf("bench_conv: zenke-cifar (conv32k3p1 x2, maxpool2, conv64k3p1 x2, maxpool2, dense512, 10 outputs; %zu "
            "parameters) on CIFAR-shaped random data (3x32x32), batch %d, Adam, one thread; OpenBLAS kernel %s; "
            "times are process CPU time\n",
-           pack(m, m->params, NULL), B, cl_blas_core());
+           bench_pack(m, m->params, NULL), B, cl_blas_core());
     fflush(stdout);
 
     /* (a) clreg: one epoch of the training loop, then the ceiling */
@@ -295,12 +249,12 @@ int main(int argc, char **argv)
     cl_stream_batch(&s, 0, 0, pos, TORCH_SAMPLES, x, y);
     int32_t *y32 = cl_malloc(sizeof(int32_t) * TORCH_SAMPLES);
     for (int i = 0; i < TORCH_SAMPLES; i++) y32[i] = y[i];
-    size_t np = pack(m, m->params, NULL);
+    size_t np = bench_pack(m, m->params, NULL);
     float *packed = cl_malloc(sizeof(float) * np);
-    pack(m, m->params, packed);
-    if (write_file(dir, "params.f32", packed, sizeof(float), np) ||
-        write_file(dir, "x.f32", x, sizeof(float), (size_t)TORCH_SAMPLES * s.input_dim) ||
-        write_file(dir, "y.i32", y32, sizeof(int32_t), TORCH_SAMPLES)) {
+    bench_pack(m, m->params, packed);
+    if (bench_write(dir, "params.f32", packed, sizeof(float), np) ||
+        bench_write(dir, "x.f32", x, sizeof(float), (size_t)TORCH_SAMPLES * s.input_dim) ||
+        bench_write(dir, "y.i32", y32, sizeof(int32_t), TORCH_SAMPLES)) {
         remove_dir(dir);
         return 1;
     }
@@ -323,9 +277,9 @@ int main(int argc, char **argv)
     double torch_sps = bench_value(out, "train_samples_per_sec"), torch_n = bench_value(out, "samples");
     double torch_ewc = bench_value(out, "ewc_sec") * NTRAIN / torch_n, torch_mas = bench_value(out, "mas_sec") * NTRAIN / torch_n;
     double ewc_l2, ewc_max, mas_l2, mas_max;
-    pack(m, ewc, packed);
+    bench_pack(m, ewc, packed);
     compare(tw, packed, np, &ewc_l2, &ewc_max);
-    pack(m, mas, packed);
+    bench_pack(m, mas, packed);
     compare(tm, packed, np, &mas_l2, &mas_max);
     const char *ver = strstr(out, "debian_version ");
 

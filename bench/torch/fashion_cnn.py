@@ -14,6 +14,11 @@ weights and biases, the same distribution as clreg's). The test accuracy is over
 
 Prints one line per seed, "seed N accuracy A seconds T", then "mean M std S" (the sample standard deviation
 over the seeds). Run with Debian's /usr/bin/python3 (python3-torch); `make bench` installs it.
+
+With --start DIR it also trains once from clreg's initial parameters (DIR/init.f32, flat in PyTorch's order)
+with clreg's batch order (DIR/order.i32: the training images of every epoch, in the order clreg's training
+loop takes them) and prints "same_start accuracy A": a run that differs from clreg's only by the arithmetic,
+where the seeds' runs differ by their initializations and shuffles too.
 """
 import argparse
 import gzip
@@ -68,15 +73,18 @@ def fashion_cnn():
         nn.Linear(128, 10))
 
 
-def run(seed, train, test, epochs, batch):
+def run(seed, train, test, epochs, batch, init=None, orders=None):
     torch.manual_seed(seed)
     model = fashion_cnn()
+    if init is not None:
+        with torch.no_grad():
+            torch.nn.utils.vector_to_parameters(init, model.parameters())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     shuffle = torch.Generator().manual_seed(seed)
     x, y = train
     t0 = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=shuffle)
+    for epoch in range(epochs):
+        order = torch.randperm(len(x), generator=shuffle) if orders is None else orders[epoch]
         for start in range(0, len(x), batch):
             idx = order[start:start + batch]
             opt.zero_grad(set_to_none=True)
@@ -98,9 +106,19 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--start", help="directory with clreg's init.f32 and order.i32: one more run from them")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     train, test = load_split(a.data, "train"), load_split(a.data, "t10k")
+    if a.start:
+        init = torch.from_numpy(np.fromfile(os.path.join(a.start, "init.f32"), dtype="<f4").copy())
+        nparams = sum(p.numel() for p in fashion_cnn().parameters())
+        orders = np.fromfile(os.path.join(a.start, "order.i32"), dtype="<i4").astype(np.int64)
+        if init.numel() != nparams or orders.size != a.epochs * len(train[0]):
+            sys.exit("fashion_cnn.py: %s: expected %d parameters and %d epochs of %d images, got %d and %d indices"
+                     % (a.start, nparams, a.epochs, len(train[0]), init.numel(), orders.size))
+        acc, sec = run(0, train, test, a.epochs, a.batch, init, torch.from_numpy(orders).view(a.epochs, -1))
+        print("same_start accuracy %.4f seconds %.1f" % (acc, sec), flush=True)
     accs = []
     for seed in (int(s) for s in a.seeds.split(",")):
         acc, sec = run(seed, train, test, a.epochs, a.batch)
