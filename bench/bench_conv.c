@@ -6,8 +6,8 @@
  *
  * (a) Training throughput. clreg: one epoch of the training loop itself (cl_train_stream: shuffle, batch
  *     assembly, forward, cross-entropy, backward, Adam) over NTRAIN samples; PyTorch: the same network and
- *     step on random batches (bench/torch/zenke_cifar.py). Both as samples/s, a 50,000-sample CIFAR epoch
- *     extrapolated from them. Against clreg, the same sgemm calls alone on the same shapes (per sample: a
+ *     step on random batches (bench/torch/zenke_cifar.py), with glibc's heap kept and with its defaults (see
+ *     KEEP_HEAP). All as samples/s, a 50,000-sample CIFAR epoch extrapolated from them. Against clreg, the same sgemm calls alone on the same shapes (per sample: a
  *     conv's forward gemm, its weight-gradient gemm and, above the first, its input-signal gemm; the dense
  *     layers' batched gemms): the fraction of the BLAS ceiling a whole step reaches, the rest being
  *     im2col/col2im, ReLU, pooling, the optimizer and batch assembly.
@@ -19,7 +19,9 @@
  *     exact method, a loop over single samples (forward, backward, accumulate grad^2 or |grad|), timed on
  *     TORCH_SAMPLES samples and extrapolated to NTRAIN (goal: clreg at least 3x faster). Both sides then
  *     compute the importances of the first TORCH_SAMPLES samples at the same parameters, and the two must
- *     agree: the check that they measure the same quantity.
+ *     agree: the check that they measure the same quantity. And where clreg's time goes in one batch: an
+ *     importance pass is a forward pass, a backward pass for the signals and, per sample, the same weight-
+ *     gradient gemm a training step runs once per sample too, so it costs about one training step.
  *
  * Times are process CPU time on both sides (one thread each, so the time spent computing; on a machine shared
  * with other work, wall-clock time would add the time the process waited for a core). They stay noisy all the
@@ -53,6 +55,17 @@ enum {
     TORCH_STEPS = 40,     /* PyTorch's timed training batches (after 2 untimed) */
     TORCH_SAMPLES = 1000  /* PyTorch's per-sample loops, and the samples both sides' importances are checked on */
 };
+
+/* glibc's malloc serves blocks above its mmap threshold from fresh mappings and returns the top of its heap to
+ * the kernel once more than a trim threshold is free. PyTorch allocates every step's activations anew (16 MB
+ * for one conv layer's output at batch 128) and frees them, so by default each step faults its activation
+ * memory in again, page by page: on this network a third or more of its CPU time, most of it in the kernel
+ * (page faults are dear on a virtual machine). These tunables keep the heap, which is what PyTorch's
+ * performance tuning guide gets by another allocator (jemalloc, TCMalloc); clreg allocates its buffers once.
+ * Both are reported: the kept heap compares the arithmetic, the defaults are what a user gets out of the box. */
+#define KEEP_HEAP "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
+
+_Static_assert(TORCH_SAMPLES >= B, "the batch profile runs on the first B of PyTorch's samples");
 
 #define CIFAR_EPOCH 50000.0 /* CIFAR-10's training split, what an epoch means to a user of this network */
 
@@ -107,6 +120,35 @@ static double gemm_ceiling(const cl_mlp *m)
     double t = (cpu_now() - t0) / CEIL_STEPS;
     free(col), free(tmp), free(G);
     return t;
+}
+
+/* Where one batch's time goes, in CPU seconds (each the mean of 3 runs), on the batch x, y of B samples:
+ * t[0] the forward pass, t[1] the backward pass with parameter gradients after the cross-entropy (a training
+ * step but for the optimizer's 0.5%), t[2] the backward pass with signals only and t[3] the per-sample conv
+ * gradients of every conv layer (an importance pass but for its dense layers' one gemm each). The parameters
+ * stay as they are. */
+static void batch_profile(cl_mlp *m, const float *x, const int *y, double t[4])
+{
+    float *dl = cl_aligned_calloc((size_t)B * m->maxout, sizeof(float)), *om = cl_aligned_calloc(m->nparams, sizeof(float));
+    float *G = cl_aligned_calloc(cl_mlp_conv_max(m, NULL), sizeof(float));
+    memset(t, 0, 4 * sizeof *t);
+    for (int rep = 0; rep < 3; rep++) {
+        double c0 = cpu_now();
+        cl_mlp_forward(m, x, B, 0);
+        double c1 = cpu_now();
+        cl_softmax_xent(m->logits, y, B, m->head_out[0], m->head_out[0], dl);
+        cl_mlp_backward(m, dl, B, 0, CL_GRAD_SET);
+        double c2 = cpu_now();
+        cl_mlp_backward(m, dl, B, 0, CL_GRAD_NONE);
+        double c3 = cpu_now();
+        for (int i = 0; i < m->nstem; i++)
+            if (m->stem[i].kind == CL_STEM_CONV)
+                cl_conv2d_sample_grads(om + m->stem[i].w, om + m->stem[i].b, m->stem[i].dout, m->stem[i].in, B,
+                                       &m->stem[i].conv, 1, 1.0f / B, NULL, m->col, G);
+        double c4 = cpu_now();
+        t[0] += (c1 - c0) / 3, t[1] += (c2 - c1) / 3, t[2] += (c3 - c2) / 3, t[3] += (c4 - c3) / 3;
+    }
+    free(dl), free(om), free(G);
 }
 
 /* CIFAR-shaped random data held as clreg holds CIFAR: uint8 pixels, channel-planar, labels 0..9. */
@@ -247,6 +289,8 @@ int main(int argc, char **argv)
     int *y = cl_malloc(sizeof(int) * TORCH_SAMPLES), *pos = cl_malloc(sizeof(int) * TORCH_SAMPLES);
     for (int i = 0; i < TORCH_SAMPLES; i++) pos[i] = i;
     cl_stream_batch(&s, 0, 0, pos, TORCH_SAMPLES, x, y);
+    double prof[4];
+    batch_profile(m, x, y, prof);
     int32_t *y32 = cl_malloc(sizeof(int32_t) * TORCH_SAMPLES);
     for (int i = 0; i < TORCH_SAMPLES; i++) y32[i] = y[i];
     size_t np = bench_pack(m, m->params, NULL);
@@ -258,23 +302,29 @@ int main(int argc, char **argv)
         remove_dir(dir);
         return 1;
     }
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s bench/torch/zenke_cifar.py --threads 1 --batch %d --steps %d --state %s --samples %d",
-             BENCH_PYTHON, B, TORCH_STEPS, dir, TORCH_SAMPLES);
-    int ok;
-    char *out = bench_capture(cmd, &ok);
+    /* PyTorch twice: with the heap kept (the comparison of the arithmetic, and the importances), then as
+     * glibc's allocator runs it by default (training only; see KEEP_HEAP) */
+    char cmd[1024], cmd2[1024];
+    snprintf(cmd, sizeof cmd, KEEP_HEAP " %s bench/torch/zenke_cifar.py --threads 1 --batch %d --steps %d --state %s "
+             "--samples %d", BENCH_PYTHON, B, TORCH_STEPS, dir, TORCH_SAMPLES);
+    snprintf(cmd2, sizeof cmd2, "%s bench/torch/zenke_cifar.py --threads 1 --batch %d --steps %d --train-only",
+             BENCH_PYTHON, B, TORCH_STEPS);
+    int ok, ok2 = 0;
+    char *out = bench_capture(cmd, &ok), *out2 = NULL;
     float *tw = NULL, *tm = NULL;
     if (out && ok && bench_value(out, "params") == (double)np) {
         tw = read_floats(dir, "torch_ewc.f32", np);
         tm = read_floats(dir, "torch_mas.f32", np);
+        out2 = bench_capture(cmd2, &ok2);
     }
     remove_dir(dir);
-    if (!tw || !tm) {
-        fprintf(stderr, "bench: the PyTorch side failed (%s)%s\n", cmd,
-                out && ok ? ": its network's parameter count differs from clreg's" : "");
+    if (!tw || !tm || !out2 || !ok2) {
+        fprintf(stderr, "bench: the PyTorch side failed (%s)%s\n", tw && tm ? cmd2 : cmd,
+                out && ok && !tw ? ": its network's parameter count differs from clreg's" : "");
         return 1;
     }
     double torch_sps = bench_value(out, "train_samples_per_sec"), torch_n = bench_value(out, "samples");
+    double def_sps = bench_value(out2, "train_samples_per_sec"), def_sys = bench_value(out2, "train_system_share");
     double torch_ewc = bench_value(out, "ewc_sec") * NTRAIN / torch_n, torch_mas = bench_value(out, "mas_sec") * NTRAIN / torch_n;
     double ewc_l2, ewc_max, mas_l2, mas_max;
     bench_pack(m, ewc, packed);
@@ -288,18 +338,25 @@ int main(int argc, char **argv)
            ver ? (int)strcspn(ver + 15, "\n") : 7, ver ? ver + 15 : "unknown");
     printf("  (a) training; clreg: one epoch of its training loop over %d samples, PyTorch: %d batches after 2 "
            "untimed\n", NTRAIN, TORCH_STEPS);
-    printf("      clreg    %7.1f samples/s   (a 50,000-sample epoch: %6.1f s)\n", sps, CIFAR_EPOCH / sps);
-    printf("      PyTorch  %7.1f samples/s   (a 50,000-sample epoch: %6.1f s)\n", torch_sps, CIFAR_EPOCH / torch_sps);
-    printf("      clreg / PyTorch: %.2fx\n", sps / torch_sps);
+    printf("      clreg                      %6.1f samples/s   (a 50,000-sample epoch: %5.1f s)\n", sps,
+           CIFAR_EPOCH / sps);
+    printf("      PyTorch, heap kept         %6.1f samples/s   (a 50,000-sample epoch: %5.1f s)   clreg / PyTorch: "
+           "%.2fx\n", torch_sps, CIFAR_EPOCH / torch_sps, sps / torch_sps);
+    printf("      PyTorch, glibc's defaults  %6.1f samples/s   (a 50,000-sample epoch: %5.1f s)   clreg / PyTorch: "
+           "%.2fx  (%.0f%% of its CPU time in the kernel)\n", def_sps, CIFAR_EPOCH / def_sps, sps / def_sps,
+           100 * def_sys);
     printf("      the same sgemm calls alone: %.1f samples/s; clreg's training reaches %.2f of this ceiling\n",
            B / ceil, ceil * NTRAIN / B / epoch);
     printf("  (b) exact per-sample importances over %d samples; clreg's training epoch on them: %.1f s; PyTorch's "
-           "loop over single samples timed on %.0f and extrapolated x%.0f\n", NTRAIN, epoch, torch_n,
+           "loop over single samples (heap kept) timed on %.0f and extrapolated x%.0f\n", NTRAIN, epoch, torch_n,
            NTRAIN / torch_n);
     printf("      EWC, empirical Fisher: clreg %6.1f s = %.2f epochs (goal <= 1.5); PyTorch %6.1f s: clreg %.2fx "
            "faster (goal >= 3)\n", t_ewc, t_ewc / epoch, torch_ewc, torch_ewc / t_ewc);
     printf("      MAS, ||logits||^2:     clreg %6.1f s = %.2f epochs (goal <= 1.5); PyTorch %6.1f s: clreg %.2fx "
            "faster (goal >= 3)\n", t_mas, t_mas / epoch, torch_mas, torch_mas / t_mas);
+    printf("      where clreg's time goes, per batch of %d: forward %.0f ms, backward signals %.0f ms, per-sample conv "
+           "gradients %.0f ms (an importance pass); forward %.0f ms, backward with parameter gradients %.0f ms (a "
+           "training step)\n", B, prof[0] * 1e3, prof[2] * 1e3, prof[3] * 1e3, prof[0] * 1e3, prof[1] * 1e3);
     printf("      the same quantity: on the first %d samples at the same parameters, PyTorch's importances differ "
            "from clreg's by %.1e (EWC) and %.1e (MAS) in L2 norm, relative; largest entry %.1e and %.1e of the "
            "largest importance\n", TORCH_SAMPLES, ewc_l2, mas_l2, ewc_max, mas_max);
@@ -308,7 +365,7 @@ int main(int argc, char **argv)
     int same = ewc_l2 < 1e-3 && mas_l2 < 1e-3;
     if (!same) fprintf(stderr, "bench: clreg's and PyTorch's importances disagree\n");
 
-    free(out), free(tw), free(tm), free(packed), free(ewc), free(mas), free(x), free(y), free(y32), free(pos);
+    free(out), free(out2), free(tw), free(tm), free(packed), free(ewc), free(mas), free(x), free(y), free(y32), free(pos);
     cl_mlp_free(m);
     cl_stream_free(&s);
     cl_data_free(&d);
