@@ -7,10 +7,11 @@
  * (a) Training throughput. clreg: one epoch of the training loop itself (cl_train_stream: shuffle, batch
  *     assembly, forward, cross-entropy, backward, Adam) over NTRAIN samples; PyTorch: the same network and
  *     step on random batches (bench/torch/zenke_cifar.py), with glibc's heap kept and with its defaults (see
- *     KEEP_HEAP). All as samples/s, a 50,000-sample CIFAR epoch extrapolated from them. Against clreg, the same sgemm calls alone on the same shapes (per sample: a
- *     conv's forward gemm, its weight-gradient gemm and, above the first, its input-signal gemm; the dense
- *     layers' batched gemms): the fraction of the BLAS ceiling a whole step reaches, the rest being
- *     im2col/col2im, ReLU, pooling, the optimizer and batch assembly.
+ *     KEEP_HEAP). All as samples/s, a 50,000-sample CIFAR epoch extrapolated from them. Against clreg, the
+ *     same sgemm calls alone on the same shapes (per sample: a conv's forward gemm, its weight-gradient gemm
+ *     and, above the first, its input-signal gemm; the dense layers' batched gemms): the fraction of the BLAS
+ *     ceiling a whole step reaches, the rest being im2col/col2im, ReLU, pooling, the optimizer and batch
+ *     assembly.
  * (b) Exact per-sample importances over the NTRAIN samples, through the regularizers' own end-of-task code
  *     (cl_reg_end_task, what the training loop calls): EWC with the empirical Fisher (fisher=empirical: the
  *     mean of the squared per-sample gradient of log p(true label | x)) and MAS in the paper's form
