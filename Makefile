@@ -64,7 +64,8 @@ help:
 	@echo "make test       deps + build + the test suite, optimized and under ASan+UBSan, and fuzz-ci"
 	@echo "make fuzz       deps + every fuzz target for FUZZ_TIME seconds each (default 300)"
 	@echo "make fuzz-ci    every fuzz target for FUZZ_CI_TIME seconds each (default 25; part of make test)"
-	@echo "make bench      deps + build + benchmarks (throughput against the BLAS ceiling, memory)"
+	@echo "make bench      deps + python3-torch + build + benchmarks (throughput against the BLAS ceiling and"
+	@echo "                against PyTorch, importances, memory, a Fashion-MNIST CNN against PyTorch's accuracy)"
 	@echo "make clean      remove build outputs"
 
 deps:
@@ -163,8 +164,28 @@ fuzz: deps fuzz-build
 fuzz-ci: fuzz-build
 	@tests/fuzz/run_fuzz.sh $(FUZZ_CI_TIME) $(FUZZ_TARGETS)
 
-bench: deps clreg $(BENCH_SRC:%.c=build/opt/%)
-	@for b in $(BENCH_SRC:%.c=build/opt/%); do echo "== $$b"; $$b || exit 1; done
+# PyTorch, for the benchmarks that compare clreg with it (bench/torch/, run by Debian's /usr/bin/python3).
+# Installed by `make bench` alone, the way deps installs its packages: the build and the tests never need
+# it, and it is most of a gigabyte.
+BENCH_PACKAGES := python3-torch
+
+.PHONY: bench-deps
+bench-deps:
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make bench: installing" $$missing; \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	    { echo "make bench: apt-get failed for:" $$missing >&2; exit 1; }; \
+	fi
+
+# Every benchmark runs, one after the other (their timings must not share the cores), and a failing one does
+# not hide the numbers of the rest; the target fails at the end if any did.
+bench: deps bench-deps clreg $(BENCH_SRC:%.c=build/opt/%)
+	@failed=; for b in $(BENCH_SRC:%.c=build/opt/%); do echo "== $$b"; $$b || failed="$$failed $${b##*/}"; done; \
+	if [ -n "$$failed" ]; then echo "make bench: failed:$$failed" >&2; exit 1; fi
 
 clean:
 	rm -rf build clreg
