@@ -145,8 +145,10 @@ int main(void)
         bench_remove(dir, files);
         return 1;
     }
-    snprintf(cmd, sizeof cmd, "%s bench/torch/fashion_cnn.py --seeds 1,2,3 --epochs %d --batch %d --threads 1 "
-             "--start %s", BENCH_PYTHON, EPOCHS, BATCH, dir);
+    char seeds[256] = "";
+    for (int i = 0; i < NSEEDS; i++) snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%d", i ? "," : "", i + 1);
+    snprintf(cmd, sizeof cmd, "%s bench/torch/fashion_cnn.py --seeds %s --epochs %d --batch %d --threads 1 "
+             "--start %s", BENCH_PYTHON, seeds, EPOCHS, BATCH, dir);
     int ok;
     char *out = bench_capture(cmd, &ok);
     bench_remove(dir, files);

@@ -37,8 +37,8 @@ static int set_labels(cl_settings *s, const char *v, const char *what)
 
 static int set_label_column(cl_settings *s, const char *v, const char *what)
 {
-    (void)what;
-    replace(&s->label_column, *v ? v : NULL);
+    (void)what; /* checked with the dataset (cl_data_check_opts): an empty one too, as a wrong name */
+    replace(&s->label_column, v);
     s->data_opts.label_column = s->label_column;
     return 0;
 }
