@@ -34,10 +34,9 @@ typedef struct cl_conv_shape {
  * stride or padding out of range (pad < k, so every output sees at least one input). */
 int cl_conv_shape_init(cl_conv_shape *s, int cin, int h, int w, int cout, int k, int stride, int pad);
 
-static inline size_t cl_conv_col_size(const cl_conv_shape *s)
-{
-    return (size_t)s->cin * s->k * s->k * (size_t)s->ho * s->wo;
-}
+/* Floats of workspace (col) the layer's functions need: one sample's im2col matrix, or for a stride-1 layer
+ * the larger of that and the shifted path's buffers (models/conv.c). */
+size_t cl_conv_col_size(const cl_conv_shape *s);
 
 /* col[cin k k][ho wo] from one image x[cin][h][w] */
 void cl_im2col(float *col, const float *x, const cl_conv_shape *s);
