@@ -16,8 +16,14 @@
  * vectors, because G_n sums over output positions. So cl_conv2d_sample_grads forms G_n and accumulates
  * |G_n| or G_n^2 (DESIGN.md, "Networks of layers").
  *
- * Workspace: col holds one sample's im2col matrix, cl_conv_col_size(s) floats; G (sample grads) holds
- * cout x cin k k floats. */
+ * Stride-1 layers with at least 8 input channels (all but the first of a typical stem) compute the same
+ * sums without im2col, as k k gemms over shifted views of a zero-padded copy of the input (models/conv.c:
+ * the k k-fold copy, and col2im's pass over it, cost more than the smaller gemms lose); the per-sample G_n
+ * is formed the same way.
+ *
+ * Workspace: col holds cl_conv_col_size(s) floats (one sample's im2col matrix, or the shifted path's padded
+ * input, its gradient, the output over the padded width and the weights by kernel offset, whichever is
+ * larger); G (sample grads) holds cout x cin k k floats. */
 #ifndef CLREG_CONV_H
 #define CLREG_CONV_H
 
