@@ -81,9 +81,179 @@ void cl_col2im_add(float *x, const float *col, const cl_conv_shape *s)
             }
 }
 
+/* ---- stride 1: shifted gemms over the padded input (no im2col) ----------------------------------------
+ *
+ * With stride 1, output position (oh, ow) reads the padded input xp[c][oh + i][ow + j] at kernel offset
+ * (i, j). Lay xp out as planes of hp = h + 2 pad rows of wp = w + 2 pad floats and compute the output over
+ * the padded width, ye[cout][ho][wp] (Q' = ho wp columns, the last wp - wo of each row garbage): then for
+ * each offset the input the outputs read is one strided matrix, xp + i wp + j viewed as [cin][Q'] with row
+ * stride plane, and the layer is k k gemms with K = cin instead of one over the k k times larger im2col
+ * matrix:
+ *     ye    += W_ij xp_ij                 W_ij[cout][cin] = W[.][.][i][j]
+ *     G_ij  += ye_dy xp_ij^T              (dy copied into ye's layout, its garbage columns zero)
+ *     dxp_ij += W_ij^T ye_dy              (shifted views of the padded input gradient; the padding dropped)
+ * The garbage columns read inputs wrapped from the next row: discarded in the forward pass, multiplied by
+ * the zero signal in the backward ones. The view at the last offset reaches k - 1 floats past hp wp, so
+ * planes get one more row (and the views of dxp's channels never overlap in one gemm). Each output still
+ * sums the same products, in another order: exact to float rounding. Used from cin >= CL_CONV_SHIFT_CIN:
+ * with fewer channels (the RGB input) K would be too short for the gemm to run well. */
+#define CL_CONV_SHIFT_CIN 8
+
+static int shifted(const cl_conv_shape *s)
+{
+    return s->stride == 1 && s->cin >= CL_CONV_SHIFT_CIN;
+}
+
+/* The workspace of the shifted path, carved from col (cl_conv_col_size counts it). */
+typedef struct shift_ws {
+    int wp, plane, Q;        /* padded row, plane (hp + 1 rows), extended output Q' = ho wp */
+    float *xp, *dxp, *ye;    /* xp[cin][plane], dxp[cin][plane], ye[cout][Q'] */
+    float *Wk, *Gk;          /* Wk[k k][cout][cin] the weights by offset, Gk[k k][cout][cin] their gradient */
+} shift_ws;
+
+static void shift_carve(shift_ws *ws, const cl_conv_shape *s, float *col)
+{
+    ws->wp = s->w + 2 * s->pad;
+    ws->plane = (s->h + 2 * s->pad + 1) * ws->wp;
+    ws->Q = s->ho * ws->wp;
+    size_t xn = (size_t)s->cin * ws->plane, kw = (size_t)s->k * s->k * s->cout * s->cin;
+    ws->xp = col;
+    ws->dxp = ws->xp + xn;
+    ws->ye = ws->dxp + xn;
+    ws->Wk = ws->ye + (size_t)s->cout * ws->Q;
+    ws->Gk = ws->Wk + kw;
+}
+
+size_t cl_conv_col_size(const cl_conv_shape *s)
+{
+    size_t col = (size_t)s->cin * s->k * s->k * (size_t)s->ho * s->wo;
+    if (!shifted(s)) return col;
+    size_t wp = (size_t)s->w + 2 * s->pad, plane = ((size_t)s->h + 2 * s->pad + 1) * wp;
+    size_t ws = 2 * (size_t)s->cin * plane + (size_t)s->cout * s->ho * wp + 2 * (size_t)s->k * s->k * s->cout * s->cin;
+    return ws > col ? ws : col;
+}
+
+/* Wk[i k + j][o][c] = W[o][c][i][j] */
+static void shift_weights(float *Wk, const float *W, const cl_conv_shape *s)
+{
+    const int kk = s->k * s->k;
+    for (int o = 0; o < s->cout; o++)
+        for (int c = 0; c < s->cin; c++)
+            for (int t = 0; t < kk; t++) Wk[((size_t)t * s->cout + o) * s->cin + c] = W[((size_t)o * s->cin + c) * kk + t];
+}
+
+/* The interior of xp (its padding zeroed once by the caller) from one image x[cin][h][w]. */
+static void shift_pad(float *xp, const float *x, const cl_conv_shape *s, const shift_ws *ws)
+{
+    for (int c = 0; c < s->cin; c++)
+        for (int i = 0; i < s->h; i++)
+            memcpy(xp + (size_t)c * ws->plane + (size_t)(i + s->pad) * ws->wp + s->pad, x + ((size_t)c * s->h + i) * s->w,
+                   sizeof(float) * s->w);
+}
+
+/* ye's valid columns from dy_n[cout][ho][wo] (its garbage columns zeroed once by the caller). */
+static void shift_dy(float *ye, const float *dyn, const cl_conv_shape *s, const shift_ws *ws)
+{
+    for (int o = 0; o < s->cout; o++)
+        for (int i = 0; i < s->ho; i++)
+            memcpy(ye + (size_t)o * ws->Q + (size_t)i * ws->wp, dyn + ((size_t)o * s->ho + i) * s->wo, sizeof(float) * s->wo);
+}
+
+/* Gk[k k][cout][cin] (= or +=, beta) = ye_dy xp_ij^T at every offset: one sample's weight gradient by offset. */
+static void shift_weight_grad(const cl_conv_shape *s, const shift_ws *ws, float beta)
+{
+    const size_t nk = (size_t)s->cout * s->cin;
+    for (int i = 0; i < s->k; i++)
+        for (int j = 0; j < s->k; j++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, s->cin, ws->Q, 1.0f, ws->ye, ws->Q,
+                        ws->xp + (size_t)i * ws->wp + j, ws->plane, beta, ws->Gk + (size_t)(i * s->k + j) * nk, s->cin);
+}
+
+static void forward_shifted(float *y, const float *x, const float *W, const float *b, int B, const cl_conv_shape *s,
+                            float *col)
+{
+    shift_ws ws;
+    shift_carve(&ws, s, col);
+    const int P = s->ho * s->wo;
+    const size_t nk = (size_t)s->cout * s->cin;
+    shift_weights(ws.Wk, W, s);
+    memset(ws.xp, 0, sizeof(float) * (size_t)s->cin * ws.plane);
+    for (int n = 0; n < B; n++) {
+        shift_pad(ws.xp, x + (size_t)n * s->cin * s->h * s->w, s, &ws);
+        /* ye[cout][Q'] = sum over offsets of Wk[ij][cout][cin] xp_ij[cin][Q'] */
+        for (int i = 0; i < s->k; i++)
+            for (int j = 0; j < s->k; j++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, ws.Q, s->cin, 1.0f,
+                            ws.Wk + (size_t)(i * s->k + j) * nk, s->cin, ws.xp + (size_t)i * ws.wp + j, ws.plane,
+                            i || j ? 1.0f : 0.0f, ws.ye, ws.Q);
+        float *yn = y + (size_t)n * s->cout * P;
+        for (int o = 0; o < s->cout; o++) {
+            float bo = b ? b[o] : 0.0f;
+            for (int oh = 0; oh < s->ho; oh++) {
+                const float *src = ws.ye + (size_t)o * ws.Q + (size_t)oh * ws.wp;
+                float *dst = yn + (size_t)o * P + (size_t)oh * s->wo;
+                for (int ow = 0; ow < s->wo; ow++) dst[ow] = src[ow] + bo;
+            }
+        }
+    }
+}
+
+/* dW[o][c][i][j] (+)= Gk[ij][o][c] */
+static void shift_scatter(float *dW, const float *Gk, const cl_conv_shape *s, int accumulate)
+{
+    const int kk = s->k * s->k;
+    for (int o = 0; o < s->cout; o++)
+        for (int c = 0; c < s->cin; c++) {
+            float *d = dW + ((size_t)o * s->cin + c) * kk;
+            for (int t = 0; t < kk; t++) {
+                float g = Gk[((size_t)t * s->cout + o) * s->cin + c];
+                d[t] = accumulate ? d[t] + g : g;
+            }
+        }
+}
+
+static void backward_shifted(float *dx, float *dW, const float *dy, const float *x, const float *W, int B,
+                             const cl_conv_shape *s, float *col, int accumulate)
+{
+    shift_ws ws;
+    shift_carve(&ws, s, col);
+    const int P = s->ho * s->wo;
+    const size_t nk = (size_t)s->cout * s->cin, in_n = (size_t)s->cin * s->h * s->w;
+    if (dx) shift_weights(ws.Wk, W, s);
+    memset(ws.xp, 0, sizeof(float) * (size_t)s->cin * ws.plane);
+    memset(ws.ye, 0, sizeof(float) * (size_t)s->cout * ws.Q);
+    for (int n = 0; n < B; n++) {
+        shift_dy(ws.ye, dy + (size_t)n * s->cout * P, s, &ws);
+        if (dW) {
+            /* summed over the batch in Gk, scattered into dW's layout once */
+            shift_pad(ws.xp, x + (size_t)n * in_n, s, &ws);
+            shift_weight_grad(s, &ws, n ? 1.0f : 0.0f);
+        }
+        if (dx) {
+            /* dxp = sum over offsets of the shifted Wk[ij]^T[cin][cout] ye[cout][Q'], then its interior */
+            memset(ws.dxp, 0, sizeof(float) * (size_t)s->cin * ws.plane);
+            for (int i = 0; i < s->k; i++)
+                for (int j = 0; j < s->k; j++)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->cin, ws.Q, s->cout, 1.0f,
+                                ws.Wk + (size_t)(i * s->k + j) * nk, s->cin, ws.ye, ws.Q, 1.0f,
+                                ws.dxp + (size_t)i * ws.wp + j, ws.plane);
+            float *dxn = dx + (size_t)n * in_n;
+            for (int c = 0; c < s->cin; c++)
+                for (int i = 0; i < s->h; i++)
+                    memcpy(dxn + ((size_t)c * s->h + i) * s->w,
+                           ws.dxp + (size_t)c * ws.plane + (size_t)(i + s->pad) * ws.wp + s->pad, sizeof(float) * s->w);
+        }
+    }
+    if (dW && B > 0) shift_scatter(dW, ws.Gk, s, accumulate);
+}
+
 void cl_conv2d_forward(float *y, const float *x, const float *W, const float *b, int B, const cl_conv_shape *s,
                        float *col)
 {
+    if (shifted(s)) {
+        forward_shifted(y, x, W, b, B, s, col);
+        return;
+    }
     const int KK = s->cin * s->k * s->k, P = s->ho * s->wo;
     for (int n = 0; n < B; n++) {
         float *yn = y + (size_t)n * s->cout * P;
@@ -104,15 +274,21 @@ void cl_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const 
         if (dW) memset(dW, 0, sizeof(float) * (size_t)s->cout * KK);
         if (db) memset(db, 0, sizeof(float) * (size_t)s->cout);
     }
+    for (int n = 0; n < B && db; n++) {
+        const float *dyn = dy + (size_t)n * s->cout * P;
+        for (int o = 0; o < s->cout; o++) {
+            double sum = 0;
+            for (int p = 0; p < P; p++) sum += dyn[(size_t)o * P + p];
+            db[o] += (float)sum;
+        }
+    }
+    if (shifted(s)) {
+        if (dx || dW) backward_shifted(dx, dW, dy, x, W, B, s, col, 1);
+        return;
+    }
     if (dx) memset(dx, 0, sizeof(float) * in_n * (size_t)B);
     for (int n = 0; n < B; n++) {
         const float *dyn = dy + (size_t)n * s->cout * P;
-        if (db)
-            for (int o = 0; o < s->cout; o++) {
-                double sum = 0;
-                for (int p = 0; p < P; p++) sum += dyn[(size_t)o * P + p];
-                db[o] += (float)sum;
-            }
         if (dW) {
             cl_im2col(col, x + (size_t)n * in_n, s);
             /* dW[cout][KK] += dy_n[cout][P] col[KK][P]^T */
@@ -132,13 +308,27 @@ void cl_conv2d_sample_grads(float *omegaW, float *omegab, const float *dy, const
 {
     const int KK = s->cin * s->k * s->k, P = s->ho * s->wo;
     const size_t nW = (size_t)s->cout * KK, in_n = (size_t)s->cin * s->h * s->w;
+    shift_ws ws;
+    if (shifted(s)) {
+        shift_carve(&ws, s, col);
+        memset(ws.xp, 0, sizeof(float) * (size_t)s->cin * ws.plane);
+        memset(ws.ye, 0, sizeof(float) * (size_t)s->cout * ws.Q);
+    }
     for (int n = 0; n < B; n++) {
         const float *dyn = dy + (size_t)n * s->cout * P;
         float f = scale * (weight ? weight[n] : 1.0f);
         if (f == 0.0f) continue;
-        cl_im2col(col, x + (size_t)n * in_n, s);
-        /* G_n[cout][KK] = dy_n[cout][P] col_n[KK][P]^T: this sample's weight gradient */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, KK, P, 1.0f, dyn, P, col, P, 0.0f, G, KK);
+        if (shifted(s)) {
+            /* G_n by kernel offset in Gk, then into W's layout */
+            shift_pad(ws.xp, x + (size_t)n * in_n, s, &ws);
+            shift_dy(ws.ye, dyn, s, &ws);
+            shift_weight_grad(s, &ws, 0.0f);
+            shift_scatter(G, ws.Gk, s, 0);
+        } else {
+            cl_im2col(col, x + (size_t)n * in_n, s);
+            /* G_n[cout][KK] = dy_n[cout][P] col_n[KK][P]^T: this sample's weight gradient */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, KK, P, 1.0f, dyn, P, col, P, 0.0f, G, KK);
+        }
         if (square)
             for (size_t i = 0; i < nW; i++) omegaW[i] += f * G[i] * G[i];
         else

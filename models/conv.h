@@ -16,8 +16,14 @@
  * vectors, because G_n sums over output positions. So cl_conv2d_sample_grads forms G_n and accumulates
  * |G_n| or G_n^2 (DESIGN.md, "Networks of layers").
  *
- * Workspace: col holds one sample's im2col matrix, cl_conv_col_size(s) floats; G (sample grads) holds
- * cout x cin k k floats. */
+ * Stride-1 layers with at least 8 input channels (all but the first of a typical stem) compute the same
+ * sums without im2col, as k k gemms over shifted views of a zero-padded copy of the input (models/conv.c:
+ * the k k-fold copy, and col2im's pass over it, cost more than the smaller gemms lose); the per-sample G_n
+ * is formed the same way.
+ *
+ * Workspace: col holds cl_conv_col_size(s) floats (one sample's im2col matrix, or the shifted path's padded
+ * input, its gradient, the output over the padded width and the weights by kernel offset, whichever is
+ * larger); G (sample grads) holds cout x cin k k floats. */
 #ifndef CLREG_CONV_H
 #define CLREG_CONV_H
 
@@ -34,10 +40,9 @@ typedef struct cl_conv_shape {
  * stride or padding out of range (pad < k, so every output sees at least one input). */
 int cl_conv_shape_init(cl_conv_shape *s, int cin, int h, int w, int cout, int k, int stride, int pad);
 
-static inline size_t cl_conv_col_size(const cl_conv_shape *s)
-{
-    return (size_t)s->cin * s->k * s->k * (size_t)s->ho * s->wo;
-}
+/* Floats of workspace (col) the layer's functions need: one sample's im2col matrix, or for a stride-1 layer
+ * the larger of that and the shifted path's buffers (models/conv.c). */
+size_t cl_conv_col_size(const cl_conv_shape *s);
 
 /* col[cin k k][ho wo] from one image x[cin][h][w] */
 void cl_im2col(float *col, const float *x, const cl_conv_shape *s);

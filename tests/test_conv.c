@@ -39,6 +39,9 @@ static const int shapes[][7] = {
     {3, 7, 5, 4, 3, 2, 1}, {2, 6, 6, 3, 3, 1, 1}, {1, 5, 8, 2, 2, 2, 0}, {4, 4, 3, 5, 1, 1, 0}, {2, 9, 7, 3, 5, 3, 2},
     /* stride 1 with kernel columns wholly in the padding (a one-pixel-wide input, a 5-wide kernel) */
     {2, 3, 1, 2, 5, 1, 2}, {1, 4, 2, 3, 3, 1, 2},
+    /* stride 1 with cin >= 8: the shifted-gemm path (models/conv.c), including an even kernel without
+     * padding and a kernel wider than the input */
+    {8, 6, 5, 3, 3, 1, 1}, {9, 5, 4, 2, 2, 1, 0}, {8, 3, 1, 2, 5, 1, 2}, {8, 4, 6, 3, 3, 1, 2},
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
 
