@@ -109,6 +109,9 @@ struct cl_reg {
     /* Common importance-data options, read by cl_reg_create for methods that have them. */
     int samples;         /* "samples": first n samples of a finished task; 0 = all */
     int on_test;         /* "data": 0 train, 1 test */
+    /* Set by a method whose importances may be negative (si with clip=no, as the SI paper defines them):
+     * its penalty is then not bounded below by 0. */
+    int signed_importance;
 };
 
 /* ---- the registry ------------------------------------------------------------------------------------ */

@@ -5,9 +5,13 @@
  *
  * and at the end of the task it becomes importance, normalized by how far the parameter moved:
  *
- *     Omega_i += relu( omega_i / ((theta_end_i - theta_start_i)^2 + xi) ),   xi the damping (default 0.1)
+ *     Omega_i += omega_i / ((theta_end_i - theta_start_i)^2 + xi),   xi the damping (default 0.1)
  *
- * Summed across tasks, anchored at the latest optimum. */
+ * Summed across tasks, anchored at the latest optimum. That is the paper's Eq. 5, which the reference
+ * implementations follow: a task's term may be negative (a parameter whose steps raised the loss, as
+ * momentum and Adam's steps can), and lowers the parameter's importance. clip=yes clips each task's term at
+ * 0 first, the form clreg used before (see the README for what each gives). Negative terms can leave a
+ * parameter's Omega negative; the penalty then pulls it away from its anchor, as the paper's would. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +20,7 @@
 
 typedef struct si_state {
     float xi;
+    int clip;     /* clip each task's term at 0 */
     float *path;  /* omega: the running path integral of this task */
     float *start; /* theta at the start of the task */
 } si_state;
@@ -24,7 +29,9 @@ static int si_create(cl_reg *r, const cl_mlp *m)
 {
     si_state *st = cl_calloc(1, sizeof *st);
     r->state = st;
-    if (cl_reg_get_float(r, "xi", 1e-12, 1e12, &st->xi)) return -1;
+    static const char *const noyes[] = {"no", "yes", NULL};
+    if (cl_reg_get_float(r, "xi", 1e-12, 1e12, &st->xi) || cl_reg_get_choice(r, "clip", noyes, &st->clip)) return -1;
+    r->signed_importance = !st->clip;
     st->path = cl_aligned_calloc(m->nparams, sizeof(float));
     st->start = cl_aligned_calloc(m->nparams, sizeof(float));
     return 0;
@@ -52,7 +59,7 @@ static int si_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
     for (size_t i = 0; i < m->nparams; i++) {
         float d = m->params[i] - st->start[i];
         float o = st->path[i] / (d * d + st->xi);
-        t->omega[i] += o > 0.0f ? o : 0.0f;
+        t->omega[i] += st->clip && !(o > 0.0f) ? 0.0f : o;
     }
     memcpy(t->anchor, m->params, m->nparams * sizeof(float));
     return 0;
@@ -78,6 +85,7 @@ const cl_reg_method cl_reg_si = {
     .summary = "synaptic intelligence: Omega from the path integral of -g * delta theta",
     .params = (const cl_reg_param[]){{"lambda", "1", "penalty strength"},
                                      {"xi", "0.1", "damping added to the squared distance moved"},
+                                     {"clip", "no", "clip each task's term at 0 (yes) or not (no: the paper's Eq. 5)"},
                                      {NULL, NULL, NULL}},
     .create = si_create,
     .begin_task = si_begin_task,

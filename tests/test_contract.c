@@ -4,6 +4,8 @@
  *   - away from it the penalty is finite and non-negative, and its gradient matches finite differences;
  *   - end_task is deterministic for a fixed seed (importances bit for bit);
  *   - importances are finite and non-negative;
+ *   (a method that sets signed_importance, SI in the paper's unclipped form, may have negative importances
+ *   and so a negative penalty: for it both are only finite and not all zero);
  *   - methods without a penalty (none, joint) contribute nothing;
  *   - nothing leaks (run under ASan by make test). */
 #include "tests/testutil.h"
@@ -116,8 +118,9 @@ static void contract(const cl_reg_method *meth, int scenario)
         assert_int_equal(cl_reg_importance(w.r, om), 0);
         size_t positive = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!isfinite(om[i]) || om[i] < 0) fail_msg("%s: Omega[%zu] = %g", meth->name, i, om[i]);
-            positive += om[i] > 0;
+            if (!isfinite(om[i]) || (om[i] < 0 && !w.r->signed_importance))
+                fail_msg("%s: Omega[%zu] = %g", meth->name, i, om[i]);
+            positive += om[i] != 0;
         }
         if (positive == 0) fail_msg("%s: every importance is zero", meth->name);
         /* deterministic: the same world built again gives the same importances, bit for bit */
@@ -134,8 +137,9 @@ static void contract(const cl_reg_method *meth, int scenario)
     cl_rng_seed(&r, 5, 6);
     for (size_t i = 0; i < n; i++) m->params[i] += 0.1f * cl_rng_normal(&r);
     double p = cl_reg_penalty(w.r, m);
-    if (!isfinite(p) || p < 0) fail_msg("%s: penalty %g away from the anchor", meth->name, p);
-    if (has_penalty && !(p > 0)) fail_msg("%s: penalty is zero away from the anchor", meth->name);
+    if (!isfinite(p) || (p < 0 && !w.r->signed_importance))
+        fail_msg("%s: penalty %g away from the anchor", meth->name, p);
+    if (has_penalty && !(p != 0)) fail_msg("%s: penalty is zero away from the anchor", meth->name);
     memset(grad, 0, n * sizeof(float));
     cl_reg_add_penalty_grad(w.r, m, grad);
     double scale = 0;

@@ -424,19 +424,20 @@ static void test_mas_local_gradient_fd(void **state)
 }
 
 /* SI over a few SGD steps: the path integral of -g * delta theta with the unregularized gradient, then
- * Omega = relu(omega / (delta^2 + xi)), all recomputed here in double. */
-static void test_si(void **state)
+ * Omega = omega / (delta^2 + xi) (the paper's form) or its clipped relu(...), all recomputed here in double. */
+static void si_case(int clip)
 {
-    (void)state;
     fixture f;
     make_fixture(&f, CL_SCEN_TASK);
     cl_mlp *m = f.m;
-    const char *p[] = {"xi=0.1", "lambda=0.5"};
-    cl_reg *r = cl_reg_create("si", p, 2, m);
+    const char *p[] = {"xi=0.1", "lambda=0.5", clip ? "clip=yes" : "clip=no"};
+    cl_reg *r = cl_reg_create("si", p, 3, m);
     size_t n = m->nparams;
     double *path = calloc(n, sizeof(double));
     float *start = malloc(n * sizeof(float)), *before = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float));
-    float *dl = malloc(BMAX * 8 * sizeof(float)), X[BMAX * 64];
+    float *dl = malloc(BMAX * 8 * sizeof(float)), X[BMAX * 64], *vel = calloc(n, sizeof(float));
+    cl_rng noise;
+    cl_rng_seed(&noise, 7, 8);
     int y[BMAX], pos[BMAX];
     /* task 1 first, so the task-2 steps carry a penalty whose gradient SI must not see */
     cl_task_view v0 = {.stream = &f.s, .task = 0};
@@ -446,7 +447,7 @@ static void test_si(void **state)
     memcpy(start, m->params, n * sizeof(float));
     cl_reg_begin_task(r, m, 1);
     const cl_task *tk = &f.s.task[1];
-    for (int step = 0; step < 5; step++) {
+    for (int step = 0; step < 8; step++) {
         for (int k = 0; k < BMAX; k++) pos[k] = (step * BMAX + k) % tk->ntrain;
         cl_stream_batch(&f.s, 1, 0, pos, BMAX, X, y);
         cl_mlp_forward(m, X, BMAX, tk->head);
@@ -455,7 +456,12 @@ static void test_si(void **state)
         memcpy(g, m->grads, n * sizeof(float));
         memcpy(before, m->params, n * sizeof(float));
         cl_reg_add_penalty_grad(r, m, m->grads);
-        for (size_t i = 0; i < n; i++) m->params[i] -= 0.1f * m->grads[i];
+        /* SGD with momentum and noise (as minibatches bring): some steps go against the current gradient,
+         * the case where the two forms differ */
+        for (size_t i = 0; i < n; i++) {
+            vel[i] = 0.9f * vel[i] + m->grads[i] + 0.01f * cl_rng_normal(&noise);
+            m->params[i] -= 0.1f * vel[i];
+        }
         cl_reg_after_step(r, m, g, before);
         for (size_t i = 0; i < n; i++) path[i] -= (double)g[i] * ((double)m->params[i] - before[i]);
     }
@@ -463,22 +469,39 @@ static void test_si(void **state)
     cl_task_view v1 = {.stream = &f.s, .task = 1};
     assert_int_equal(cl_reg_end_task(r, m, &v1), 0);
     float *got = malloc(n * sizeof(float));
-    double *want = malloc(n * sizeof(double));
+    double *want = calloc(n, sizeof(double));
+    size_t negative = 0;
     cl_reg_importance(r, got);
     for (size_t i = 0; i < n; i++) {
         double d = (double)m->params[i] - start[i];
-        want[i] = fmax(path[i] / (d * d + 0.1), 0.0);
+        want[i] = clip ? fmax(path[i] / (d * d + 0.1), 0.0) : path[i] / (d * d + 0.1);
+        negative += want[i] < 0;
     }
-    compare(got, want, n, "si");
+    compare(got, want, n, clip ? "si clip=yes" : "si clip=no");
+    /* the unclipped form keeps the terms of parameters whose steps raised the loss: there are some here */
+    if (!clip && negative == 0) {
+        double mn = 0, mx = 0;
+        for (size_t i = 0; i < n; i++) mn = fmin(mn, path[i]), mx = fmax(mx, path[i]);
+        fail_msg("si clip=no: no negative term to tell the two forms apart (path %g..%g)", mn, mx);
+    }
+    assert_int_equal(r->signed_importance, !clip);
     free(path);
     free(start);
     free(before);
     free(g);
     free(dl);
+    free(vel);
     free(got);
     free(want);
     cl_reg_free(r);
     free_fixture(&f);
+}
+
+static void test_si(void **state)
+{
+    (void)state;
+    si_case(0);
+    si_case(1);
 }
 
 int main(void)
