@@ -56,6 +56,14 @@ int cl_parse_float(const char *opt, const char *text, double min, double max, in
     return 0;
 }
 
+int cl_parse_bool(const char *opt, const char *text, int *out)
+{
+    if (!text || !strcmp(text, "yes") || !strcmp(text, "true") || !strcmp(text, "1") || !strcmp(text, "on")) *out = 1;
+    else if (!strcmp(text, "no") || !strcmp(text, "false") || !strcmp(text, "0") || !strcmp(text, "off")) *out = 0;
+    else return cl_fail("%s: expected yes or no, got '%s'", opt, cl_quote(text));
+    return 0;
+}
+
 int cl_parse_int_list(const char *opt, const char *text, int *out, int cap, int *n)
 {
     *n = 0;

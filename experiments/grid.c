@@ -75,14 +75,6 @@ static void free_list(char **items, int n)
     free(items);
 }
 
-static int parse_bool(const char *key, const char *v, int *out)
-{
-    if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on")) *out = 1;
-    else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off")) *out = 0;
-    else return cl_fail("%s: expected yes or no, got '%s'", key, cl_quote(v));
-    return 0;
-}
-
 /* A name that becomes a file or directory name: letters, digits, '.', '_' and '-', starting with a letter
  * or digit (so never "..", a hidden file or an option), at most max characters. */
 static int plain_name(const char *s, size_t max)
@@ -184,7 +176,7 @@ static int set_experiment(cl_grid *g, const char *key, const char *v)
     if (!strcmp(key, "curve_steps")) return cl_parse_int("curve_steps", v, 0, 1 << 30, &g->curve_steps);
     if (!strcmp(key, "save_state")) {
         if (!strcmp(v, "first")) return g->save_state = 2, 0; /* after the first task only */
-        if (parse_bool(key, v, &g->save_state))
+        if (cl_parse_bool(key, v, &g->save_state))
             return cl_fail("save_state: expected yes, no or first, got '%s'", cl_quote(v));
         return 0;
     }

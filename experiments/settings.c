@@ -224,14 +224,6 @@ const cl_setting *cl_setting_find(const char *name, int option)
     return NULL;
 }
 
-static int parse_bool(const char *v, const char *what, int *out)
-{
-    if (!v || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on")) *out = 1;
-    else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off")) *out = 0;
-    else return cl_fail("%s: expected yes or no, got '%s'", what, cl_quote(v));
-    return 0;
-}
-
 int cl_settings_set(cl_settings *s, const cl_setting *e, const char *value, const char *what)
 {
     char *field = (char *)s + e->offset;
@@ -240,7 +232,7 @@ int cl_settings_set(cl_settings *s, const cl_setting *e, const char *value, cons
     case CL_SETTING_INT: return cl_parse_int(what, value, (long)e->min, (long)e->max, (int *)(void *)field);
     case CL_SETTING_FLOAT:
         return cl_parse_float(what, value, e->min, e->max, e->min_exclusive, (float *)(void *)field);
-    case CL_SETTING_BOOL: return parse_bool(value, what, (int *)(void *)field);
+    case CL_SETTING_BOOL: return cl_parse_bool(what, value, (int *)(void *)field);
     }
     return -1;
 }
