@@ -1,5 +1,6 @@
 #include "datasets/stream.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -68,24 +69,84 @@ int cl_norm_parse(const char *s, cl_norm_mode *out)
 {
     if (!strcmp(s, "none")) return *out = CL_NORM_NONE, 0;
     if (!strcmp(s, "channel")) return *out = CL_NORM_CHANNEL, 0;
+    if (!strcmp(s, "train")) return *out = CL_NORM_TRAIN, 0;
     if (!strcmp(s, "auto")) return *out = CL_NORM_AUTO, 0;
     char shown[SHOW * 4 + 4];
     cl_data_show(shown, s, SHOW);
     return cl_fail("expected none (no normalization), channel (each channel to mean 0 and standard deviation 1 "
-                   "over the training split) or auto (channel for CIFAR, none otherwise), got '%s'", shown);
+                   "over the training split), train (one mean and standard deviation over the training split), "
+                   "auto (channel for CIFAR, none otherwise) or values MEAN,STD (per channel M1,M2,M3/S1,S2,S3), "
+                   "got '%s'", shown);
+}
+
+/* A comma list of up to CL_NORM_MAX_CHANNELS finite numbers; stds (positive) when positive is set. */
+static int norm_list(const char *s, size_t len, float *out, int *n, int positive)
+{
+    char buf[512];
+    if (len >= sizeof buf) return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    *n = 0;
+    char *p = buf;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || (positive && !(v > 0)) || *n == CL_NORM_MAX_CHANNELS) return -1;
+        out[(*n)++] = (float)v;
+        while (isspace((unsigned char)*end)) end++;
+        if (!*end) return 0;
+        if (*end != ',') return -1;
+        p = end + 1;
+    }
+}
+
+int cl_stream_normalize_parse(const char *s, cl_stream_cfg *cfg)
+{
+    cl_norm_mode m;
+    const char *slash = strchr(s, '/');
+    if (!slash && !strchr(s, ',')) {
+        if (cl_norm_parse(s, &m)) return -1;
+        cfg->normalize = m;
+        cfg->norm_n = 0;
+        return 0;
+    }
+    float v[CL_NORM_MAX_CHANNELS], sd[CL_NORM_MAX_CHANNELS];
+    int n = 0, k = 0;
+    char shown[SHOW * 4 + 4];
+    cl_data_show(shown, s, SHOW);
+    if (slash) { /* per channel: means / stds */
+        if (norm_list(s, (size_t)(slash - s), v, &n, 0) || norm_list(slash + 1, strlen(slash + 1), sd, &k, 1) || n != k)
+            return cl_fail("expected per-channel means and standard deviations M1,M2,M3/S1,S2,S3 (as many of each, "
+                           "at most %d, the deviations > 0), got '%s'", CL_NORM_MAX_CHANNELS, shown);
+    } else {
+        if (norm_list(s, strlen(s), v, &n, 0) || n != 2 || !(v[1] > 0))
+            return cl_fail("expected MEAN,STD (a mean and a standard deviation > 0 for every channel, in the scaled "
+                           "unit, e.g. 0.2860,0.3530), got '%s'", shown);
+        sd[0] = v[1];
+        n = 1;
+    }
+    cfg->normalize = CL_NORM_GIVEN;
+    cfg->norm_n = n;
+    memcpy(cfg->norm_mean, v, sizeof(float) * (size_t)n);
+    memcpy(cfg->norm_std, sd, sizeof(float) * (size_t)n);
+    return 0;
 }
 
 void cl_stream_norm_desc(const cl_stream *s, char *buf, size_t cap)
 {
     const char *why = s->cfg.normalize == CL_NORM_AUTO
                           ? (s->norm_mean ? "normalize auto: CIFAR" : "normalize auto")
+                          : s->cfg.normalize == CL_NORM_TRAIN ? "normalize train: all channels pooled"
+                          : s->cfg.normalize == CL_NORM_GIVEN ? "normalize given"
                           : (s->norm_mean ? "normalize channel" : "normalize none");
     if (!s->norm_mean) {
         snprintf(buf, cap, "no normalization (%s)", why);
         return;
     }
-    size_t len = (size_t)snprintf(buf, cap, "per channel (x%s - mean_c) / std_c over the training split (%s); mean",
-                                  s->scale != 1.0f ? "/255" : "", why);
+    size_t len = (size_t)snprintf(buf, cap, "per channel (x%s - mean_c) / std_c %s (%s); mean",
+                                  s->scale != 1.0f ? "/255" : "",
+                                  s->cfg.normalize == CL_NORM_GIVEN ? "as given" : "over the training split", why);
     for (int c = 0; c < s->channels && len < cap; c++)
         len += (size_t)snprintf(buf + len, cap - len, "%s %.4f", c ? "," : "", s->norm_mean[c]);
     if (len < cap) len += (size_t)snprintf(buf + len, cap - len, ", std");
@@ -271,12 +332,13 @@ static void build_rotation(cl_task *t, float degrees, int pad, int channels, int
  * image, on the scaled inputs. Pixels are summed exactly in integers (a channel of CIFAR's 50,000 images sums
  * squares to about 3e12, far inside 64 bits), features in two passes. A constant channel carries nothing; its
  * standard deviation is taken as 1 so that it becomes 0 rather than a division by zero. */
-static void channel_stats(cl_stream *s, const cl_dataset *tr)
+static void channel_stats(cl_stream *s, const cl_dataset *tr, int pooled)
 {
     int nch = s->channels;
     size_t plane = (size_t)tr->rows * tr->cols, count = (size_t)tr->n * plane;
     s->norm_mean = cl_malloc(sizeof(float) * nch);
     s->norm_std = cl_malloc(sizeof(float) * nch);
+    double *mean_c = cl_malloc(sizeof(double) * nch), *var_c = cl_malloc(sizeof(double) * nch);
     for (int c = 0; c < nch; c++) {
         double mean = 0, var = 0;
         if (tr->pix) {
@@ -298,10 +360,23 @@ static void channel_stats(cl_stream *s, const cl_dataset *tr)
                 }
             var /= count;
         }
+        mean_c[c] = mean;
+        var_c[c] = var;
+    }
+    /* pooled: every channel has as many inputs, so the pooled mean is the channels' mean, and the pooled
+     * variance the mean of (var_c + mean_c^2) less its square */
+    double pm = 0, pv = 0;
+    for (int c = 0; c < nch; c++) pm += mean_c[c] / nch;
+    for (int c = 0; c < nch; c++) pv += (var_c[c] + mean_c[c] * mean_c[c]) / nch;
+    pv -= pm * pm;
+    for (int c = 0; c < nch; c++) {
+        double mean = pooled ? pm : mean_c[c], var = pooled ? pv : var_c[c];
         double sd = var > 0 ? sqrt(var) : 0;
         s->norm_mean[c] = (float)(mean * s->scale);
         s->norm_std[c] = sd > 0 ? (float)(sd * s->scale) : 1.0f;
     }
+    free(mean_c);
+    free(var_c);
 }
 
 static int *index_of_classes(const cl_dataset *d, const int *label_map, int *count)
@@ -348,8 +423,17 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
         return cl_fail("padding %d: %dx%dx%d images become %dx%lldx%lld = %lld inputs, more than the limit of %d",
                        cfg->pad, nch, tr->rows, tr->cols, nch, (long long)tr->rows + 2 * cfg->pad,
                        (long long)tr->cols + 2 * cfg->pad, padded, CL_MAX_INPUT_DIM);
-    if (cfg->normalize != CL_NORM_AUTO && cfg->normalize != CL_NORM_NONE && cfg->normalize != CL_NORM_CHANNEL)
-        return cl_fail("normalize mode %d: expected none, channel or auto", cfg->normalize);
+    if (cfg->normalize < CL_NORM_AUTO || cfg->normalize > CL_NORM_GIVEN)
+        return cl_fail("normalize mode %d: expected none, channel, train, auto or given values", cfg->normalize);
+    if (cfg->normalize == CL_NORM_GIVEN) {
+        int planes = tr->channels > 0 ? tr->channels : 1;
+        if (cfg->norm_n != 1 && cfg->norm_n != planes)
+            return cl_fail("normalize: %d means and standard deviations for %s's %d channel%s: give one pair for "
+                           "every channel, or one per channel", cfg->norm_n, tr->name, planes, planes == 1 ? "" : "s");
+        for (int c = 0; c < cfg->norm_n; c++)
+            if (!isfinite(cfg->norm_mean[c]) || !(cfg->norm_std[c] > 0) || !isfinite(cfg->norm_std[c]))
+                return cl_fail("normalize: channel %d: expected a finite mean and a standard deviation > 0", c + 1);
+    }
     if ((unsigned)cfg->kind > CL_STREAM_ROTATED)
         return cl_fail("stream kind %d: expected permuted, split or rotated", (int)cfg->kind);
     if ((unsigned)cfg->scenario > CL_SCEN_CLASS)
@@ -532,8 +616,17 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
             }
         }
     }
-    if (cfg->normalize == CL_NORM_CHANNEL || (cfg->normalize == CL_NORM_AUTO && d->channel_norm))
-        channel_stats(s, tr);
+    if (cfg->normalize == CL_NORM_CHANNEL || cfg->normalize == CL_NORM_TRAIN ||
+        (cfg->normalize == CL_NORM_AUTO && d->channel_norm))
+        channel_stats(s, tr, cfg->normalize == CL_NORM_TRAIN);
+    if (cfg->normalize == CL_NORM_GIVEN) {
+        s->norm_mean = cl_malloc(sizeof(float) * s->channels);
+        s->norm_std = cl_malloc(sizeof(float) * s->channels);
+        for (int c = 0; c < s->channels; c++) {
+            s->norm_mean[c] = cfg->norm_mean[cfg->norm_n == 1 ? 0 : c];
+            s->norm_std[c] = cfg->norm_std[cfg->norm_n == 1 ? 0 : c];
+        }
+    }
     for (int g = 0; g < ngroups; g++) free(groups[g]);
     free(groups);
     free(gsize);

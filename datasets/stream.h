@@ -38,8 +38,14 @@ typedef enum { CL_SCALE_NONE = 0, CL_SCALE_255 = 1, CL_SCALE_AUTO = 2 } cl_scale
  *   CL_NORM_CHANNEL  each channel's mean and standard deviation over the whole training split (every pixel of
  *                    that channel of every training image), computed once when the stream is built; inputs
  *                    become (x - mean_c) / std_c. With images scaled by 1/255 that is (x/255 - mean_c) / std_c,
- *                    and the result does not depend on the scale. */
-typedef enum { CL_NORM_AUTO = 0, CL_NORM_NONE = 1, CL_NORM_CHANNEL = 2 } cl_norm_mode;
+ *                    and the result does not depend on the scale.
+ *   CL_NORM_TRAIN    one mean and standard deviation over every input of the training split, all channels
+ *                    pooled (what MNIST-style protocols apply: (x/255 - 0.2860) / 0.3530 on Fashion-MNIST)
+ *   CL_NORM_GIVEN    the mean and standard deviation given (cfg.norm_mean, norm_std), in the scaled unit
+ *                    (x/255 for images, as torchvision's Normalize takes them): one pair for every channel,
+ *                    or one per channel */
+typedef enum { CL_NORM_AUTO = 0, CL_NORM_NONE = 1, CL_NORM_CHANNEL = 2, CL_NORM_TRAIN = 3, CL_NORM_GIVEN = 4 } cl_norm_mode;
+#define CL_NORM_MAX_CHANNELS 16 /* values a given normalization holds: more than any dataset's channels */
 
 typedef struct cl_stream_cfg {
     cl_stream_kind kind;
@@ -49,6 +55,8 @@ typedef struct cl_stream_cfg {
     int pad;             /* zero border in pixels on every side (2 turns 28x28 into 32x32) */
     int scale01;         /* a cl_scale_mode (0 and 1 keep the field's first meaning: raw / scaled to [0, 1]) */
     int normalize;       /* a cl_norm_mode */
+    int norm_n;          /* CL_NORM_GIVEN: 1 (every channel) or one pair per channel */
+    float norm_mean[CL_NORM_MAX_CHANNELS], norm_std[CL_NORM_MAX_CHANNELS];
     int permute_first;   /* permuted: permute task 1 too (default: task 1 is the plain data) */
     const char *groups;  /* split: class groups "0,1/2,3/4,5"; NULL: consecutive pairs */
     const char *angles;  /* rotated: degrees per task "0,30,60"; NULL: task t at t * angle_step */
@@ -118,6 +126,9 @@ const char *cl_scenario_name(cl_scenario s);
 int cl_scale_parse(const char *s, cl_scale_mode *out);
 /* "none", "channel" or "auto". */
 int cl_norm_parse(const char *s, cl_norm_mode *out);
+/* A normalization as the settings take it, into cfg: a mode name (none, channel, train, auto), or given values,
+ * "MEAN,STD" or per channel "M1,M2,M3/S1,S2,S3" (standard deviations > 0). -1 with a message otherwise. */
+int cl_stream_normalize_parse(const char *s, cl_stream_cfg *cfg);
 /* The normalization in effect and why, for a header line: "no normalization (normalize auto)",
  * "per channel (x/255 - mean_c) / std_c, over the training split (normalize auto: CIFAR); mean 0.4914,
  * 0.4822, 0.4465, std 0.2470, 0.2435, 0.2616". */

@@ -77,10 +77,7 @@ static int set_scale(cl_settings *s, const char *v, const char *what)
 
 static int set_normalize(cl_settings *s, const char *v, const char *what)
 {
-    cl_norm_mode m;
-    if (cl_norm_parse(v, &m)) return cl_fail_prefix("%s", what);
-    s->stream.normalize = m;
-    return 0;
+    return cl_stream_normalize_parse(v, &s->stream) ? cl_fail_prefix("%s", what) : 0;
 }
 
 /* arch and hidden both say what the network is: given both, which one was meant is a guess, so it is
@@ -168,8 +165,10 @@ const cl_setting cl_settings_table[] = {
          "images and for CSV features that are all whole numbers in 0..255"),
     TEXT("normalize", STREAM, "N", set_normalize,
          "channel: each channel to (x/255 - mean_c) / std_c, mean and std over the\n"
-         "training split; none: no normalization; auto (default): channel for the\n"
-         "cifar datasets, none for the others"),
+         "training split; train: one mean and std over the training split, all\n"
+         "channels pooled; MEAN,STD: those (in the scaled unit, e.g. 0.2860,0.3530),\n"
+         "or per channel M1,M2,M3/S1,S2,S3; none: no normalization; auto (default):\n"
+         "channel for the cifar datasets, none for the others"),
     TEXT("arch", MODEL, "A", set_arch,
          "the network before its heads, items separated by commas (ReLU after each\n"
          "conv and dense): conv<C>k<K>[s<S>][p<P>], maxpool<K>[s<S>], avgpool<K>[s<S>],\n"

@@ -666,6 +666,72 @@ static void test_normalization(void **state)
     assert_true(td_has_all(cl_errmsg(), "expected none", "channel", "'per-channel'", NULL));
 }
 
+/* normalize = train pools the channels; given values, one pair or one per channel, are used as given;
+ * every malformed value and a count that fits no channel count refused. */
+static void test_normalization_train_and_given(void **state)
+{
+    td_write_cifar10(*state, 4, 6, TD_RAW);
+    cl_data d;
+    assert_int_equal(cl_data_open(&d, "cifar10", *state, 1), 0);
+    double mean[3], sd[3];
+    stats_by_hand(&d.train, mean, sd);
+    /* pooled by hand: the mean of the channel means; the mean of (var_c + mean_c^2) less its square */
+    double pm = (mean[0] + mean[1] + mean[2]) / 3, pv = 0;
+    for (int c = 0; c < 3; c++) pv += (sd[c] * sd[c] + mean[c] * mean[c]) / 3;
+    pv -= pm * pm;
+    cl_stream_cfg c = cl_stream_defaults();
+    assert_int_equal(cl_stream_normalize_parse("train", &c), 0);
+    assert_int_equal(c.normalize, CL_NORM_TRAIN);
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    for (int ch = 0; ch < 3; ch++) {
+        assert_float_equal(s.norm_mean[ch], pm, 1e-6);
+        assert_float_equal(s.norm_std[ch], sqrt(pv), 1e-5);
+    }
+    char desc[512];
+    cl_stream_norm_desc(&s, desc, sizeof desc);
+    assert_non_null(strstr(desc, "(normalize train: all channels pooled)"));
+    float *X = malloc(sizeof(float) * 3072);
+    int y[1], pos[1] = {0};
+    cl_stream_batch(&s, 0, 0, pos, 1, X, y);
+    assert_float_equal(X[2000], (d.train.pix[2000] / 255.0 - pm) / sqrt(pv), 1e-4);
+    cl_stream_free(&s);
+
+    /* one pair for every channel, then one per channel: x/255 - m_c over s_c */
+    assert_int_equal(cl_stream_normalize_parse("0.25, 0.5", &c), 0);
+    assert_int_equal(c.normalize, CL_NORM_GIVEN);
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    cl_stream_batch(&s, 0, 0, pos, 1, X, y);
+    for (int q = 0; q < 3072; q += 517) assert_float_equal(X[q], (d.train.pix[q] / 255.0 - 0.25) / 0.5, 1e-6);
+    cl_stream_norm_desc(&s, desc, sizeof desc);
+    assert_non_null(strstr(desc, "as given (normalize given)"));
+    cl_stream_free(&s);
+    assert_int_equal(cl_stream_normalize_parse("0.1,0.2,0.3/0.5,0.25,2", &c), 0);
+    assert_int_equal(c.norm_n, 3);
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    cl_stream_batch(&s, 0, 0, pos, 1, X, y);
+    const double m3[3] = {0.1, 0.2, 0.3}, s3[3] = {0.5, 0.25, 2};
+    for (int ch = 0; ch < 3; ch++)
+        for (int q = 0; q < 1024; q += 131)
+            assert_float_equal(X[ch * 1024 + q], (d.train.pix[ch * 1024 + q] / 255.0 - m3[ch]) / s3[ch], 1e-6);
+    cl_stream_free(&s);
+    /* two pairs fit no dataset with 3 channels */
+    assert_int_equal(cl_stream_normalize_parse("0.1,0.2/0.5,0.5", &c), 0);
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_true(td_has_all(cl_errmsg(), "2 means and standard deviations", "3 channels", NULL));
+    free(X);
+    cl_data_free(&d);
+
+    static const char *const bad[] = {"0.5", "0.5,0", "0.5,-1", "a,b", "1,2,3", "1,2/3", "1/", "/1", "1,2/3,0",
+                                      "nan,1", "1,inf", "0.1,0.2/0.3,0.4,", "perchannel"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cl_stream_cfg b = cl_stream_defaults();
+        if (cl_stream_normalize_parse(bad[i], &b) == 0) fail_msg("'%s' was taken", bad[i]);
+        assert_true(td_has_all(cl_errmsg(), "expected", NULL));
+        assert_int_equal(b.normalize, CL_NORM_AUTO); /* a refused value changes nothing */
+    }
+}
+
 /* ---- command line --------------------------------------------------------------------------------- */
 
 /* clreg train on tiny CIFAR-10 files: exit 0, an accuracy matrix, a header that says the images and the
@@ -752,6 +818,7 @@ int main(void)
         T(test_padding_per_channel),
         T(test_split_groups),
         T(test_normalization),
+        T(test_normalization_train_and_given),
         T(test_train_cli),
         T(test_grid_dry_run),
     };

@@ -138,7 +138,10 @@ static void test_option_and_key_agree(void **state)
         cl_settings_model_text(&d.arch, c, sizeof c);
         int changed = strcmp(a, c) || strcmp(d.dataset, t.dataset) || (t.data_path != NULL) ||
                       d.data_opts.labels != t.data_opts.labels || t.label_column || t.groups || t.angles ||
-                      memcmp(&d.stream, &t.stream, sizeof d.stream) || d.opt.kind != t.opt.kind ||
+                      d.stream.kind != t.stream.kind || d.stream.scenario != t.stream.scenario ||
+                      d.stream.ntasks != t.stream.ntasks || d.stream.pad != t.stream.pad ||
+                      d.stream.scale01 != t.stream.scale01 || d.stream.normalize != t.stream.normalize ||
+                      d.stream.permute_first != t.stream.permute_first || d.stream.angle_step != t.stream.angle_step || d.opt.kind != t.opt.kind ||
                       d.opt.lr != t.opt.lr || d.opt.momentum != t.opt.momentum || d.epochs != t.epochs ||
                       d.batch != t.batch || d.reset_optim != t.reset_optim;
         if (!changed) fail_msg("%s = %s changed nothing", e->key, s->good);
