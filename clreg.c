@@ -913,9 +913,7 @@ static int cmd_train(int argc, char **argv)
     int nopts = 0;
     for (int i = 0; i < cl_settings_count && i < 64; i++) {
         const cl_setting *e = &cl_settings_table[i];
-        snprintf(names[i], sizeof names[i], "%s", e->key);
-        for (char *c = names[i]; *c; c++)
-            if (*c == '_') *c = '-';
+        cl_setting_option(e, names[i], sizeof names[i]);
         opts[nopts++] = (struct option){names[i], e->type == CL_SETTING_BOOL ? no_argument : required_argument, 0,
                                         OPT_SETTING + i};
     }
@@ -1039,8 +1037,9 @@ static int train_run(cl_settings *set, cl_train_cfg *tcp, const char *reg_name, 
                             .eval_batch = tc.eval_batch, .opt = tc.opt.kind, .reg = r0, .epochs = tc.epochs,
                             .save_state = save_dir != NULL, .probe = probe_task > 0,
                             .blas_threads = threads ? threads : omp_get_num_procs()};
-        int bad = !r0 || cl_model_check(&set->arch, &s, set->arch_key ? (set->arch_key[0] == 'a' ? "--arch" : "--hidden")
-                                                                      : "arch");
+        char what[16] = "arch"; /* the option that gave the network, as messages name it */
+        if (set->arch_key) snprintf(what, sizeof what, "--%s", set->arch_key);
+        int bad = !r0 || cl_model_check(&set->arch, &s, what);
         if (!bad) cl_budget_single(&b, &data, &br);
         bad = bad || cl_budget_check(&b, "use smaller layers or batch");
         if (!bad) cl_budget_describe(&b, memory, sizeof memory); /* printed with the header */

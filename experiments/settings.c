@@ -223,6 +223,13 @@ const cl_setting *cl_setting_find(const char *name, int option)
     return NULL;
 }
 
+void cl_setting_option(const cl_setting *e, char *out, size_t n)
+{
+    snprintf(out, n, "%s", e->key);
+    for (char *c = out; *c; c++)
+        if (*c == '_') *c = '-';
+}
+
 int cl_settings_set(cl_settings *s, const cl_setting *e, const char *value, const char *what)
 {
     char *field = (char *)s + e->offset;
@@ -251,11 +258,9 @@ void cl_settings_help(FILE *f, const char *section)
     for (int i = 0; i < cl_settings_count; i++) {
         const cl_setting *e = &cl_settings_table[i];
         if (strcmp(e->section, section)) continue;
-        char opt[64];
-        int n = snprintf(opt, sizeof opt, "  --");
-        for (const char *k = e->key; *k && n < (int)sizeof opt - 1; k++) opt[n++] = *k == '_' ? '-' : *k;
-        opt[n] = 0;
-        if (e->arg) snprintf(opt + n, sizeof opt - (size_t)n, " %s", e->arg);
+        char name[48], opt[64];
+        cl_setting_option(e, name, sizeof name);
+        snprintf(opt, sizeof opt, "  --%s%s%s", name, e->arg ? " " : "", e->arg ? e->arg : "");
         /* the help's lines, the first beside the option (or below it when the option is long) */
         const char *h = e->help;
         int first = 1;

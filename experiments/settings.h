@@ -58,6 +58,9 @@ void cl_settings_free(cl_settings *s);
  * ("data-path"); NULL if there is none. */
 const cl_setting *cl_setting_find(const char *name, int option);
 
+/* The option's name without dashes: the key with '_' made '-' ("data_path" -> "data-path"). */
+void cl_setting_option(const cl_setting *e, char *out, size_t n);
+
 /* Set one value. `what` names it in messages ("--epochs", "epochs"); a BOOL's value is NULL for a flag
  * (meaning yes). 0, or -1 with a message starting with `what`. */
 int cl_settings_set(cl_settings *s, const cl_setting *e, const char *value, const char *what);

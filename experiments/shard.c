@@ -88,15 +88,6 @@ uint64_t cl_shard_forward_cost(const cl_grid *g, const cl_stream *s, int head)
     return macs + (uint64_t)features * (uint64_t)s->head_out[head];
 }
 
-/* The weights a per-parameter pass visits for a task with this head (the penalty's cost per step). */
-static uint64_t weight_count(const cl_grid *g, const cl_stream *s, int head)
-{
-    uint64_t macs, weights;
-    int features;
-    cl_arch_costs(&g->set.arch, s->channels, s->in_rows, s->in_cols, &macs, &weights, &features);
-    return weights + (uint64_t)features * (uint64_t)s->head_out[head];
-}
-
 int cl_shard_costs(const cl_grid *g, const cl_data *d, uint64_t *cost)
 {
     uint64_t *eval = cl_malloc(sizeof(uint64_t) * (size_t)(g->ncells ? g->ncells : 1));
@@ -112,11 +103,15 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
     if (cl_grid_stream(g, d, &s)) return -1; /* natural order: task k is id k; cells permute them below */
     int T = s.ntasks, rc = 0;
     /* per task (natural order): forward cost per sample, and the test sets' evaluation of one row */
+    /* and the weights a per-parameter pass visits (the penalty's cost per step) */
     uint64_t *fwd = cl_malloc(sizeof(uint64_t) * (size_t)T), eval_row = 0;
-    uint64_t *wts = cl_malloc(sizeof(uint64_t) * (size_t)T);
+    uint64_t *wts = cl_malloc(sizeof(uint64_t) * (size_t)T), macs, weights;
+    int features;
+    cl_arch_costs(&g->set.arch, s.channels, s.in_rows, s.in_cols, &macs, &weights, &features);
     for (int t = 0; t < T; t++) {
-        fwd[t] = cl_shard_forward_cost(g, &s, s.task[t].head);
-        wts[t] = weight_count(g, &s, s.task[t].head);
+        uint64_t head = (uint64_t)features * (uint64_t)s.head_out[s.task[t].head];
+        fwd[t] = macs + head;
+        wts[t] = weights + head;
         eval_row += fwd[t] * (uint64_t)s.task[t].ntest;
     }
     int hidden[1] = {1}, heads[1] = {2};
