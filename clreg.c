@@ -816,6 +816,18 @@ static void print_matrix(const cl_stream *s, const cl_run *run)
     cl_metrics mt = cl_metrics_compute(run->R, T);
     printf("ACC %.4f  BWT %+.4f  FWT %+.4f  forgetting %.4f  learning accuracy %.4f\n", mt.acc, mt.bwt, mt.fwt,
            mt.forgetting, mt.learning);
+    if (run->V) {
+        cl_metrics mv = cl_metrics_compute(run->V, T);
+        int nval = 0;
+        for (int j = 0; j < T; j++) nval += s->task[j].nval;
+        printf("validation (%d held-out training samples, %.0f%% per class):\n", nval, 100.0 * s->cfg.validation);
+        printf("%-10s", "");
+        for (int j = 0; j < T; j++) printf("  task %-3d", j + 1);
+        printf("\n%-10s", "final");
+        for (int j = 0; j < T; j++) printf("  %8.4f", *cl_run_V(run, T, j));
+        printf("\nACC %.4f  BWT %+.4f  FWT %+.4f  forgetting %.4f  learning accuracy %.4f\n", mv.acc, mv.bwt, mv.fwt,
+               mv.forgetting, mv.learning);
+    }
     printf("time: training %.1f s, importance %.1f s, evaluation %.1f s%s\n", run->train_sec, run->importance_sec,
            run->eval_sec,
            run->diverged ? "  (DIVERGED: the loss or a parameter stopped being finite, or the loss passed 1e4 nats; "

@@ -391,6 +391,68 @@ static int *index_of_classes(const cl_dataset *d, const int *label_map, int *cou
     return idx;
 }
 
+/* The held-out validation samples of the training split: per class, round(fraction * n_c) of its samples,
+ * drawn from (seed, "validation", class). Keyed by the class alone (not the task, the order or the method),
+ * so every cell of a seed holds out the same samples, and a permuted stream's tasks, which all read the
+ * whole split, hold out the same images under their different permutations: nothing held out is trained
+ * on by any task. NULL when no fraction is asked for. */
+static unsigned char *validation_mask(const cl_dataset *tr, int C, float fraction, uint64_t seed)
+{
+    if (fraction <= 0) return NULL;
+    unsigned char *held = cl_calloc((size_t)tr->n ? (size_t)tr->n : 1, 1);
+    int *idx = cl_malloc(sizeof(int) * (tr->n ? tr->n : 1));
+    for (int c = 0; c < C; c++) {
+        int n = 0;
+        for (int i = 0; i < tr->n; i++)
+            if (tr->labels[i] == c) idx[n++] = i;
+        cl_rng r;
+        cl_rng_seed(&r, seed, cl_hash_mix(cl_hash_str("validation"), (uint64_t)c));
+        cl_rng_shuffle(&r, idx, n);
+        int k = (int)lround((double)fraction * n);
+        for (int q = 0; q < k; q++) held[idx[q]] = 1;
+    }
+    free(idx);
+    return held;
+}
+
+/* Split a task's training samples (ids idx[0..n), or every sample when idx is NULL) into the kept and the
+ * held-out ones, both in the dataset's order. */
+static void split_validation(cl_task *t, const cl_dataset *tr, const unsigned char *held)
+{
+    int n = t->train_idx ? t->ntrain : tr->n, nk = 0, nv = 0;
+    int *keep = cl_malloc(sizeof(int) * (n ? n : 1)), *val = cl_malloc(sizeof(int) * (n ? n : 1));
+    for (int k = 0; k < n; k++) {
+        int i = t->train_idx ? t->train_idx[k] : k;
+        if (held[i]) val[nv++] = i;
+        else keep[nk++] = i;
+    }
+    free(t->train_idx);
+    t->train_idx = keep;
+    t->ntrain = nk;
+    t->val_idx = val;
+    t->nval = nv;
+}
+
+int cl_validation_parse(const char *s, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = s && *s ? strtod(s, &end) : NAN;
+    int pct = 0;
+    if (s && *s && end != s && *end == '%') pct = 1, end++;
+    if (!s || !*s || end == s || *end || errno || !isfinite(v) || v < 0 || (pct ? v >= 100 : v >= 1))
+        return cl_fail("validation '%s': expected the fraction of each task's training data to hold out, "
+                       "0 <= v < 1 (0.1, or 10%%; 0: none)", s ? s : "");
+    *out = (float)(pct ? v / 100 : v);
+    return 0;
+}
+
+int cl_stream_part_n(const cl_stream *s, int t, int part)
+{
+    const cl_task *k = &s->task[t];
+    return part == CL_PART_TEST ? k->ntest : part == CL_PART_VAL ? k->nval : k->ntrain;
+}
+
 static int check_order(const int *order, int T)
 {
     int *seen = cl_calloc(T, sizeof *seen);
@@ -506,6 +568,10 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
         if (T == 0) T = 5;
     }
     if (cfg->order && check_order(cfg->order, T)) goto fail;
+    if (!(cfg->validation >= 0 && cfg->validation < 1)) {
+        cl_fail("validation %g: expected a fraction 0 <= v < 1 of each task's training data", (double)cfg->validation);
+        goto fail;
+    }
 
     s->cfg = *cfg;
     s->cfg.groups = s->cfg.angles = NULL; /* the caller's strings are not kept */
@@ -530,6 +596,7 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
     s->nheads = cfg->scenario == CL_SCEN_TASK ? T : 1;
     s->head_out = cl_calloc(s->nheads, sizeof(int));
 
+    unsigned char *held = validation_mask(tr, C, cfg->validation, cfg->seed);
     int seen = 0;
     for (int p = 0; p < T; p++) {
         cl_task *t = &s->task[p];
@@ -577,12 +644,20 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
             t->ntrain = d->train.n;
             t->ntest = d->test.n;
         }
+        if (held) split_validation(t, tr, held);
         /* Refused here, before anything trains: a task without training data cannot be learned (and
-         * importances over no samples fail at its end), one without test data scores nan. */
-        if (t->ntrain == 0 || t->ntest == 0) {
-            cl_fail("task %d (%s) has no %s samples in %s: every task needs both training and test data", p + 1,
-                    cfg->kind == CL_STREAM_SPLIT ? t->desc : "all classes", t->ntrain ? "test" : "training",
-                    t->ntrain ? d->test.name : tr->name);
+         * importances over no samples fail at its end), one without test data scores nan, and so would one
+         * without validation data when a fraction is held out. */
+        if (t->ntrain == 0 || t->ntest == 0 || (held && t->nval == 0)) {
+            if (held && t->ntrain && t->ntest)
+                cl_fail("task %d (%s): validation %g holds out no sample of %s; raise the fraction or use more "
+                        "data", p + 1, cfg->kind == CL_STREAM_SPLIT ? t->desc : "all classes",
+                        (double)cfg->validation, tr->name);
+            else
+                cl_fail("task %d (%s) has no %s samples in %s: every task needs both training and test data", p + 1,
+                        cfg->kind == CL_STREAM_SPLIT ? t->desc : "all classes", t->ntrain ? "test" : "training",
+                        t->ntrain ? d->test.name : tr->name);
+            free(held);
             cl_stream_free(s);
             goto fail;
         }
@@ -619,6 +694,7 @@ int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg)
     if (cfg->normalize == CL_NORM_CHANNEL || cfg->normalize == CL_NORM_TRAIN ||
         (cfg->normalize == CL_NORM_AUTO && d->channel_norm))
         channel_stats(s, tr, cfg->normalize == CL_NORM_TRAIN);
+    free(held);
     if (cfg->normalize == CL_NORM_GIVEN) {
         s->norm_mean = cl_malloc(sizeof(float) * s->channels);
         s->norm_std = cl_malloc(sizeof(float) * s->channels);
@@ -649,6 +725,7 @@ void cl_stream_free(cl_stream *s)
         free(t->label_map);
         free(t->train_idx);
         free(t->test_idx);
+        free(t->val_idx);
         free(t->src);
         free(t->bsrc);
         free(t->bw);
@@ -660,11 +737,11 @@ void cl_stream_free(cl_stream *s)
     memset(s, 0, sizeof *s);
 }
 
-void cl_stream_batch(const cl_stream *s, int t, int test, const int *pos, int B, float *X, int *y)
+void cl_stream_batch(const cl_stream *s, int t, int part, const int *pos, int B, float *X, int *y)
 {
     const cl_task *tk = &s->task[t];
-    const cl_dataset *d = test ? &s->data->test : &s->data->train;
-    const int *idx = test ? tk->test_idx : tk->train_idx;
+    const cl_dataset *d = part == CL_PART_TEST ? &s->data->test : &s->data->train;
+    const int *idx = part == CL_PART_TEST ? tk->test_idx : part == CL_PART_VAL ? tk->val_idx : tk->train_idx;
     int n = s->input_dim, dim = d->dim;
     float sc = s->scale;
     for (int k = 0; k < B; k++) {

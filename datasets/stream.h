@@ -63,6 +63,10 @@ typedef struct cl_stream_cfg {
     float angle_step;    /* rotated: degrees between consecutive tasks when angles is NULL */
     uint64_t seed;       /* permutations derive from (seed, task id) */
     const int *order;    /* NULL, or the training order: position p trains natural task order[p] */
+    float validation;    /* fraction of the training split held out for validation (0: none; below 1). Per
+                            class, round(fraction * n_c) samples chosen from (seed, "validation", class): the
+                            same held-out samples for every task, order and method of a seed, never trained
+                            on, and stratified, so every task holds out its share of each of its classes */
 } cl_stream_cfg;
 
 /* Defaults: permuted, domain-incremental, 5 tasks, no padding, CL_SCALE_AUTO, CL_NORM_AUTO, rotation step
@@ -79,6 +83,8 @@ typedef struct cl_task {
     int *label_map;      /* original label -> output unit of `head`, -1 if not in this task */
     int ntrain, ntest;   /* samples */
     int *train_idx, *test_idx; /* sample ids, or NULL: every sample of the split */
+    int nval;            /* validation samples (ids into the training split, val_idx), 0 without validation */
+    int *val_idx;
     int *src;            /* input unit p reads source pixel src[p] (-1: zero border); NULL: identity. Colour
                             images: the same pixel map in every channel (unit c*plane + q reads channel c) */
     int *bsrc;           /* rotated: 4 source pixels per input unit (-1: outside the image), per channel too */
@@ -107,9 +113,20 @@ typedef struct cl_stream {
 int cl_stream_create(cl_stream *s, const cl_data *d, const cl_stream_cfg *cfg);
 void cl_stream_free(cl_stream *s);
 
-/* Assemble a batch of task t: samples at positions pos[0..B) of the task's train (test = 0) or test list.
- * Writes X[B][input_dim] and y[B] (output units of the task's head). */
-void cl_stream_batch(const cl_stream *s, int t, int test, const int *pos, int B, float *X, int *y);
+/* The parts of a task's data: what it trains on, what it is tested on, and the held-out validation part of
+ * its training split (cfg.validation). */
+enum { CL_PART_TRAIN = 0, CL_PART_TEST = 1, CL_PART_VAL = 2 };
+
+/* Samples of task t in a part. */
+int cl_stream_part_n(const cl_stream *s, int t, int part);
+
+/* Assemble a batch of task t: samples at positions pos[0..B) of the task's part (CL_PART_*: 0 the training
+ * list, 1 the test list, 2 the validation list). Writes X[B][input_dim] and y[B] (output units of the task's
+ * head). */
+void cl_stream_batch(const cl_stream *s, int t, int part, const int *pos, int B, float *X, int *y);
+
+/* Parse a validation fraction ("0.1", "10%"; 0 for none) into *out: -1 with a message unless 0 <= v < 1. */
+int cl_validation_parse(const char *s, float *out);
 
 /* Output units in the softmax when evaluating task j after training task i (class-incremental: classes
  * seen through task max(i, j); otherwise the task's head). i = -1 means before any training. */

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,7 @@ static int by_run(const void *a, const void *b)
     return x->row - y->row;
 }
 
-static int collect(const merge *m, const int *from, int which, const char *const *cols, cl_buf *b)
+static int collect(const merge *m, const int *from, int which, const cl_column *schema, cl_buf *b)
 {
     size_t total = 0;
     for (int k = 0; k < m->n; k++) {
@@ -230,18 +231,23 @@ static int collect(const merge *m, const int *from, int which, const char *const
         }
     }
     qsort(refs, nr, sizeof *refs, by_run);
-    cl_results_header(b, cols);
+    for (int c = 0; schema[c].name; c++) cl_buf_str(b, schema[c].name);
+    cl_buf_endrow(b);
     int rc = 0;
     for (size_t i = 0; i < nr && !rc; i++) {
         const cl_results *r = &m->sh[refs[i].shard].res;
         const cl_table *t = which == 0 ? &r->runs : which == 1 ? &r->matrix : &r->curves;
-        for (int c = 0; cols[c]; c++) {
-            int col = cl_table_col(t, cols[c]);
-            if (col < 0) {
-                rc = cl_fail("%s: no column '%s': not a file this clreg writes", cl_quote_path(t->path), cols[c]);
+        for (int c = 0; schema[c].name; c++) {
+            int col = cl_table_col(t, schema[c].name);
+            if (col >= 0) cl_buf_str(b, t->cells[refs[i].row][col]);
+            else if (which == 0 && !strcmp(schema[c].name, "curve_rows")) /* counted when the shard was checked */
+                cl_buf_int(b, r->curve_rows[refs[i].run]);
+            else if (schema[c].missing) /* a shard run by an earlier clreg: the column it did not write */
+                cl_buf_str(b, schema[c].missing);
+            else {
+                rc = cl_fail("%s: no column '%s': not a file this clreg writes", cl_quote_path(t->path), schema[c].name);
                 break;
             }
-            cl_buf_str(b, t->cells[refs[i].row][col]);
         }
         cl_buf_endrow(b);
     }
@@ -460,7 +466,7 @@ int cl_merge(const char *out, const char *const *dirs, int n, const cl_merge_opt
         rc = check_out(out, &m.sh[0]);
     if (!rc) {
         cl_buf b[3] = {{0}, {0}, {0}}, man = {0};
-        const char *const *cols[3] = {cl_runs_columns, cl_matrix_columns, cl_curves_columns};
+        const cl_column *cols[3] = {cl_runs_schema, cl_matrix_schema, cl_curves_schema};
         const char *names[3] = {"runs.csv", "matrix.csv", "curves.csv"};
         for (int i = 0; i < 3 && !rc; i++) rc = collect(&m, from, i, cols[i], &b[i]);
         char when[64], data[2048], path[4200];

@@ -1,6 +1,6 @@
-/* Figures: `clreg plot DIR` checks the results, writes the importance summaries (when the grid saved
- * state), and runs the gnuplot scripts of plots/ once per figure and format. Aggregation happens here and
- * in summary.c; the scripts only draw. */
+/* Figures: `clreg plot DIR` brings the summaries up to date (summary.c, which never rewrites the raw results
+ * for it) and runs the gnuplot scripts of plots/ once per figure and format. All aggregation is summary.c's;
+ * this file only prepares copies gnuplot can read and draws. */
 #ifndef CLREG_PLOT_H
 #define CLREG_PLOT_H
 
@@ -15,9 +15,5 @@ typedef struct cl_plot_opts {
 /* Returns 0 with every figure written under DIR/plots/, or -1 with one message (a missing or malformed
  * CSV names the file; a gnuplot failure names the script and gnuplot's first error line). */
 int cl_plot(const char *dir, const cl_plot_opts *o);
-
-/* importance_hist.csv and importance_scatter.csv from DIR/state (see plot.c); 0 also when there is no
- * saved state (nothing to write), 1 when files were written. */
-int cl_importance_summaries(const char *dir);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,69 @@
 #include "core/error.h"
 #include "core/quote.h"
 
-const char *const cl_runs_columns[] = {
-    "run", "label", "regularizer", "params", "lambda", "dataset", "stream", "scenario", "tasks", "hidden",
-    "optimizer", "lr", "epochs", "batch", "order", "order_tasks", "seed", "acc", "bwt", "fwt", "forgetting",
-    "learning", "intransigence", "diverged", "curve_rows", "train_sec", "importance_sec", "eval_sec", NULL};
-const char *const cl_matrix_columns[] = {"run", "trained_task", "eval_task", "accuracy", NULL};
-const char *const cl_curves_columns[] = {"run", "trained_task", "epoch", "step", "x", "eval_task", "accuracy", NULL};
+#define QFIELD 200
+
+#define RUNS_COL(name, kind, opt) {#name, CL_COL_##kind, opt, offsetof(cl_run_row, name)},
+#define MATRIX_COL(name, kind, opt) {#name, CL_COL_##kind, opt, offsetof(cl_matrix_row, name)},
+#define CURVES_COL(name, kind, opt) {#name, CL_COL_##kind, opt, offsetof(cl_curve_point, name)},
+#define NAME_OF(name, kind, opt) #name,
+const cl_column cl_runs_schema[] = {CL_RUNS_COLUMNS(RUNS_COL){NULL, 0, NULL, 0}};
+const cl_column cl_matrix_schema[] = {CL_MATRIX_COLUMNS(MATRIX_COL){NULL, 0, NULL, 0}};
+const cl_column cl_curves_schema[] = {CL_CURVES_COLUMNS(CURVES_COL){NULL, 0, NULL, 0}};
+const char *const cl_runs_columns[] = {CL_RUNS_COLUMNS(NAME_OF) NULL};
+const char *const cl_matrix_columns[] = {CL_MATRIX_COLUMNS(NAME_OF) NULL};
+const char *const cl_curves_columns[] = {CL_CURVES_COLUMNS(NAME_OF) NULL};
+
+void cl_row_write(cl_buf *b, const cl_column *schema, const void *row)
+{
+    const char *base = row;
+    for (const cl_column *c = schema; c->name; c++) {
+        const void *f = base + c->offset;
+        switch (c->kind) {
+        case CL_COL_TEXT: cl_buf_str(b, *(const char *const *)f ? *(const char *const *)f : ""); break;
+        case CL_COL_INT: cl_buf_int(b, *(const long *)f); break;
+        case CL_COL_NUM: cl_buf_num(b, *(const double *)f); break;
+        case CL_COL_U64: cl_buf_printf(b, "%s%llu", c == schema ? "" : ",", *(const unsigned long long *)f); break;
+        case CL_COL_SEC: cl_buf_printf(b, "%s%.2f", c == schema ? "" : ",", *(const double *)f); break;
+        }
+    }
+    cl_buf_endrow(b);
+}
+
+int cl_row_read(const cl_table *t, int row, const cl_column *schema, void *out)
+{
+    char *base = out;
+    for (const cl_column *c = schema; c->name; c++) {
+        void *f = base + c->offset;
+        int col = cl_table_col(t, c->name);
+        if (col < 0 && !c->missing) return cl_fail("%s: no column '%s' in the header", t->path, c->name);
+        const char *v = col >= 0 ? t->cells[row][col] : NULL;
+        switch (c->kind) {
+        case CL_COL_TEXT: *(const char **)f = v ? v : c->missing; break;
+        case CL_COL_INT:
+            *(long *)f = v ? 0 : strtol(c->missing, NULL, 10);
+            if (v && cl_table_int(t, row, col, (long *)f)) return -1;
+            break;
+        case CL_COL_NUM:
+        case CL_COL_SEC:
+            *(double *)f = v ? 0 : strtod(c->missing, NULL);
+            if (v && cl_table_num(t, row, col, (double *)f)) return -1;
+            break;
+        case CL_COL_U64: {
+            char *end;
+            errno = 0;
+            *(unsigned long long *)f = strtoull(v ? v : c->missing, &end, 10);
+            if (v && (end == v || *end || errno || *v == '-')) {
+                char q[QFIELD];
+                return cl_fail("%s:%d: column '%s': expected a whole number, got '%s'", t->path, t->lines[row],
+                               c->name, cl_quote_n(q, QFIELD, v, 40));
+            }
+            break;
+        }
+        }
+    }
+    return 0;
+}
 
 /* The grid's cells are bounded when it is loaded; this bounds what a damaged file can make us allocate
  * when the cell count is unknown. */
@@ -42,7 +100,6 @@ static void problem(cl_results *r, int foreign, const char *fmt, ...)
 }
 
 /* A field of a file, quoted for a message (a damaged file can hold anything). */
-#define QFIELD 200
 static const char *qf(char *buf, const char *s) { return cl_quote_n(buf, QFIELD, s, 40); }
 
 static void not_a_cell(cl_results *r, const cl_table *t, int row, long run)
@@ -453,31 +510,34 @@ void cl_results_describe(const cl_results *r, char *out, size_t n)
     }
 }
 
-/* Rewrite t with the rows of complete runs only, in the columns cols (its own may be in another order,
- * and runs.csv may lack curve_rows: counted then). Nothing is written when nothing changes. */
-static int rewrite(const cl_results *r, const cl_table *t, const char *const *cols, int runs_file)
+/* Rewrite t with the rows of complete runs only, in the schema's columns (its own may be in another order, and
+ * a file from an earlier clreg may lack optional columns: runs.csv's curve_rows is counted then, any other
+ * gets the schema's value for its absence). Nothing is written when nothing changes. */
+static int rewrite(const cl_results *r, const cl_table *t, const cl_column *schema, int runs_file)
 {
     int ncols = 0, same = 1, map[64];
-    for (; cols[ncols]; ncols++) {
-        map[ncols] = cl_table_col(t, cols[ncols]);
+    cl_buf b = {0};
+    for (; schema[ncols].name; ncols++) {
+        map[ncols] = cl_table_col(t, schema[ncols].name);
         same &= map[ncols] == ncols;
-        if (map[ncols] < 0 && strcmp(cols[ncols], "curve_rows") != 0)
+        if (map[ncols] < 0 && !schema[ncols].missing)
             return cl_fail("%s: no column '%s': not a file clreg wrote (or edited by hand); restore the column, or "
-                           "start over with --fresh", t->path, cols[ncols]);
+                           "start over with --fresh", t->path, schema[ncols].name);
+        cl_buf_str(&b, schema[ncols].name);
     }
+    cl_buf_endrow(&b);
     for (int c = 0; c < t->ncols; c++) {
         int known = 0;
-        for (int k = 0; k < ncols; k++) known |= strcmp(t->cols[c], cols[k]) == 0;
+        for (int k = 0; k < ncols; k++) known |= strcmp(t->cols[c], schema[k].name) == 0;
         if (!known) {
             char q[200];
+            cl_buf_free(&b);
             return cl_fail("%s: column '%s' is not one clreg writes (edited by hand?); remove it, or start over "
                            "with --fresh", t->path, cl_quote_n(q, sizeof q, t->cols[c], 40));
         }
     }
     same &= t->ncols == ncols;
     int crun = cl_table_col(t, "run"), dropped = 0, rc = 0;
-    cl_buf b = {0};
-    cl_results_header(&b, cols);
     for (int row = 0; row < t->nrows; row++) {
         long run;
         if (parse_long(t->cells[row][crun], &run) || run < 1 || run > r->nslots || r->status[run] != CL_RUN_COMPLETE ||
@@ -487,7 +547,9 @@ static int rewrite(const cl_results *r, const cl_table *t, const char *const *co
         }
         for (int c = 0; c < ncols; c++) {
             if (map[c] >= 0) cl_buf_str(&b, t->cells[row][map[c]]);
-            else cl_buf_int(&b, r->curve_rows[run]); /* counted: the run's curves were checked whole */
+            else if (runs_file && !strcmp(schema[c].name, "curve_rows"))
+                cl_buf_int(&b, r->curve_rows[run]); /* counted: the run's curves were checked whole */
+            else cl_buf_str(&b, schema[c].missing);
         }
         cl_buf_endrow(&b);
     }
@@ -499,9 +561,9 @@ static int rewrite(const cl_results *r, const cl_table *t, const char *const *co
 int cl_results_prune(const cl_results *r)
 {
     int rc = 0;
-    if (r->has_matrix) rc = rewrite(r, &r->matrix, cl_matrix_columns, 0);
-    if (!rc && r->has_curves) rc = rewrite(r, &r->curves, cl_curves_columns, 0);
-    if (!rc && r->has_runs) rc = rewrite(r, &r->runs, cl_runs_columns, 1);
+    if (r->has_matrix) rc = rewrite(r, &r->matrix, cl_matrix_schema, 0);
+    if (!rc && r->has_curves) rc = rewrite(r, &r->curves, cl_curves_schema, 0);
+    if (!rc && r->has_runs) rc = rewrite(r, &r->runs, cl_runs_schema, 1);
     return rc;
 }
 

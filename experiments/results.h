@@ -19,12 +19,64 @@
 #include "experiments/grid.h"
 #include "experiments/table.h"
 
-/* Each file's columns in order (NULL-terminated); the runner writes its rows in this order. */
+/* Each file's columns, defined once here: X(name, kind, missing) gives the column's name, its C type in the
+ * row struct (TEXT: const char *, INT: long, NUM: double, U64: unsigned long long, SEC: double seconds, written
+ * to the hundredth) and, for a column an earlier clreg did not write, what such a file means by its absence
+ * (NULL: the column is required). The rewrite before a resume, and a merge, write that text (runs.csv's
+ * curve_rows is counted instead); a reader takes it as the value. The struct
+ * a row reads into and writes from, the header, the writer and the reader all come from these lists; the
+ * timing columns stay last (tests compare results without them). */
+#define CL_RUNS_COLUMNS(X)                                                                                          \
+    X(run, INT, NULL) X(label, TEXT, NULL) X(regularizer, TEXT, NULL) X(params, TEXT, NULL) X(lambda, NUM, NULL)                  \
+    X(dataset, TEXT, NULL) X(stream, TEXT, NULL) X(scenario, TEXT, NULL) X(tasks, INT, NULL) X(hidden, TEXT, NULL)              \
+    X(optimizer, TEXT, NULL) X(lr, NUM, NULL) X(epochs, INT, NULL) X(batch, INT, NULL) X(order, INT, NULL)                       \
+    X(order_tasks, TEXT, NULL) X(seed, U64, NULL) X(validation, NUM, "0") X(acc, NUM, NULL) X(bwt, NUM, NULL) X(fwt, NUM, NULL)   \
+    X(forgetting, NUM, NULL) X(learning, NUM, NULL) X(intransigence, NUM, NULL) X(val_acc, NUM, "nan") X(val_bwt, NUM, "nan")      \
+    X(val_fwt, NUM, "nan") X(val_forgetting, NUM, "nan") X(val_learning, NUM, "nan") X(diverged, INT, NULL)                      \
+    X(curve_rows, INT, "counted") X(train_sec, SEC, NULL) X(importance_sec, SEC, NULL) X(eval_sec, SEC, NULL)
+#define CL_MATRIX_COLUMNS(X)                                                                                        \
+    X(run, INT, NULL) X(trained_task, INT, NULL) X(eval_task, INT, NULL) X(accuracy, NUM, NULL) X(val_accuracy, NUM, "nan")
+#define CL_CURVES_COLUMNS(X)                                                                                        \
+    X(run, INT, NULL) X(trained_task, INT, NULL) X(epoch, INT, NULL) X(step, INT, NULL) X(x, NUM, NULL) X(eval_task, INT, NULL)     \
+    X(accuracy, NUM, NULL)
+
+#define CL_CTYPE_TEXT const char *
+#define CL_CTYPE_INT long
+#define CL_CTYPE_NUM double
+#define CL_CTYPE_U64 unsigned long long
+#define CL_CTYPE_SEC double
+#define CL_ROW_FIELD(name, kind, opt) CL_CTYPE_##kind name;
+
+/* One row of runs.csv. Read from a table, its strings point into the table's cells. */
+typedef struct cl_run_row { CL_RUNS_COLUMNS(CL_ROW_FIELD) } cl_run_row;
+/* One row of matrix.csv: accuracy on eval_task after trained_task (0: before training), on test and, when
+ * the grid holds data out, on validation data. */
+typedef struct cl_matrix_row { CL_MATRIX_COLUMNS(CL_ROW_FIELD) } cl_matrix_row;
+/* One point of curves.csv: test accuracy on eval_task at (trained_task, epoch, step); x is the position on
+ * the figures' axis (tasks trained, fractional within a task). */
+typedef struct cl_curve_point { CL_CURVES_COLUMNS(CL_ROW_FIELD) } cl_curve_point;
+
+typedef enum { CL_COL_TEXT, CL_COL_INT, CL_COL_NUM, CL_COL_U64, CL_COL_SEC } cl_col_kind;
+typedef struct cl_column {
+    const char *name;
+    cl_col_kind kind;
+    const char *missing; /* NULL: required; else the value of a column a file lacks */
+    size_t offset;  /* of the field in the row struct */
+} cl_column;
+
+/* The schemas (terminated by a NULL name) and the column names alone (NULL-terminated). */
+extern const cl_column cl_runs_schema[], cl_matrix_schema[], cl_curves_schema[];
 extern const char *const cl_runs_columns[];
 extern const char *const cl_matrix_columns[];
 extern const char *const cl_curves_columns[];
 /* The header row of a file with these columns. */
 void cl_results_header(cl_buf *b, const char *const *cols);
+/* Append one row (a struct of the schema's type) in the schema's columns. */
+void cl_row_write(cl_buf *b, const cl_column *schema, const void *row);
+/* Read table row `row` into the struct: every column the schema names and the table has, by name; an
+ * optional column the table lacks reads as its `missing` value. -1 with a message naming file, line and column
+ * when a required column is missing or a number is not one. */
+int cl_row_read(const cl_table *t, int row, const cl_column *schema, void *out);
 
 enum { CL_RUN_MISSING = 0, CL_RUN_COMPLETE = 1, CL_RUN_DAMAGED = 2 };
 

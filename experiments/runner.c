@@ -68,7 +68,8 @@ typedef struct cell_job {
     const cl_grid *g;
     const cl_grid_cell *c;
     const cl_stream *s;
-    cl_buf curves;
+    cl_curve_point *pts; /* the points between task ends, in training order */
+    long npts, cap;
     int epochs;
     int joint;           /* joint training's epochs grow with the union of tasks */
     int batch;
@@ -76,19 +77,23 @@ typedef struct cell_job {
     int tid;
 } cell_job;
 
+static void add_point(cl_curve_point **pts, long *n, long *cap, cl_curve_point p)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        *pts = cl_realloc(*pts, sizeof **pts * (size_t)*cap);
+    }
+    (*pts)[(*n)++] = p;
+}
+
 static void curve_rows(cell_job *j, cl_mlp *m, int task, int epoch, long step)
 {
     double x = task + (double)step / (double)(cl_steps_per_epoch(j->s, task, j->batch, j->joint) * j->epochs);
     for (int e = 0; e < j->s->ntasks; e++) {
         float acc = cl_evaluate(m, j->s, e, cl_stream_eval_active(j->s, task, e));
-        cl_buf_int(&j->curves, j->c->run);
-        cl_buf_int(&j->curves, task + 1);
-        cl_buf_int(&j->curves, epoch + 1);
-        cl_buf_int(&j->curves, step);
-        cl_buf_num(&j->curves, x);
-        cl_buf_int(&j->curves, e + 1);
-        cl_buf_num(&j->curves, acc);
-        cl_buf_endrow(&j->curves);
+        add_point(&j->pts, &j->npts, &j->cap,
+                  (cl_curve_point){.run = j->c->run, .trained_task = task + 1, .epoch = epoch + 1, .step = step, .x = x,
+                                   .eval_task = e + 1, .accuracy = acc});
     }
 }
 
@@ -161,54 +166,41 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     }
     cl_run run;
     int rc = cl_train_stream(m, &s, &tc, &run);
-    if (rc) {
+    if (rc || run.stopped) { /* a cell cut short has no rows: it runs again on resume */
+        out->stopped = !rc;
         cl_run_free(&run);
-        cl_buf_free(&job.curves);
-        goto fail_reg;
-    }
-    if (run.stopped) { /* a cell cut short has no rows: it runs again on resume */
-        out->stopped = 1;
-        cl_run_free(&run);
-        cl_buf_free(&job.curves);
+        free(job.pts);
+        if (rc) goto fail_reg;
         cl_reg_free(reg);
         cl_mlp_free(m);
         cl_stream_free(&s);
         return;
     }
     int T = s.ntasks;
-    /* curves: before training, then the per-epoch points (job.curves), then each task's end */
+    /* curves: before training, then each task's per-epoch points (job.pts, in training order) followed by
+     * the task's end, which is its row of the accuracy matrix */
     cl_buf *cv = &out->curves;
-    for (int e = 0; e < T; e++) {
-        cl_buf_int(cv, c->run), cl_buf_int(cv, 0), cl_buf_int(cv, 0), cl_buf_int(cv, 0), cl_buf_num(cv, 0.0);
-        cl_buf_int(cv, e + 1), cl_buf_num(cv, *cl_run_R(&run, 0, e)), cl_buf_endrow(cv);
-    }
-    /* per-epoch rows are in training order already; the task-end rows go after each task's epochs */
-    const char *p = job.curves.s ? job.curves.s : "";
+    long ncurve = 0, k = 0;
+    for (int e = 0; e < T; e++, ncurve++)
+        cl_row_write(cv, cl_curves_schema, &(cl_curve_point){.run = c->run, .eval_task = e + 1,
+                                                             .accuracy = *cl_run_R(&run, 0, e)});
     for (int i = 1; i <= T; i++) {
-        /* copy this task's per-epoch rows (their trained_task column is i) */
-        while (*p) {
-            const char *nl = strchr(p, '\n');
-            const char *c1 = strchr(p, ',');
-            if (!nl || !c1 || atoi(c1 + 1) != i) break;
-            cl_buf_printf(cv, "%.*s", (int)(nl + 1 - p), p);
-            p = nl + 1;
-        }
+        for (; k < job.npts && job.pts[k].trained_task == i; k++, ncurve++) cl_row_write(cv, cl_curves_schema, &job.pts[k]);
         long steps = cl_steps_per_epoch(&s, i - 1, g->set.batch, job.joint) * g->set.epochs;
-        for (int e = 0; e < T; e++) {
-            cl_buf_int(cv, c->run), cl_buf_int(cv, i), cl_buf_int(cv, g->set.epochs), cl_buf_int(cv, steps);
-            cl_buf_num(cv, (double)i), cl_buf_int(cv, e + 1), cl_buf_num(cv, *cl_run_R(&run, i, e)), cl_buf_endrow(cv);
-        }
+        for (int e = 0; e < T; e++, ncurve++)
+            cl_row_write(cv, cl_curves_schema,
+                         &(cl_curve_point){.run = c->run, .trained_task = i, .epoch = g->set.epochs, .step = steps,
+                                           .x = i, .eval_task = e + 1, .accuracy = *cl_run_R(&run, i, e)});
     }
-    cl_buf_free(&job.curves);
+    free(job.pts);
 
-    cl_buf *mx = &out->matrix;
     for (int i = 0; i <= T; i++)
-        for (int e = 0; e < T; e++) {
-            cl_buf_int(mx, c->run), cl_buf_int(mx, i), cl_buf_int(mx, e + 1);
-            cl_buf_num(mx, *cl_run_R(&run, i, e)), cl_buf_endrow(mx);
-        }
+        for (int e = 0; e < T; e++)
+            cl_row_write(&out->matrix, cl_matrix_schema,
+                         &(cl_matrix_row){.run = c->run, .trained_task = i, .eval_task = e + 1,
+                                          .accuracy = *cl_run_R(&run, i, e),
+                                          .val_accuracy = run.V ? *cl_run_V(&run, i, e) : NAN});
 
-    cl_metrics mt = cl_metrics_compute(run.R, T);
     char params[1024] = "", hidden[1024] = "", order[1024] = "";
     size_t len = 0;
     for (const cl_reg_param *rp = sec->method->params; rp && rp->name; rp++) {
@@ -220,38 +212,24 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     len = 0;
     for (int t = 0; t < T; t++)
         len += (size_t)snprintf(order + len, len < sizeof order ? sizeof order - len : 0, "%s%d", t ? " " : "", g->orders[c->order][t] + 1);
-    int has_lambda = sec->method->penalty != NULL;
-    cl_buf *r = &out->runs;
-    cl_buf_int(r, c->run);
-    cl_buf_str(r, sec->label);
-    cl_buf_str(r, sec->method->name);
-    cl_buf_str(r, params);
-    cl_buf_num(r, has_lambda ? reg->lambda : NAN);
-    cl_buf_str(r, g->set.dataset);
-    cl_buf_str(r, cl_stream_kind_name(g->set.stream.kind));
-    cl_buf_str(r, cl_scenario_name(g->set.stream.scenario));
-    cl_buf_int(r, T);
-    cl_buf_str(r, hidden);
-    cl_buf_str(r, g->set.opt.kind == CL_OPT_ADAM ? "adam" : "sgd");
-    cl_buf_num(r, g->set.opt.lr);
-    cl_buf_int(r, g->set.epochs);
-    cl_buf_int(r, g->set.batch);
-    cl_buf_int(r, c->order);
-    cl_buf_str(r, order);
-    cl_buf_printf(r, ",%llu", (unsigned long long)c->seed);
-    double nanv = NAN;
-    cl_buf_num(r, run.diverged ? nanv : mt.acc);
-    cl_buf_num(r, run.diverged ? nanv : mt.bwt);
-    cl_buf_num(r, run.diverged ? nanv : mt.fwt);
-    cl_buf_num(r, run.diverged ? nanv : mt.forgetting);
-    cl_buf_num(r, run.diverged ? nanv : mt.learning);
-    cl_buf_num(r, nanv); /* intransigence: filled in when the results are finalized */
-    cl_buf_int(r, run.diverged);
-    long curve_rows = 0; /* the check that curves.csv holds all of them (results.h) */
-    for (size_t i = 0; i < cv->len; i++) curve_rows += cv->s[i] == '\n';
-    cl_buf_int(r, curve_rows);
-    cl_buf_printf(r, ",%.2f,%.2f,%.2f", run.train_sec, run.importance_sec, run.eval_sec);
-    cl_buf_endrow(r);
+    /* a diverged run's metrics are NaN: its later rows are */
+    cl_metrics mt = cl_metrics_compute(run.R, T), mv = {NAN, NAN, NAN, NAN, NAN};
+    if (run.V) mv = cl_metrics_compute(run.V, T);
+    if (run.diverged) mt = mv = (cl_metrics){NAN, NAN, NAN, NAN, NAN};
+    cl_run_row row = {
+        .run = c->run, .label = sec->label, .regularizer = sec->method->name, .params = params,
+        .lambda = sec->method->penalty ? reg->lambda : NAN, .dataset = g->set.dataset,
+        .stream = cl_stream_kind_name(g->set.stream.kind), .scenario = cl_scenario_name(g->set.stream.scenario),
+        .tasks = T, .hidden = hidden, .optimizer = g->set.opt.kind == CL_OPT_ADAM ? "adam" : "sgd",
+        .lr = g->set.opt.lr, .epochs = g->set.epochs, .batch = g->set.batch, .order = c->order, .order_tasks = order,
+        .seed = (unsigned long long)c->seed, .validation = g->set.stream.validation,
+        .acc = mt.acc, .bwt = mt.bwt, .fwt = mt.fwt, .forgetting = mt.forgetting, .learning = mt.learning,
+        .intransigence = NAN, /* filled in when the results are summarized: it needs the joint cell */
+        .val_acc = mv.acc, .val_bwt = mv.bwt, .val_fwt = mv.fwt, .val_forgetting = mv.forgetting,
+        .val_learning = mv.learning, .diverged = run.diverged,
+        .curve_rows = ncurve, /* the check that curves.csv holds all of them (results.h) */
+        .train_sec = run.train_sec, .importance_sec = run.importance_sec, .eval_sec = run.eval_sec};
+    cl_row_write(&out->runs, cl_runs_schema, &row);
     cl_run_free(&run);
     cl_reg_free(reg);
     cl_mlp_free(m);

@@ -73,6 +73,7 @@ typedef struct cl_summarize_opts {
     int require_manifest; /* without a manifest (and ncells 0) refuse, as missing runs cannot be told */
     int partial;          /* summarize the complete runs only (report->note says what is not), instead of
                            * refusing results with missing or damaged runs */
+    int keep_raw;         /* write the summaries only, never runs/matrix/curves (the figures' summaries) */
 } cl_summarize_opts;
 
 typedef struct cl_summarize_report {
@@ -88,6 +89,10 @@ int cl_results_summarize(const char *dir, const cl_summarize_opts *o, cl_summari
 
 /* The check of cl_results_summarize alone, writing nothing. */
 int cl_results_check(const char *dir, const cl_summarize_opts *o, cl_summarize_report *report);
+
+/* importance_hist.csv and importance_scatter.csv from DIR/state (impsummary.c), part of the summaries; 0 also
+ * when there is no saved state (nothing to write), 1 when files were written. */
+int cl_importance_summaries(const char *dir);
 
 /* cl_results_summarize with the cell count from the manifest when there is one. */
 int cl_results_finalize(const char *dir, const char *const *select, int nselect);

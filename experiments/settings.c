@@ -80,6 +80,11 @@ static int set_normalize(cl_settings *s, const char *v, const char *what)
     return cl_stream_normalize_parse(v, &s->stream) ? cl_fail_prefix("%s", what) : 0;
 }
 
+static int set_validation(cl_settings *s, const char *v, const char *what)
+{
+    return cl_validation_parse(v, &s->stream.validation) ? cl_fail_prefix("%s", what) : 0;
+}
+
 /* arch and hidden both say what the network is: given both, which one was meant is a guess, so it is
  * refused (also the same one twice on a command line is fine: the last wins, as for every option). */
 static int model_key(cl_settings *s, const char *key, const char *what)
@@ -169,6 +174,11 @@ const cl_setting cl_settings_table[] = {
          "channels pooled; MEAN,STD: those (in the scaled unit, e.g. 0.2860,0.3530),\n"
          "or per channel M1,M2,M3/S1,S2,S3; none: no normalization; auto (default):\n"
          "channel for the cifar datasets, none for the others"),
+    TEXT("validation", STREAM, "F", set_validation,
+         "hold out a fraction F of each task's training data (0.1 or 10%), per\n"
+         "class, the same samples for every cell of a seed; never trained on. Each\n"
+         "run is evaluated on it too, and grids choose lambda by its ACC (default 0:\n"
+         "none, and lambda is then chosen on the test data, which flatters)"),
     TEXT("arch", MODEL, "A", set_arch,
          "the network before its heads, items separated by commas (ReLU after each\n"
          "conv and dense): conv<C>k<K>[s<S>][p<P>], maxpool<K>[s<S>], avgpool<K>[s<S>],\n"

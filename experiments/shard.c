@@ -102,7 +102,7 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
     cl_stream s;
     if (cl_grid_stream(g, d, &s)) return -1; /* natural order: task k is id k; cells permute them below */
     int T = s.ntasks, rc = 0;
-    /* per task (natural order): forward cost per sample, and the test sets' evaluation of one row */
+    /* per task (natural order): forward cost per sample, and the evaluation of one row (test and validation) */
     /* and the weights a per-parameter pass visits (the penalty's cost per step) */
     uint64_t *fwd = cl_malloc(sizeof(uint64_t) * (size_t)T), eval_row = 0;
     uint64_t *wts = cl_malloc(sizeof(uint64_t) * (size_t)T), macs, weights;
@@ -112,7 +112,7 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
         uint64_t head = (uint64_t)features * (uint64_t)s.head_out[s.task[t].head];
         fwd[t] = macs + head;
         wts[t] = weights + head;
-        eval_row += fwd[t] * (uint64_t)s.task[t].ntest;
+        eval_row += fwd[t] * (uint64_t)(s.task[t].ntest + s.task[t].nval);
     }
     int hidden[1] = {1}, heads[1] = {2};
     cl_mlp *probe = cl_mlp_create(1, hidden, 1, heads, 1, 1);

@@ -1,6 +1,14 @@
 /* Finalizing a results directory: runs, matrix and curves sorted by run, intransigence filled in, and the
- * aggregated files the figures draw from (means and standard deviations over seeds and orders). All the
- * aggregation is here, in C; the gnuplot scripts only draw. */
+ * aggregated files the figures, `clreg compare` and `clreg report` read (means, standard deviations and 95%
+ * confidence intervals over seeds and orders; the group each label is drawn at, chosen on validation data
+ * when the grid holds some out). All the aggregation is here, in C; the gnuplot scripts only draw.
+ *
+ * The steps, in order (summarize() below): read the complete runs (read_runs) and their accuracy matrices
+ * (read_matrices), intransigence against the upper bound of the same order and seed (fill_intransigence),
+ * groups of runs by (label, params, lambda) in the grid's order (make_groups), their statistics
+ * (group_stats), the group each label is drawn at (select_groups), then each file (write_summary, write_best,
+ * write_tasks, write_curves), all replaced together, and the importance summaries when state was saved. */
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,29 +21,52 @@
 #include "experiments/shard.h"
 #include "experiments/runner.h"
 #include "experiments/table.h"
+#include "regularizers/regularizer.h"
+
+/* The per-run metrics summarized, in summary.csv's order: the test metrics, intransigence, and the same
+ * metrics on validation data (NaN for a grid without a validation split). */
+enum { M_ACC, M_BWT, M_FWT, M_FORGETTING, M_LEARNING, M_INTRANSIGENCE, M_VAL_ACC, NMETRIC = 11 };
+static const char *const metric_names[NMETRIC] = {"acc",     "bwt",     "fwt",     "forgetting",     "learning",
+                                                  "intransigence", "val_acc", "val_bwt", "val_fwt",
+                                                  "val_forgetting", "val_learning"};
 
 typedef struct runrec {
-    long run;
-    int row;           /* in runs.csv */
-    const char *label, *regularizer, *params, *lambda_text;
-    double lambda;
-    long order, tasks;
-    const char *seed;
-    double m[6];       /* acc, bwt, fwt, forgetting, learning, intransigence */
-    int diverged;
-    float *R;          /* (tasks + 1) x tasks, NaN where missing */
+    cl_run_row row;    /* its strings point into runs.csv's table */
+    int line_row;      /* its row in runs.csv */
+    double m[NMETRIC];
+    float *R, *V;      /* (tasks + 1) x tasks, NaN where missing: test and validation accuracy */
     int group;
 } runrec;
-
-static const char *const metric_names[6] = {"acc", "bwt", "fwt", "forgetting", "learning", "intransigence"};
 
 typedef struct group {
     const char *label, *regularizer, *params, *lambda_text;
     double lambda;
     long first_run, tasks;
     int n, diverged, selected;
-    double mean[6], std[6];
+    const char *selected_on;  /* the metric the label's selection compared: "val_acc", "acc", or "chosen" */
+    double mean[NMETRIC], std[NMETRIC], ci95[NMETRIC];
 } group;
+
+typedef struct summary {
+    const char *dir;
+    cl_results *res;
+    const cl_summarize_opts *o;
+    runrec *runs;
+    int nr;
+    long maxrun;
+    runrec **byrun;    /* run number -> record (NULL: not summarized) */
+    group *gs;
+    int ng;
+    int *gord;         /* groups in summary order */
+} summary;
+
+/* Half-width of the 95% confidence interval of a mean of n values with sample standard deviation sd:
+ * t_{0.975, n-1} sd / sqrt(n), the t quantile from GSL. NaN for fewer than two values. */
+static double ci95_half(double sd, int n)
+{
+    if (n < 2 || !isfinite(sd)) return NAN;
+    return gsl_cdf_tdist_Pinv(0.975, n - 1) * sd / sqrt((double)n);
+}
 
 /* mean and sample standard deviation of the finite values of x[0..n) (std 0 for one value) */
 static void mean_std(const double *x, int n, double *mean, double *std, int *count)
@@ -91,26 +122,6 @@ static int rewrite_sorted(cl_replace *rp, const cl_table *t, int col, const doub
     return rc;
 }
 
-static int find_group(group **gs, int *ng, const runrec *r)
-{
-    for (int i = 0; i < *ng; i++) {
-        group *g = &(*gs)[i];
-        if (!strcmp(g->label, r->label) && !strcmp(g->params, r->params) && !strcmp(g->lambda_text, r->lambda_text))
-            return i;
-    }
-    *gs = cl_realloc(*gs, sizeof **gs * (*ng + 1));
-    group *g = &(*gs)[*ng];
-    memset(g, 0, sizeof *g);
-    g->label = r->label;
-    g->regularizer = r->regularizer;
-    g->params = r->params;
-    g->lambda_text = r->lambda_text;
-    g->lambda = r->lambda;
-    g->first_run = r->run;
-    g->tasks = r->tasks;
-    return (*ng)++;
-}
-
 static void group_key(cl_buf *b, const group *g)
 {
     cl_buf_str(b, g->label);
@@ -119,7 +130,6 @@ static void group_key(cl_buf *b, const group *g)
     cl_buf_int(b, g->selected);
 }
 
-/* Summaries of the complete runs of res (all of its runs unless partial). */
 static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *o);
 
 /* Load and check DIR's results; 0 with res loaded when they can be summarized (whole, or partial asked). */
@@ -215,111 +225,113 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
     return cl_results_summarize(dir, &o, &rep);
 }
 
-static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *o)
+/* ---- the steps -------------------------------------------------------------------------------------------- */
+
+/* The complete runs of res (every one, unless partial), each read whole from its runs.csv row. */
+static int read_runs(summary *S)
 {
-    const char *const *select = o->select;
-    int nselect = o->nselect;
-    char path[4200];
-    cl_table rt = res->runs, mt = res->matrix, ct = res->curves;
-    const char *pm = mt.path;
-    /* the columns every summary needs; the check needed fewer */
-    static const char *const rreq[] = {"params", "acc", "bwt", "fwt", "forgetting", "learning", "intransigence",
-                                       "diverged", NULL};
-    for (int k = 0; rreq[k]; k++)
-        if (cl_table_col(&rt, rreq[k]) < 0) return cl_fail("%s: no column '%s' in the header", rt.path, rreq[k]);
-    /* the runs summarized: the complete ones (every one, unless partial) */
-    int rc = 0, nr = 0, crun = cl_table_col(&rt, "run");
-    int *rows = cl_malloc(sizeof(int) * (rt.nrows ? rt.nrows : 1));
-    for (int r = 0; r < rt.nrows; r++) {
-        long run = strtol(rt.cells[r][crun], NULL, 10);
-        if (run >= 1 && run <= res->nslots && res->status[run] == CL_RUN_COMPLETE && res->runs_row[run] == r)
-            rows[nr++] = r;
-    }
-    runrec *runs = cl_calloc(nr ? nr : 1, sizeof *runs);
-    long maxrun = 0;
-    for (int k = 0; k < nr && !rc; k++) {
-        runrec *x = &runs[k];
-        int r = rows[k];
-        long div;
-        x->row = r;
-        x->label = rt.cells[r][cl_table_col(&rt, "label")];
-        x->regularizer = rt.cells[r][cl_table_col(&rt, "regularizer")];
-        x->params = rt.cells[r][cl_table_col(&rt, "params")];
-        x->lambda_text = rt.cells[r][cl_table_col(&rt, "lambda")];
-        x->seed = rt.cells[r][cl_table_col(&rt, "seed")];
-        rc = cl_table_int(&rt, r, cl_table_col(&rt, "run"), &x->run) ||
-             cl_table_num(&rt, r, cl_table_col(&rt, "lambda"), &x->lambda) ||
-             cl_table_int(&rt, r, cl_table_col(&rt, "tasks"), &x->tasks) ||
-             cl_table_int(&rt, r, cl_table_col(&rt, "order"), &x->order) ||
-             cl_table_int(&rt, r, cl_table_col(&rt, "diverged"), &div);
-        for (int mk = 0; mk < 5 && !rc; mk++) rc = cl_table_num(&rt, r, cl_table_col(&rt, metric_names[mk]), &x->m[mk]);
-        if (rc) break;
-        if (x->tasks < 1 || x->tasks > 100000) {
-            rc = cl_fail("%s:%d: column 'tasks': expected a positive number of tasks", rt.path, rt.lines[r]);
+    cl_table *rt = &S->res->runs;
+    int crun = cl_table_col(rt, "run"), rc = 0;
+    S->runs = cl_calloc(rt->nrows ? rt->nrows : 1, sizeof *S->runs);
+    for (int r = 0; r < rt->nrows && !rc; r++) {
+        long run = strtol(rt->cells[r][crun], NULL, 10);
+        if (!(run >= 1 && run <= S->res->nslots && S->res->status[run] == CL_RUN_COMPLETE && S->res->runs_row[run] == r))
+            continue;
+        runrec *x = &S->runs[S->nr++];
+        x->line_row = r;
+        if ((rc = cl_row_read(rt, r, cl_runs_schema, &x->row))) break;
+        const cl_run_row *w = &x->row;
+        if (w->tasks < 1 || w->tasks > 100000) {
+            rc = cl_fail("%s:%d: column 'tasks': expected a positive number of tasks", rt->path, rt->lines[r]);
             break;
         }
-        x->diverged = div != 0;
-        x->R = cl_malloc(sizeof(float) * (x->tasks + 1) * x->tasks);
-        for (long i = 0; i < (x->tasks + 1) * x->tasks; i++) x->R[i] = NAN;
-        maxrun = x->run > maxrun ? x->run : maxrun;
+        double m[NMETRIC] = {w->acc, w->bwt, w->fwt, w->forgetting, w->learning, NAN, w->val_acc, w->val_bwt,
+                             w->val_fwt, w->val_forgetting, w->val_learning};
+        memcpy(x->m, m, sizeof m);
+        size_t cells = (size_t)(w->tasks + 1) * (size_t)w->tasks;
+        x->R = cl_malloc(sizeof(float) * cells);
+        x->V = cl_malloc(sizeof(float) * cells);
+        for (size_t i = 0; i < cells; i++) x->R[i] = x->V[i] = NAN;
+        S->maxrun = w->run > S->maxrun ? w->run : S->maxrun;
     }
-    /* run id -> record */
-    runrec **byrun = cl_calloc((size_t)maxrun + 1, sizeof *byrun);
-    for (int r = 0; r < nr && !rc; r++) byrun[runs[r].run] = &runs[r];
-    for (int r = 0; r < mt.nrows && !rc; r++) {
-        long run, i, j;
-        double acc;
-        rc = cl_table_int(&mt, r, cl_table_col(&mt, "run"), &run) ||
-             cl_table_int(&mt, r, cl_table_col(&mt, "trained_task"), &i) ||
-             cl_table_int(&mt, r, cl_table_col(&mt, "eval_task"), &j) ||
-             cl_table_num(&mt, r, cl_table_col(&mt, "accuracy"), &acc);
-        if (rc) break;
-        runrec *x = run >= 1 && run <= maxrun ? byrun[run] : NULL;
+    S->byrun = cl_calloc((size_t)S->maxrun + 1, sizeof *S->byrun);
+    for (int r = 0; r < S->nr && !rc; r++) S->byrun[S->runs[r].row.run] = &S->runs[r];
+    return rc;
+}
+
+static int read_matrices(summary *S)
+{
+    cl_table *mt = &S->res->matrix;
+    for (int r = 0; r < mt->nrows; r++) {
+        cl_matrix_row e;
+        if (cl_row_read(mt, r, cl_matrix_schema, &e)) return -1;
+        runrec *x = e.run >= 1 && e.run <= S->maxrun ? S->byrun[e.run] : NULL;
         if (!x) continue; /* rows of a run not summarized (killed before it finished, or damaged) */
-        if (i < 0 || i > x->tasks || j < 1 || j > x->tasks) {
-            rc = cl_fail("%s:%d: task numbers %ld, %ld outside run %ld's %ld tasks", pm, mt.lines[r], i, j, run, x->tasks);
-            break;
-        }
-        x->R[i * x->tasks + (j - 1)] = (float)acc;
+        long T = x->row.tasks;
+        if (e.trained_task < 0 || e.trained_task > T || e.eval_task < 1 || e.eval_task > T)
+            return cl_fail("%s:%d: task numbers %ld, %ld outside run %ld's %ld tasks", mt->path, mt->lines[r],
+                           e.trained_task, e.eval_task, e.run, T);
+        x->R[e.trained_task * T + (e.eval_task - 1)] = (float)e.accuracy;
+        x->V[e.trained_task * T + (e.eval_task - 1)] = (float)e.val_accuracy;
     }
+    return 0;
+}
 
-    /* intransigence against the joint cell of the same order and seed */
-    double *intr = cl_malloc(sizeof(double) * (rt.nrows ? rt.nrows : 1));
-    for (int r = 0; r < rt.nrows; r++) intr[r] = NAN;
-    for (int r = 0; r < nr && !rc; r++) {
-        runrec *x = &runs[r], *joint = NULL;
-        for (int q = 0; q < nr; q++)
-            if (!strcmp(runs[q].regularizer, "joint") && runs[q].order == x->order && !strcmp(runs[q].seed, x->seed) &&
-                runs[q].tasks == x->tasks)
-                joint = &runs[q];
+/* Intransigence (Chaudhry et al. 2018): how much less a run learned each task than the upper bound of the same
+ * order and seed did, averaged over tasks. The upper bound is the method whose registry entry says so (the
+ * joint flag), not a name. */
+static void fill_intransigence(summary *S, double *intr)
+{
+    for (int r = 0; r < S->nr; r++) {
+        runrec *x = &S->runs[r], *joint = NULL;
+        for (int q = 0; q < S->nr; q++) {
+            const cl_reg_method *mq = cl_reg_find(S->runs[q].row.regularizer);
+            if (mq && mq->joint && S->runs[q].row.order == x->row.order && S->runs[q].row.seed == x->row.seed &&
+                S->runs[q].row.tasks == x->row.tasks)
+                joint = &S->runs[q];
+        }
         double v = NAN;
-        if (joint && !joint->diverged && !x->diverged) {
+        long T = x->row.tasks;
+        if (joint && !joint->row.diverged && !x->row.diverged) {
             double s = 0;
-            for (long j = 1; j <= x->tasks; j++)
-                s += (double)joint->R[j * x->tasks + j - 1] - (double)x->R[j * x->tasks + j - 1];
-            v = s / x->tasks;
+            for (long j = 1; j <= T; j++) s += (double)joint->R[j * T + j - 1] - (double)x->R[j * T + j - 1];
+            v = s / T;
         }
-        x->m[5] = intr[x->row] = v;
+        x->m[M_INTRANSIGENCE] = intr[x->line_row] = v;
     }
+}
 
-    /* Every file below is staged, and all of them replace the old ones together at the end: a failure
-     * (a full disk) leaves the directory's files as they were, never summaries that disagree. The results
-     * themselves are rewritten (sorted, intransigence filled in) only when they are whole: a partial
-     * summary leaves them as they are, for the rerun that repairs them. */
-    cl_replace rp = {0};
-    if (!rc && !o->partial) rc = rewrite_sorted(&rp, &rt, cl_table_col(&rt, "intransigence"), intr);
-    if (!rc && !o->partial) rc = rewrite_sorted(&rp, &mt, -1, NULL);
-    if (!rc && !o->partial) rc = rewrite_sorted(&rp, &ct, -1, NULL);
+static int find_group(summary *S, const runrec *r)
+{
+    const char *lambda_text = S->res->runs.cells[r->line_row][cl_table_col(&S->res->runs, "lambda")];
+    for (int i = 0; i < S->ng; i++) {
+        group *g = &S->gs[i];
+        if (!strcmp(g->label, r->row.label) && !strcmp(g->params, r->row.params) && !strcmp(g->lambda_text, lambda_text))
+            return i;
+    }
+    S->gs = cl_realloc(S->gs, sizeof *S->gs * (size_t)(S->ng + 1));
+    group *g = &S->gs[S->ng];
+    memset(g, 0, sizeof *g);
+    g->label = r->row.label;
+    g->regularizer = r->row.regularizer;
+    g->params = r->row.params;
+    g->lambda_text = lambda_text;
+    g->lambda = r->row.lambda;
+    g->first_run = r->row.run;
+    g->tasks = r->row.tasks;
+    return S->ng++;
+}
 
-    /* groups, in the grid's order of labels, then by params, then by lambda */
-    group *gs = NULL;
-    int ng = 0;
-    rowref *ord = cl_malloc(sizeof(rowref) * (nr ? nr : 1));
-    for (int r = 0; r < nr; r++) ord[r] = (rowref){runs[r].run, r};
-    qsort(ord, nr, sizeof *ord, cmp_rowref);
-    for (int i = 0; i < nr && !rc; i++) runs[ord[i].row].group = find_group(&gs, &ng, &runs[ord[i].row]);
-    /* order: label rank (first run of the label), params, lambda */
-    int *gord = cl_malloc(sizeof(int) * (ng ? ng : 1));
+/* Groups by (label, params, lambda text), ordered by label rank (the label's first run), params, lambda. */
+static void make_groups(summary *S)
+{
+    rowref *ord = cl_malloc(sizeof(rowref) * (S->nr ? S->nr : 1));
+    for (int r = 0; r < S->nr; r++) ord[r] = (rowref){S->runs[r].row.run, r};
+    qsort(ord, S->nr, sizeof *ord, cmp_rowref);
+    for (int i = 0; i < S->nr; i++) S->runs[ord[i].row].group = find_group(S, &S->runs[ord[i].row]);
+    free(ord);
+    group *gs = S->gs;
+    int ng = S->ng, *gord = S->gord = cl_malloc(sizeof(int) * (ng ? ng : 1));
     for (int i = 0; i < ng; i++) gord[i] = i;
     for (int a = 1; a < ng; a++) /* insertion sort: few groups, and a comparator needing the label ranks */
         for (int b = a; b > 0; b--) {
@@ -336,195 +348,268 @@ static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *
             gord[b - 1] = gord[b];
             gord[b] = t;
         }
+}
 
-    /* metrics per group */
-    double *vals = cl_malloc(sizeof(double) * (nr ? nr : 1));
-    for (int gi = 0; gi < ng; gi++) {
-        group *g = &gs[gi];
-        for (int k = 0; k < 6; k++) {
-            int n = 0;
-            for (int r = 0; r < nr; r++)
-                if (runs[r].group == gi && !runs[r].diverged) vals[n++] = runs[r].m[k];
-            mean_std(vals, n, &g->mean[k], &g->std[k], NULL);
-            if (k == 0) g->n = n;
+/* Mean, standard deviation and 95% interval of every metric over each group's runs that did not diverge. */
+static void group_stats(summary *S)
+{
+    double *vals = cl_malloc(sizeof(double) * (S->nr ? S->nr : 1));
+    for (int gi = 0; gi < S->ng; gi++) {
+        group *g = &S->gs[gi];
+        for (int k = 0; k < NMETRIC; k++) {
+            int n = 0, cnt;
+            for (int r = 0; r < S->nr; r++)
+                if (S->runs[r].group == gi && !S->runs[r].row.diverged) vals[n++] = S->runs[r].m[k];
+            mean_std(vals, n, &g->mean[k], &g->std[k], &cnt);
+            g->ci95[k] = ci95_half(g->std[k], cnt);
+            if (k == M_ACC) g->n = n;
         }
-        for (int r = 0; r < nr; r++) g->diverged += runs[r].group == gi && runs[r].diverged;
+        for (int r = 0; r < S->nr; r++) g->diverged += S->runs[r].group == gi && S->runs[r].row.diverged;
     }
-    /* The group each label's figures draw: the best mean ACC (on a tie, the group whose first run comes
-     * first), unless chosen. Exactly one per label, always: when no group of a label has a finite mean
-     * (every cell diverged), its first group in summary order (the smallest lambda) is selected, so the
-     * label still has its row in best.csv and its (nan) line in the figures. */
+    free(vals);
+}
+
+/* The group each label's figures, tables and comparisons use: the best mean ACC on validation data when the
+ * label's runs have some, else (a grid without a validation split) the best mean test ACC, which flatters
+ * and is marked so (selected_on). On a tie, the group whose first run comes first. Exactly one per label,
+ * always: when no group of a label has a finite mean (every cell diverged), its first group in summary
+ * order (the smallest lambda) is selected, so the label still has its row in best.csv and its (nan) line in
+ * the figures. --select LABEL=LAMBDA overrides. */
+static int select_groups(summary *S)
+{
+    group *gs = S->gs;
+    int ng = S->ng, *gord = S->gord;
     for (int gi = 0; gi < ng; gi++) gs[gi].selected = 0;
     for (int i = 0; i < ng; i++) {
         const char *label = gs[gord[i]].label;
-        int seen = 0, first = -1, best = -1;
+        int seen = 0, first = -1, best = -1, on_val = 0;
         for (int k = 0; k < i && !seen; k++) seen = !strcmp(gs[gord[k]].label, label);
         if (seen) continue; /* the label was done at its first group */
+        for (int k = i; k < ng; k++)
+            if (!strcmp(gs[gord[k]].label, label) && isfinite(gs[gord[k]].mean[M_VAL_ACC])) on_val = 1;
+        int m = on_val ? M_VAL_ACC : M_ACC;
         for (int k = i; k < ng; k++) {
             int h = gord[k];
             if (strcmp(gs[h].label, label)) continue;
             if (first < 0) first = h;
-            if (isfinite(gs[h].mean[0]) &&
-                (best < 0 || gs[h].mean[0] > gs[best].mean[0] || (gs[h].mean[0] == gs[best].mean[0] && h < best)))
+            if (isfinite(gs[h].mean[m]) &&
+                (best < 0 || gs[h].mean[m] > gs[best].mean[m] || (gs[h].mean[m] == gs[best].mean[m] && h < best)))
                 best = h;
         }
         gs[best >= 0 ? best : first].selected = 1;
+        for (int k = i; k < ng; k++)
+            if (!strcmp(gs[gord[k]].label, label)) gs[gord[k]].selected_on = metric_names[m];
     }
-    for (int s = 0; s < nselect && !rc; s++) {
-        const char *eq = strchr(select[s], '=');
-        if (!eq) {
-            rc = cl_fail("--select %s: expected label=lambda", select[s]);
-            break;
-        }
+    for (int s = 0; s < S->o->nselect; s++) {
+        const char *sel = S->o->select[s], *eq = strchr(sel, '=');
+        if (!eq) return cl_fail("--select %s: expected label=lambda", sel);
         char label[256];
-        snprintf(label, sizeof label, "%.*s", (int)(eq - select[s]), select[s]);
+        snprintf(label, sizeof label, "%.*s", (int)(eq - sel), sel);
         double lam = strtod(eq + 1, NULL);
         int found = -1;
         for (int gi = 0; gi < ng; gi++)
             if (!strcmp(gs[gi].label, label) && fabs(gs[gi].lambda - lam) <= 1e-6 * fabs(lam)) found = gi;
-        if (found < 0) {
-            rc = cl_fail("--select %s: no group of label '%s' has lambda %s", select[s], label, eq + 1);
-            break;
-        }
+        if (found < 0) return cl_fail("--select %s: no group of label '%s' has lambda %s", sel, label, eq + 1);
         for (int gi = 0; gi < ng; gi++)
-            if (!strcmp(gs[gi].label, label)) gs[gi].selected = gi == found;
+            if (!strcmp(gs[gi].label, label)) gs[gi].selected = gi == found, gs[gi].selected_on = "chosen";
     }
+    return 0;
+}
 
+static int stage(cl_replace *rp, const char *dir, const char *name, const cl_buf *b)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return cl_replace_stage(rp, path, b->s ? b->s : "", b->len);
+}
+
+/* summary.csv: one row per group; for every metric its mean, sample standard deviation and the half-width
+ * of its 95% t interval over the group's n runs. */
+static int write_summary(summary *S, cl_replace *rp)
+{
     cl_buf b = {0};
-    if (!rc) { /* summary.csv */
-        cl_buf_printf(&b, "label,regularizer,params,lambda,selected,n,diverged");
-        for (int k = 0; k < 6; k++) cl_buf_printf(&b, ",%s_mean,%s_std", metric_names[k], metric_names[k]);
+    cl_buf_printf(&b, "label,regularizer,params,lambda,selected,selected_on,n,diverged");
+    for (int k = 0; k < NMETRIC; k++)
+        cl_buf_printf(&b, ",%s_mean,%s_std,%s_ci95", metric_names[k], metric_names[k], metric_names[k]);
+    cl_buf_endrow(&b);
+    for (int i = 0; i < S->ng; i++) {
+        group *g = &S->gs[S->gord[i]];
+        cl_buf_str(&b, g->label);
+        cl_buf_str(&b, g->regularizer);
+        cl_buf_str(&b, g->params);
+        cl_buf_num(&b, g->lambda);
+        cl_buf_int(&b, g->selected);
+        cl_buf_str(&b, g->selected_on);
+        cl_buf_int(&b, g->n);
+        cl_buf_int(&b, g->diverged);
+        for (int k = 0; k < NMETRIC; k++) cl_buf_num(&b, g->mean[k]), cl_buf_num(&b, g->std[k]), cl_buf_num(&b, g->ci95[k]);
         cl_buf_endrow(&b);
-        for (int i = 0; i < ng; i++) {
-            group *g = &gs[gord[i]];
-            cl_buf_str(&b, g->label);
-            cl_buf_str(&b, g->regularizer);
-            cl_buf_str(&b, g->params);
-            cl_buf_num(&b, g->lambda);
-            cl_buf_int(&b, g->selected);
-            cl_buf_int(&b, g->n);
-            cl_buf_int(&b, g->diverged);
-            for (int k = 0; k < 6; k++) cl_buf_num(&b, g->mean[k]), cl_buf_num(&b, g->std[k]);
+    }
+    int rc = stage(rp, S->dir, "summary.csv", &b);
+    cl_buf_free(&b);
+    return rc;
+}
+
+/* best.csv: each label's selected group, what it was selected on, and its test ACC. */
+static int write_best(summary *S, cl_replace *rp)
+{
+    cl_buf b = {0};
+    cl_buf_printf(&b, "label,params,lambda,selected_on,val_acc_mean,acc_mean,acc_std,acc_ci95,n\n");
+    for (int i = 0; i < S->ng; i++) {
+        group *g = &S->gs[S->gord[i]];
+        if (!g->selected) continue;
+        cl_buf_str(&b, g->label), cl_buf_str(&b, g->params), cl_buf_num(&b, g->lambda), cl_buf_str(&b, g->selected_on);
+        cl_buf_num(&b, g->mean[M_VAL_ACC]), cl_buf_num(&b, g->mean[M_ACC]), cl_buf_num(&b, g->std[M_ACC]);
+        cl_buf_num(&b, g->ci95[M_ACC]), cl_buf_int(&b, g->n);
+        cl_buf_endrow(&b);
+    }
+    int rc = stage(rp, S->dir, "best.csv", &b);
+    cl_buf_free(&b);
+    return rc;
+}
+
+/* summary_tasks.csv (average test accuracy over the tasks learned so far) and summary_matrix.csv (the mean
+ * accuracy matrix), per group. */
+static int write_tasks(summary *S, cl_replace *rp)
+{
+    cl_buf b = {0}, m2 = {0};
+    double *vals = cl_malloc(sizeof(double) * (S->nr ? S->nr : 1));
+    cl_buf_printf(&b, "label,params,lambda,selected,tasks_learned,avg_acc_mean,avg_acc_std,n\n");
+    cl_buf_printf(&m2, "label,params,lambda,selected,trained_task,eval_task,acc_mean,acc_std,n\n");
+    for (int i = 0; i < S->ng; i++) {
+        int gi = S->gord[i];
+        group *g = &S->gs[gi];
+        long T = g->tasks;
+        for (long t = 1; t <= T; t++) {
+            int n = 0, cnt;
+            for (int r = 0; r < S->nr; r++) {
+                const runrec *x = &S->runs[r];
+                if (x->group != gi || x->row.diverged || x->row.tasks != T) continue;
+                double s = 0;
+                for (long j = 1; j <= t; j++) s += x->R[t * T + j - 1];
+                vals[n++] = s / t;
+            }
+            double mean, sd;
+            mean_std(vals, n, &mean, &sd, &cnt);
+            group_key(&b, g), cl_buf_int(&b, t), cl_buf_num(&b, mean), cl_buf_num(&b, sd), cl_buf_int(&b, cnt);
             cl_buf_endrow(&b);
         }
-        snprintf(path, sizeof path, "%s/summary.csv", dir);
-        rc = cl_replace_stage(&rp, path, b.s, b.len);
-        b.len = 0;
-    }
-    if (!rc) { /* best.csv */
-        cl_buf_printf(&b, "label,params,lambda,acc_mean\n");
-        for (int i = 0; i < ng; i++) {
-            group *g = &gs[gord[i]];
-            if (!g->selected) continue;
-            cl_buf_str(&b, g->label), cl_buf_str(&b, g->params), cl_buf_num(&b, g->lambda), cl_buf_num(&b, g->mean[0]);
-            cl_buf_endrow(&b);
-        }
-        snprintf(path, sizeof path, "%s/best.csv", dir);
-        rc = cl_replace_stage(&rp, path, b.s, b.len);
-        b.len = 0;
-    }
-    if (!rc) { /* summary_tasks.csv and summary_matrix.csv */
-        cl_buf m2 = {0};
-        cl_buf_printf(&b, "label,params,lambda,selected,tasks_learned,avg_acc_mean,avg_acc_std,n\n");
-        cl_buf_printf(&m2, "label,params,lambda,selected,trained_task,eval_task,acc_mean,acc_std,n\n");
-        for (int i = 0; i < ng; i++) {
-            int gi = gord[i];
-            group *g = &gs[gi];
-            long T = g->tasks;
-            for (long t = 1; t <= T; t++) {
+        for (long t = 0; t <= T; t++)
+            for (long j = 1; j <= T; j++) {
                 int n = 0, cnt;
-                for (int r = 0; r < nr; r++) {
-                    if (runs[r].group != gi || runs[r].diverged || runs[r].tasks != T) continue;
-                    double s = 0;
-                    for (long j = 1; j <= t; j++) s += runs[r].R[t * T + j - 1];
-                    vals[n++] = s / t;
+                for (int r = 0; r < S->nr; r++) {
+                    const runrec *x = &S->runs[r];
+                    if (x->group == gi && !x->row.diverged && x->row.tasks == T) vals[n++] = x->R[t * T + j - 1];
                 }
                 double mean, sd;
                 mean_std(vals, n, &mean, &sd, &cnt);
-                group_key(&b, g), cl_buf_int(&b, t), cl_buf_num(&b, mean), cl_buf_num(&b, sd), cl_buf_int(&b, cnt);
-                cl_buf_endrow(&b);
+                group_key(&m2, g), cl_buf_int(&m2, t), cl_buf_int(&m2, j), cl_buf_num(&m2, mean), cl_buf_num(&m2, sd);
+                cl_buf_int(&m2, cnt), cl_buf_endrow(&m2);
             }
-            for (long t = 0; t <= T; t++)
-                for (long j = 1; j <= T; j++) {
-                    int n = 0, cnt;
-                    for (int r = 0; r < nr; r++)
-                        if (runs[r].group == gi && !runs[r].diverged && runs[r].tasks == T) vals[n++] = runs[r].R[t * T + j - 1];
-                    double mean, sd;
-                    mean_std(vals, n, &mean, &sd, &cnt);
-                    group_key(&m2, g), cl_buf_int(&m2, t), cl_buf_int(&m2, j), cl_buf_num(&m2, mean), cl_buf_num(&m2, sd);
-                    cl_buf_int(&m2, cnt), cl_buf_endrow(&m2);
-                }
-        }
-        snprintf(path, sizeof path, "%s/summary_tasks.csv", dir);
-        rc = cl_replace_stage(&rp, path, b.s, b.len);
-        snprintf(path, sizeof path, "%s/summary_matrix.csv", dir);
-        if (!rc) rc = cl_replace_stage(&rp, path, m2.s, m2.len);
-        cl_buf_free(&m2);
-        b.len = 0;
     }
-    if (!rc) { /* summary_curves.csv: per group, the points (x, trained_task, eval_task) of its runs */
-        int cx = cl_table_col(&ct, "x"), ctt = cl_table_col(&ct, "trained_task"), cet = cl_table_col(&ct, "eval_task"),
-            cacc = cl_table_col(&ct, "accuracy");
-        cl_buf_printf(&b, "label,params,lambda,selected,x,trained_task,eval_task,acc_mean,acc_std,n\n");
-        /* the curve rows of one run define the points; every run of a group has the same points */
-        rowref *cord = cl_malloc(sizeof(rowref) * (ct.nrows ? ct.nrows : 1));
-        for (int r = 0; r < ct.nrows; r++) cord[r] = (rowref){strtol(ct.cells[r][0], NULL, 10), r};
-        qsort(cord, ct.nrows, sizeof *cord, cmp_rowref);
-        long *start = cl_calloc((size_t)maxrun + 2, sizeof(long)), *count = cl_calloc((size_t)maxrun + 2, sizeof(long));
-        for (int i = 0; i < ct.nrows; i++) {
-            long run = cord[i].run;
-            if (run < 1 || run > maxrun) continue;
-            if (!count[run]) start[run] = i;
-            count[run]++;
+    int rc = stage(rp, S->dir, "summary_tasks.csv", &b);
+    if (!rc) rc = stage(rp, S->dir, "summary_matrix.csv", &m2);
+    cl_buf_free(&b);
+    cl_buf_free(&m2);
+    free(vals);
+    return rc;
+}
+
+/* summary_curves.csv: per group, the points (x, trained_task, eval_task) of its runs. The curve rows of one
+ * run define the points; every run of a group has the same points. */
+static int write_curves(summary *S, cl_replace *rp)
+{
+    const cl_table *ct = &S->res->curves;
+    long maxrun = S->maxrun;
+    int rc = 0;
+    cl_buf b = {0};
+    cl_buf_printf(&b, "label,params,lambda,selected,x,trained_task,eval_task,acc_mean,acc_std,n\n");
+    cl_curve_point *pts = cl_malloc(sizeof *pts * (ct->nrows ? ct->nrows : 1));
+    rowref *cord = cl_malloc(sizeof(rowref) * (ct->nrows ? ct->nrows : 1));
+    for (int r = 0; r < ct->nrows && !rc; r++) {
+        rc = cl_row_read(ct, r, cl_curves_schema, &pts[r]);
+        cord[r] = (rowref){pts[r].run, r};
+    }
+    qsort(cord, ct->nrows, sizeof *cord, cmp_rowref);
+    long *start = cl_calloc((size_t)maxrun + 2, sizeof(long)), *count = cl_calloc((size_t)maxrun + 2, sizeof(long));
+    for (int i = 0; i < ct->nrows && !rc; i++) {
+        long run = cord[i].run;
+        if (run < 1 || run > maxrun) continue;
+        if (!count[run]) start[run] = i;
+        count[run]++;
+    }
+    double *vals = cl_malloc(sizeof(double) * (S->nr ? S->nr : 1));
+    for (int i = 0; i < S->ng && !rc; i++) {
+        int gi = S->gord[i];
+        const runrec *first = NULL;
+        for (int r = 0; r < S->nr; r++) {
+            const runrec *x = &S->runs[r];
+            if (x->group == gi && !x->row.diverged && count[x->row.run] && (!first || x->row.run < first->row.run))
+                first = x;
         }
-        for (int i = 0; i < ng && !rc; i++) {
-            int gi = gord[i];
-            runrec *first = NULL;
-            for (int r = 0; r < nr; r++)
-                if (runs[r].group == gi && !runs[r].diverged && count[runs[r].run] && (!first || runs[r].run < first->run))
-                    first = &runs[r];
-            if (!first) continue;
-            for (long p = 0; p < count[first->run]; p++) {
-                int row0 = cord[start[first->run] + p].row;
-                int n = 0, cnt;
-                for (int r = 0; r < nr; r++) {
-                    if (runs[r].group != gi || runs[r].diverged || count[runs[r].run] != count[first->run]) continue;
-                    double v;
-                    if (cl_table_num(&ct, cord[start[runs[r].run] + p].row, cacc, &v)) {
-                        rc = -1;
-                        break;
-                    }
-                    vals[n++] = v;
-                }
-                if (rc) break;
-                double mean, sd;
-                mean_std(vals, n, &mean, &sd, &cnt);
-                group_key(&b, &gs[gi]);
-                cl_buf_str(&b, ct.cells[row0][cx]);
-                cl_buf_str(&b, ct.cells[row0][ctt]);
-                cl_buf_str(&b, ct.cells[row0][cet]);
-                cl_buf_num(&b, mean), cl_buf_num(&b, sd), cl_buf_int(&b, cnt);
-                cl_buf_endrow(&b);
+        if (!first) continue;
+        for (long p = 0; p < count[first->row.run]; p++) {
+            const cl_curve_point *pt = &pts[cord[start[first->row.run] + p].row];
+            int n = 0, cnt;
+            for (int r = 0; r < S->nr; r++) {
+                const runrec *x = &S->runs[r];
+                if (x->group != gi || x->row.diverged || count[x->row.run] != count[first->row.run]) continue;
+                vals[n++] = pts[cord[start[x->row.run] + p].row].accuracy;
             }
+            double mean, sd;
+            mean_std(vals, n, &mean, &sd, &cnt);
+            group_key(&b, &S->gs[gi]);
+            cl_buf_num(&b, pt->x), cl_buf_int(&b, pt->trained_task), cl_buf_int(&b, pt->eval_task);
+            cl_buf_num(&b, mean), cl_buf_num(&b, sd), cl_buf_int(&b, cnt);
+            cl_buf_endrow(&b);
         }
-        free(cord);
-        free(start);
-        free(count);
-        snprintf(path, sizeof path, "%s/summary_curves.csv", dir);
-        if (!rc) rc = cl_replace_stage(&rp, path, b.s, b.len);
     }
+    if (!rc) rc = stage(rp, S->dir, "summary_curves.csv", &b);
+    free(vals);
+    free(pts);
+    free(cord);
+    free(start);
+    free(count);
+    cl_buf_free(&b);
+    return rc;
+}
+
+static int summarize(const char *dir, cl_results *res, const cl_summarize_opts *o)
+{
+    summary S = {.dir = dir, .res = res, .o = o};
+    cl_table *rt = &res->runs;
+    double *intr = cl_malloc(sizeof(double) * (rt->nrows ? rt->nrows : 1));
+    for (int r = 0; r < rt->nrows; r++) intr[r] = NAN;
+    int rc = read_runs(&S);
+    if (!rc) rc = read_matrices(&S);
+    if (!rc) fill_intransigence(&S, intr);
+    if (!rc) make_groups(&S);
+    if (!rc) group_stats(&S);
+    if (!rc) rc = select_groups(&S);
+
+    /* Every file below is staged, and all of them replace the old ones together at the end: a failure
+     * (a full disk) leaves the directory's files as they were, never summaries that disagree. The results
+     * themselves are rewritten (sorted, intransigence filled in) only when they are whole and the caller
+     * finalizes them: a partial summary, or the figures' (keep_raw), leave them as they are. */
+    cl_replace rp = {0};
+    int raw = !o->partial && !o->keep_raw;
+    if (!rc && raw) rc = rewrite_sorted(&rp, rt, cl_table_col(rt, "intransigence"), intr);
+    if (!rc && raw) rc = rewrite_sorted(&rp, &res->matrix, -1, NULL);
+    if (!rc && raw) rc = rewrite_sorted(&rp, &res->curves, -1, NULL);
+    if (!rc) rc = write_summary(&S, &rp);
+    if (!rc) rc = write_best(&S, &rp);
+    if (!rc) rc = write_tasks(&S, &rp);
+    if (!rc) rc = write_curves(&S, &rp);
     /* a failed stage has removed the staged files already */
     if (!rc) rc = cl_replace_commit(&rp);
     else cl_replace_abort(&rp);
-    cl_buf_free(&b);
-    free(vals);
-    free(gord);
-    free(ord);
-    free(gs);
+    /* after the commit: they read the summary.csv just written (its selected groups) */
+    if (!rc && cl_importance_summaries(dir) < 0) rc = -1;
     free(intr);
-    for (int r = 0; r < nr; r++) free(runs[r].R);
-    free(runs);
-    free(rows);
-    free(byrun);
+    for (int r = 0; r < S.nr; r++) free(S.runs[r].R), free(S.runs[r].V);
+    free(S.runs);
+    free(S.byrun);
+    free(S.gs);
+    free(S.gord);
     return rc ? -1 : 0;
 }

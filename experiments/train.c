@@ -53,7 +53,13 @@ cl_mlp *cl_model_for_stream(const cl_stream *s, const cl_arch *arch, const cl_tr
 
 float cl_evaluate(cl_mlp *m, const cl_stream *s, int j, int active)
 {
+    return cl_evaluate_part(m, s, j, active, CL_PART_TEST);
+}
+
+float cl_evaluate_part(cl_mlp *m, const cl_stream *s, int j, int active, int part)
+{
     const cl_task *t = &s->task[j];
+    int total = cl_stream_part_n(s, j, part);
     int B = m->bmax, C = m->head_out[t->head];
     if (!m->xbuf) {
         m->xbuf = cl_aligned_calloc((size_t)B * m->ninput, sizeof(float));
@@ -63,20 +69,23 @@ float cl_evaluate(cl_mlp *m, const cl_stream *s, int j, int active)
     float *X = m->xbuf;
     int *y = m->ybuf, *pos = m->posbuf;
     long correct = 0;
-    for (int start = 0; start < t->ntest; start += B) {
-        int nb = t->ntest - start < B ? t->ntest - start : B;
+    for (int start = 0; start < total; start += B) {
+        int nb = total - start < B ? total - start : B;
         for (int k = 0; k < nb; k++) pos[k] = start + k;
-        cl_stream_batch(s, j, 1, pos, nb, X, y);
+        cl_stream_batch(s, j, part, pos, nb, X, y);
         cl_mlp_forward(m, X, nb, t->head);
         for (int k = 0; k < nb; k++) correct += cl_argmax(m->logits + (size_t)k * C, active) == y[k];
     }
-    return t->ntest ? (float)correct / (float)t->ntest : NAN;
+    return total ? (float)correct / (float)total : NAN;
 }
 
 static void evaluate_row(cl_mlp *m, const cl_stream *s, cl_run *run, int row)
 {
-    for (int j = 0; j < s->ntasks; j++)
-        *cl_run_R(run, row, j) = cl_evaluate(m, s, j, cl_stream_eval_active(s, row - 1, j));
+    for (int j = 0; j < s->ntasks; j++) {
+        int active = cl_stream_eval_active(s, row - 1, j);
+        *cl_run_R(run, row, j) = cl_evaluate(m, s, j, active);
+        if (run->V) *cl_run_V(run, row, j) = cl_evaluate_part(m, s, j, active, CL_PART_VAL);
+    }
 }
 
 long cl_steps_per_epoch(const cl_stream *s, int t, int batch, int joint)
@@ -279,6 +288,10 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
     run->ntasks = T;
     run->R = cl_malloc(sizeof(float) * (size_t)(T + 1) * T);
     for (int i = 0; i < (T + 1) * T; i++) run->R[i] = NAN;
+    if (s->cfg.validation > 0) {
+        run->V = cl_malloc(sizeof(float) * (size_t)(T + 1) * T);
+        for (int i = 0; i < (T + 1) * T; i++) run->V[i] = NAN;
+    }
     run->loss = cl_malloc(sizeof(float) * T);
     for (int i = 0; i < T; i++) run->loss[i] = NAN;
 
@@ -387,6 +400,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
 void cl_run_free(cl_run *run)
 {
     free(run->R);
+    free(run->V);
     free(run->loss);
     memset(run, 0, sizeof *run);
 }

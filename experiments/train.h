@@ -1,7 +1,8 @@
 /* Training a model through a task stream, and the accuracy matrix it produces.
  *
  * R[i][j] is the test accuracy on task j after training tasks 0..i-1 in order (row 0: before any
- * training, for forward transfer). Every task, seen or not, is evaluated after every task. Randomness
+ * training, for forward transfer); V[i][j] the same on the task's held-out validation data, when the
+ * stream holds some out (cfg.validation). Every task, seen or not, is evaluated after every task. Randomness
  * (initialization, shuffling, sampled labels, dropout masks) derives from (seed, purpose, task, epoch, and
  * for dropout the step) only, so a run is reproducible to the bit for a given seed and BLAS kernel.
  *
@@ -60,6 +61,7 @@ cl_train_cfg cl_train_defaults(void);
 typedef struct cl_run {
     int ntasks;
     float *R;            /* (ntasks + 1) x ntasks, row-major: cl_run_R(run, i, j) */
+    float *V;            /* the same on the held-out validation data (cl_run_V); NULL without validation */
     float *loss;         /* mean training loss of each task's last epoch */
     int diverged;        /* see CL_DIVERGED_LOSS: training stopped there, later rows are NaN */
     int stopped;         /* cfg->stop was set: training ended early, the rows after it are NaN */
@@ -67,6 +69,7 @@ typedef struct cl_run {
 } cl_run;
 
 static inline float *cl_run_R(const cl_run *r, int i, int j) { return &r->R[(size_t)i * r->ntasks + j]; }
+static inline float *cl_run_V(const cl_run *r, int i, int j) { return &r->V[(size_t)i * r->ntasks + j]; }
 
 /* A model shaped for the stream: the architecture over the stream's inputs (channels x rows x cols), one
  * head per stream head; initialized from (seed, "init"). bmax covers both batch sizes of cfg. NULL with a
@@ -98,5 +101,7 @@ long cl_steps_per_epoch(const cl_stream *s, int t, int batch, int joint);
 
 /* Test accuracy on task j with `active` output units in the softmax. */
 float cl_evaluate(cl_mlp *m, const cl_stream *s, int j, int active);
+/* The same on a part of the task's data (CL_PART_TEST, CL_PART_VAL; NaN for an empty part). */
+float cl_evaluate_part(cl_mlp *m, const cl_stream *s, int j, int active, int part);
 
 #endif

@@ -483,7 +483,7 @@ static void test_unusual_results(void **state)
     d = sample("oneseed", 3, 1, "none\tnone\t\tnan\t0.3\t0.86\t0\newc\tewc\t\t1\t0.1\t0.85\t0\newc\tewc\t\t10\t0.1\t0.8\t0\n",
                NULL);
     plot_ok(d, "");
-    assert_true(file_has(d, "summary.csv", "\nnone,none,,nan,1,1,0,0.632733,0,"));
+    assert_true(file_has(d, "summary.csv", "\nnone,none,,nan,1,acc,1,0,0.632733,0,nan,"));
     check_all(d, m2, 1);
 
     d = sample("lambda0", 3, 2,

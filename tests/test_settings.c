@@ -22,7 +22,7 @@ static const sample samples[] = {
     {"scale", "1000", "none"},             {"normalize", "global", "channel"}, {"arch", "conv", "conv8k3, dense16"},
     {"hidden", "10,0", "32,16"},           {"optimizer", "lbfgs", "sgd"},    {"lr", "-1", "0.01"},
     {"momentum", "1", "0.5"},              {"epochs", "0", "3"},             {"batch", "1.5", "64"},
-    {"reset_optim", "sometimes", "yes"},
+    {"reset_optim", "sometimes", "yes"},   {"validation", "1", "0.1"},
 };
 
 static const sample *sample_of(const char *key)
@@ -131,6 +131,7 @@ static void test_option_and_key_agree(void **state)
         assert_int_equal(g.set.epochs, t.epochs);
         assert_int_equal(g.set.batch, t.batch);
         assert_int_equal(g.set.reset_optim, t.reset_optim);
+        assert_true(g.set.stream.validation == t.stream.validation);
         /* and the value did something: the settings differ from the defaults */
         cl_settings d;
         cl_settings_init(&d);
@@ -143,7 +144,8 @@ static void test_option_and_key_agree(void **state)
                       d.stream.scale01 != t.stream.scale01 || d.stream.normalize != t.stream.normalize ||
                       d.stream.permute_first != t.stream.permute_first || d.stream.angle_step != t.stream.angle_step || d.opt.kind != t.opt.kind ||
                       d.opt.lr != t.opt.lr || d.opt.momentum != t.opt.momentum || d.epochs != t.epochs ||
-                      d.batch != t.batch || d.reset_optim != t.reset_optim;
+                      d.batch != t.batch || d.reset_optim != t.reset_optim ||
+                      d.stream.validation != t.stream.validation;
         if (!changed) fail_msg("%s = %s changed nothing", e->key, s->good);
         cl_settings_free(&d);
         cl_settings_free(&t);
