@@ -441,8 +441,8 @@ int cl_validation_parse(const char *s, float *out)
     int pct = 0;
     if (s && *s && end != s && *end == '%') pct = 1, end++;
     if (!s || !*s || end == s || *end || errno || !isfinite(v) || v < 0 || (pct ? v >= 100 : v >= 1))
-        return cl_fail("validation '%s': expected the fraction of each task's training data to hold out, "
-                       "0 <= v < 1 (0.1, or 10%%; 0: none)", s ? s : "");
+        return cl_fail("expected the fraction F of each task's training data to hold out, 0 <= F < 1 (0.1, or "
+                       "10%%; 0: none), got '%s'", s ? s : "");
     *out = (float)(pct ? v / 100 : v);
     return 0;
 }

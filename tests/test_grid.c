@@ -704,6 +704,12 @@ static void test_finalize_hand_worked(void **state)
     assert_float_equal(v, 0.65, 1e-6);
     cl_table_num(&t, 1, cl_table_col(&t, "acc_std"), &v); /* sample std of 0.6, 0.7 */
     assert_float_equal(v, sqrt(0.005), 1e-6);
+    /* the 95% interval's half-width: t(0.975, 1 degree of freedom) = 12.7062 (a t table), times
+     * sqrt(0.005) / sqrt(2) = 0.05: 0.63531 */
+    cl_table_num(&t, 1, cl_table_col(&t, "acc_ci95"), &v);
+    assert_float_equal(v, 0.63531, 1e-5);
+    /* no validation split: selected on test ACC, and said so */
+    assert_string_equal(t.cells[1][cl_table_col(&t, "selected_on")], "acc");
     cl_table_num(&t, 1, cl_table_col(&t, "bwt_mean"), &v);
     assert_float_equal(v, -0.15, 1e-6);
     assert_string_equal(t.cells[1][cl_table_col(&t, "n")], "2");
@@ -730,6 +736,70 @@ static void test_finalize_hand_worked(void **state)
     tu_rmdir(dir);
 }
 
+/* Selection on validation data: two lambdas of one method, where the test data prefer lambda 1 and the
+ * validation data prefer lambda 100. The summaries draw lambda 100, best.csv says it was chosen on val_acc,
+ * and reports lambda 100's test ACC; without the validation columns (an older directory) lambda 1 wins on
+ * test ACC, marked so. */
+static void test_selection_on_validation(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), p[4200], runs[4096], m[8192];
+    /* runs 1-2: lambda 1 (test 0.90, 0.92; validation 0.70, 0.72); runs 3-4: lambda 100 (test 0.80, 0.82;
+     * validation 0.85, 0.87) */
+    const double test_acc[4] = {0.90, 0.92, 0.80, 0.82}, val_acc[4] = {0.70, 0.72, 0.85, 0.87};
+    size_t len = (size_t)snprintf(runs, sizeof runs, "run,label,regularizer,params,lambda,dataset,stream,scenario,"
+                                  "tasks,hidden,optimizer,lr,epochs,batch,order,order_tasks,seed,validation,acc,bwt,"
+                                  "fwt,forgetting,learning,intransigence,val_acc,val_bwt,val_fwt,val_forgetting,"
+                                  "val_learning,diverged,curve_rows,train_sec,importance_sec,eval_sec\n");
+    for (int r = 0; r < 4; r++)
+        len += (size_t)snprintf(runs + len, sizeof runs - len,
+                                "%d,ewc,ewc,,%s,synthetic,permuted,domain,1,8,adam,0.001,1,32,0,1,%d,0.1,%g,nan,nan,nan,"
+                                "%g,nan,%g,nan,nan,nan,%g,0,0,1,1,1\n",
+                                r + 1, r < 2 ? "1" : "100", r % 2 + 1, test_acc[r], test_acc[r], val_acc[r], val_acc[r]);
+    snprintf(p, sizeof p, "%s/runs.csv", dir);
+    td_write_text(p, runs);
+    len = (size_t)snprintf(m, sizeof m, "run,trained_task,eval_task,accuracy,val_accuracy\n");
+    for (int r = 0; r < 4; r++)
+        len += (size_t)snprintf(m + len, sizeof m - len, "%d,0,1,0.5,0.5\n%d,1,1,%g,%g\n", r + 1, r + 1, test_acc[r],
+                                val_acc[r]);
+    snprintf(p, sizeof p, "%s/matrix.csv", dir);
+    td_write_text(p, m);
+    snprintf(p, sizeof p, "%s/curves.csv", dir);
+    td_write_text(p, "run,trained_task,epoch,step,x,eval_task,accuracy\n");
+    if (cl_results_finalize(dir, NULL, 0)) fail_msg("%s", cl_errmsg());
+    cl_table t;
+    double v;
+    snprintf(p, sizeof p, "%s/summary.csv", dir);
+    assert_int_equal(cl_table_read(&t, p, NULL), 0);
+    assert_int_equal(t.nrows, 2);
+    assert_string_equal(t.cells[0][cl_table_col(&t, "selected")], "0"); /* lambda 1: best on test */
+    assert_string_equal(t.cells[1][cl_table_col(&t, "selected")], "1"); /* lambda 100: best on validation */
+    assert_string_equal(t.cells[1][cl_table_col(&t, "selected_on")], "val_acc");
+    cl_table_num(&t, 1, cl_table_col(&t, "val_acc_mean"), &v);
+    assert_float_equal(v, 0.86, 1e-6);
+    cl_table_free(&t);
+    snprintf(p, sizeof p, "%s/best.csv", dir);
+    assert_int_equal(cl_table_read(&t, p, NULL), 0);
+    assert_int_equal(t.nrows, 1);
+    assert_string_equal(t.cells[0][cl_table_col(&t, "lambda")], "100");
+    assert_string_equal(t.cells[0][cl_table_col(&t, "selected_on")], "val_acc");
+    cl_table_num(&t, 0, cl_table_col(&t, "acc_mean"), &v); /* the test ACC of the lambda chosen on validation */
+    assert_float_equal(v, 0.81, 1e-6);
+    cl_table_free(&t);
+
+    /* the same runs without validation columns: chosen on test ACC */
+    snprintf(p, sizeof p, "cd '%s' && cut -d, -f1-17,19-24,30- runs.csv > x && mv x runs.csv && "
+                          "cut -d, -f1-4 matrix.csv > x && mv x matrix.csv", dir);
+    assert_int_equal(system(p), 0);
+    if (cl_results_finalize(dir, NULL, 0)) fail_msg("%s", cl_errmsg());
+    snprintf(p, sizeof p, "%s/best.csv", dir);
+    assert_int_equal(cl_table_read(&t, p, NULL), 0);
+    assert_string_equal(t.cells[0][cl_table_col(&t, "lambda")], "1");
+    assert_string_equal(t.cells[0][cl_table_col(&t, "selected_on")], "acc");
+    cl_table_free(&t);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_directory_belongs_to_one_grid),
         cmocka_unit_test(test_finalize_hand_worked),
+        cmocka_unit_test(test_selection_on_validation),
         cmocka_unit_test(test_shipped_grids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "datasets/dataset.h"
 #include "experiments/grid.h"
 #include "experiments/shard.h"
+#include "experiments/table.h"
 #include "experiments/train.h"
 
 static char out[1 << 16];
@@ -214,6 +215,41 @@ static void test_shards_equal_single_run(void **state)
     /* the merged directory is an ordinary one: a rerun of the grid into it finds nothing to do */
     RUN_OK("run %s --data-path %s -o %s/sh -j 1 --quiet", f->grid, f->data, f->dir);
     tr_assert_same_results(a, b);
+}
+
+/* A grid with a validation split: the held-out samples are the seed's, so one process at -j 1, at -j 2 and
+ * three shards merged write the same results, validation accuracies included. */
+static void test_validation_same_everywhere(void **state)
+{
+    fixture *f = *state;
+    char grid[1200], a[1200], b[1200], p[1300];
+    snprintf(grid, sizeof grid, "%s/val.ini", f->dir);
+    td_write_text(grid, "[experiment]\ndataset = idx\nstream = split\nscenario = task\nhidden = 16\nepochs = 2\n"
+                        "batch = 20\nseeds = 2\nvalidation = 0.25\n[none]\n[ewc]\nlambda = 1, 10\n[mas]\nlambda = 0.1\n");
+    RUN_OK("run %s --data-path %s -o %s/v1 -j 1 --quiet", grid, f->data, f->dir);
+    RUN_OK("run %s --data-path %s -o %s/v2 -j 2 --quiet", grid, f->data, f->dir);
+    for (int i = 0; i < 3; i++) RUN_OK("run %s --data-path %s --shard %d/3 -o %s/vs -j 1 --quiet", grid, f->data, i, f->dir);
+    RUN_OK("merge %s/vs", f->dir);
+    snprintf(a, sizeof a, "%s/v1", f->dir);
+    snprintf(b, sizeof b, "%s/v2", f->dir);
+    tr_assert_same_results(a, b);
+    snprintf(b, sizeof b, "%s/vs", f->dir);
+    tr_assert_same_results(a, b);
+    /* the validation columns hold numbers, and the selection says it used them */
+    snprintf(p, sizeof p, "%s/matrix.csv", a);
+    cl_table t;
+    assert_int_equal(cl_table_read(&t, p, NULL), 0);
+    double v;
+    for (int r = 0; r < t.nrows; r++) {
+        assert_int_equal(cl_table_num(&t, r, cl_table_col(&t, "val_accuracy"), &v), 0);
+        assert_true(v >= 0 && v <= 1);
+    }
+    cl_table_free(&t);
+    snprintf(p, sizeof p, "%s/best.csv", a);
+    assert_int_equal(cl_table_read(&t, p, NULL), 0);
+    assert_int_equal(t.nrows, 3);
+    for (int r = 0; r < t.nrows; r++) assert_string_equal(t.cells[r][cl_table_col(&t, "selected_on")], "val_acc");
+    cl_table_free(&t);
 }
 
 /* A partial merge, then the missing shard, then a full merge; and a partial merge completed by clreg run. */
@@ -429,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_assign_by_hand),
         cmocka_unit_test_setup_teardown(test_costs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shards_equal_single_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation_same_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shard_dirs, setup, teardown),

@@ -486,13 +486,160 @@ static void test_group_text_in_messages(void **state)
     free_data(&d);
 }
 
+/* ---- the validation split ------------------------------------------------------------------------------- */
+
+/* 140 training images of 4 classes in unequal numbers (class c has 20 + 10c), 8 test images; pixel 0 of
+ * training image i is i, so a batch shows which samples it read. */
+static void make_uneven(cl_data *d)
+{
+    memset(d, 0, sizeof *d);
+    cl_dataset *sets[2] = {&d->train, &d->test};
+    for (int s = 0; s < 2; s++) {
+        cl_dataset *x = sets[s];
+        snprintf(x->name, sizeof x->name, s ? "uneven/test" : "uneven/train");
+        x->n = s ? 8 : 140;
+        x->rows = ROWS;
+        x->cols = COLS;
+        x->dim = DIM;
+        x->nclasses = NC;
+        x->pix = calloc((size_t)x->n, DIM);
+        x->labels = malloc(sizeof(int32_t) * (size_t)x->n);
+        for (int i = 0, c = 0, k = 0; i < x->n; i++) {
+            x->pix[i * DIM] = (uint8_t)i;
+            if (s) x->labels[i] = i % NC;
+            else {
+                x->labels[i] = c;
+                if (++k == 20 + 10 * c) c++, k = 0;
+            }
+        }
+    }
+}
+
+/* Sample ids of a task's part, through cl_stream_batch (pixel 0 is the id). */
+static void part_ids(const cl_stream *s, int t, int part, int *ids, int *n)
+{
+    *n = cl_stream_part_n(s, t, part);
+    int *pos = malloc(sizeof(int) * (size_t)*n), *y = malloc(sizeof(int) * (size_t)*n);
+    float *X = malloc(sizeof(float) * (size_t)*n * DIM);
+    for (int i = 0; i < *n; i++) pos[i] = i;
+    cl_stream_batch(s, t, part, pos, *n, X, y);
+    for (int i = 0; i < *n; i++) ids[i] = (int)lroundf(X[(size_t)i * DIM] * 255.0f);
+    free(pos), free(y), free(X);
+}
+
+/* Stratified (round(F n_c) of every class), disjoint from what the task trains on, covering the task's
+ * samples together with it, the same in every order and every task of a seed, and another set for another
+ * seed. */
+static void test_validation_split(void **state)
+{
+    (void)state;
+    cl_data d;
+    make_uneven(&d);
+    cl_stream_cfg c = cl_stream_defaults();
+    c.kind = CL_STREAM_SPLIT;
+    c.scenario = CL_SCEN_TASK;
+    c.groups = "0,1/2,3";
+    c.validation = 0.2f;
+    c.seed = 7;
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    int tr[140], va[140], ntr, nva, held[140] = {0};
+    const int want[NC] = {4, 6, 8, 10}; /* round(0.2 * 20), 0.2 * 30, 0.2 * 40, 0.2 * 50 */
+    for (int t = 0; t < 2; t++) {
+        part_ids(&s, t, CL_PART_TRAIN, tr, &ntr);
+        part_ids(&s, t, CL_PART_VAL, va, &nva);
+        int seen[140] = {0}, per_class[NC] = {0};
+        for (int i = 0; i < ntr; i++) seen[tr[i]]++;
+        for (int i = 0; i < nva; i++) {
+            seen[va[i]]++;
+            per_class[d.train.labels[va[i]]]++;
+            held[va[i]] = 1;
+            if (i) assert_true(va[i] > va[i - 1]); /* the dataset's order */
+        }
+        for (int i = 0; i < 140; i++) { /* each of the task's samples in exactly one part */
+            int mine = d.train.labels[i] / 2 == t;
+            assert_int_equal(seen[i], mine);
+        }
+        for (int k = 0; k < NC; k++) assert_int_equal(per_class[k], k / 2 == t ? want[k] : 0);
+        assert_int_equal(nva, want[2 * t] + want[2 * t + 1]);
+    }
+    cl_stream_free(&s);
+
+    /* reversed order: every task holds out the same samples */
+    int order[2] = {1, 0};
+    c.order = order;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    for (int t = 0; t < 2; t++) {
+        part_ids(&s, t, CL_PART_VAL, va, &nva);
+        for (int i = 0; i < nva; i++) assert_true(held[va[i]]);
+        assert_int_equal(nva, t == 0 ? 18 : 10);
+    }
+    cl_stream_free(&s);
+    c.order = NULL;
+
+    /* a permuted stream: every task reads the whole split and holds out the same 28 images */
+    cl_stream_cfg pc = c;
+    pc.kind = CL_STREAM_PERMUTED;
+    pc.scenario = CL_SCEN_DOMAIN;
+    pc.groups = NULL;
+    pc.ntasks = 3;
+    assert_int_equal(cl_stream_create(&s, &d, &pc), 0);
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(s.task[t].nval, 28);
+        assert_int_equal(s.task[t].ntrain, 112);
+        for (int i = 0; i < 28; i++) assert_true(held[s.task[t].val_idx[i]]);
+    }
+    cl_stream_free(&s);
+
+    /* another seed, another set; the same seed, the same set */
+    c.seed = 8;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    part_ids(&s, 1, CL_PART_VAL, va, &nva);
+    int same = 1;
+    for (int i = 0; i < nva; i++) same &= held[va[i]];
+    assert_false(same);
+    cl_stream_free(&s);
+
+    /* no validation: the whole split trains, nothing is held out */
+    c.validation = 0;
+    assert_int_equal(cl_stream_create(&s, &d, &c), 0);
+    assert_int_equal(s.task[0].ntrain, 50);
+    assert_int_equal(s.task[0].nval, 0);
+    assert_null(s.task[0].val_idx);
+    cl_stream_free(&s);
+
+    /* a fraction that holds out nothing of a task, and fractions out of range: refused, naming the task */
+    c.validation = 0.01f;
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_non_null(strstr(cl_errmsg(), "task 1 (classes 0,1): validation 0.01 holds out no sample"));
+    c.validation = 1.0f;
+    assert_int_equal(cl_stream_create(&s, &d, &c), -1);
+    assert_non_null(strstr(cl_errmsg(), "0 <= v < 1"));
+    free_data(&d);
+
+    float v = -1;
+    assert_int_equal(cl_validation_parse("10%", &v), 0);
+    assert_float_equal(v, 0.1, 1e-7);
+    assert_int_equal(cl_validation_parse("0.25", &v), 0);
+    assert_float_equal(v, 0.25, 1e-7);
+    assert_int_equal(cl_validation_parse("0", &v), 0);
+    assert_float_equal(v, 0.0, 0);
+    static const char *const bad[] = {"1", "-0.1", "100%", "abc", "", "0.1x", "nan", "1e9"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = 0.5f;
+        assert_int_equal(cl_validation_parse(bad[i], &v), -1);
+        assert_non_null(strstr(cl_errmsg(), "0 <= F < 1"));
+        assert_float_equal(v, 0.5, 0); /* unchanged */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permuted), cmocka_unit_test(test_order),        cmocka_unit_test(test_padding),
         cmocka_unit_test(test_rotated),  cmocka_unit_test(test_split_scenarios), cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_empty_tasks), cmocka_unit_test(test_scale_modes), cmocka_unit_test(test_geometry_edges),
-        cmocka_unit_test(test_group_text_in_messages),
+        cmocka_unit_test(test_group_text_in_messages), cmocka_unit_test(test_validation_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
