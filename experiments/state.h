@@ -15,6 +15,12 @@
 
 int cl_save_state(const char *dir, int task, const cl_mlp *m, const cl_reg *reg);
 
+/* Read back what cl_save_state wrote after task `task`: the tensors under DIR/task<k>/<what> (what: "params"
+ * or "importance") into flat (m->nparams floats, the model's layout; the padding between tensors set to 0),
+ * every file's shape checked against m's. 0, or -1 with a message naming the file. Lets a saved state be
+ * measured again (bench/bench_mas_forms.c) without retraining. */
+int cl_load_state(const char *dir, int task, const char *what, const cl_mlp *m, float *flat);
+
 /* Tensor names: "layer<l>" for trunk layers, "head<h>" for heads; layer index l < nhidden + nheads as in
  * m->layer. */
 void cl_layer_name(const cl_mlp *m, int l, char *buf, size_t n);

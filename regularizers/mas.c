@@ -10,7 +10,8 @@
  *
  * Compatibility options, to reproduce other libraries (not the paper):
  *   norm=l2           the unsquared norm ||f(x_k)||_2, d_k = f / ||f||
- *   estimate=batch    the abs of the batch-mean gradient, averaged over batches of `batch` samples */
+ *   estimate=batch    the abs of the batch-mean gradient, averaged over batches of `batch` samples
+ * mas_forms.c computes each library's exact form with them, for the lambda factors in the README. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "core/error.h"
 #include "core/npy.h"
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
@@ -147,6 +148,65 @@ static void test_save_state(void **state)
     tu_rmdir(dir);
 }
 
+/* cl_load_state reads back exactly what cl_save_state wrote, importances too, into a model of the same shape
+ * (padding left zero), and refuses a model of another shape or a state without the tensors asked for. */
+static void test_load_state(void **state)
+{
+    (void)state;
+    cl_data data;
+    cl_data_synthetic(&data, 300, 60, 6, 6, 6, 3);
+    cl_stream_cfg sc = cl_stream_defaults();
+    sc.kind = CL_STREAM_SPLIT;
+    sc.scenario = CL_SCEN_TASK;
+    cl_stream s;
+    assert_int_equal(cl_stream_create(&s, &data, &sc), 0);
+    cl_train_cfg tc = cl_train_defaults();
+    tc.batch = 32;
+    tc.eval_batch = 64;
+    int hidden[2] = {8, 5};
+    cl_mlp *m = cl_mlp_for_stream(&s, hidden, 2, &tc);
+    cl_reg *reg = cl_reg_create("mas", NULL, 0, m);
+    char *dir = tu_mkdtemp();
+    tc.reg = reg;
+    tc.save_dir = dir;
+    cl_run run;
+    assert_int_equal(cl_train_stream(m, &s, &tc, &run), 0);
+    float *omega = calloc(m->nparams, sizeof(float)), *got = malloc(m->nparams * sizeof(float));
+    assert_int_equal(cl_reg_importance(reg, omega), 0);
+
+    /* a fresh model of the same shape, other values everywhere, padding included */
+    cl_mlp *m2 = cl_mlp_for_stream(&s, hidden, 2, &tc);
+    for (size_t i = 0; i < m2->nparams; i++) m2->params[i] = 7.0f;
+    assert_int_equal(cl_load_state(dir, 3, "params", m2, m2->params), 0);
+    assert_memory_equal(m2->params, m->params, m->nparams * sizeof(float));
+    assert_int_equal(cl_load_state(dir, 3, "importance", m2, got), 0);
+    assert_memory_equal(got, omega, m->nparams * sizeof(float));
+    size_t nonzero = 0;
+    for (size_t i = 0; i < m->nparams; i++) nonzero += got[i] > 0;
+    assert_true(nonzero > m->nparams / 3);
+
+    /* another network's state is refused, naming the file */
+    int other[2] = {8, 6};
+    cl_mlp *m3 = cl_mlp_for_stream(&s, other, 2, &tc);
+    assert_int_equal(cl_load_state(dir, 3, "params", m3, m3->params), -1);
+    assert_non_null(strstr(cl_errmsg(), "layer1.weight.npy"));
+    assert_non_null(strstr(cl_errmsg(), "shape"));
+    /* and a task that was not saved */
+    assert_int_equal(cl_load_state(dir, 4, "params", m2, m2->params), -1);
+    assert_non_null(strstr(cl_errmsg(), "task4"));
+
+    free(omega);
+    free(got);
+    cl_mlp_free(m3);
+    cl_mlp_free(m2);
+    cl_run_free(&run);
+    cl_reg_free(reg);
+    cl_mlp_free(m);
+    cl_stream_free(&s);
+    cl_data_free(&data);
+    tu_rmdir(dir);
+}
+
 /* A CNN trained through a stream with EWC: the stem's convolutions saved in PyTorch's Conv2d layout, their
  * importances beside them, and the accuracies finite. */
 static void test_save_state_cnn(void **state)
@@ -219,6 +279,7 @@ static void test_save_state_cnn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_npy_header), cmocka_unit_test(test_save_state),
-                                       cmocka_unit_test(test_save_state_cnn)};
+                                       cmocka_unit_test(test_save_state_cnn),
+                                       cmocka_unit_test(test_load_state)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
