@@ -611,14 +611,15 @@ static void test_shipped_grids(void **state)
         {"cifar/cifar100_class.ini", 51, 3},
     };
     char *dir = tu_mkdtemp(), prefix[4200], c10[4200], c100[4200];
-    td_write_mnist(dir, "", 40, 20, 28, 28, 10, 1);
+    /* enough training samples that the grids' validation = 0.1 holds out at least one of every class */
+    td_write_mnist(dir, "", 200, 20, 28, 28, 10, 1);
     snprintf(prefix, sizeof prefix, "%s/", dir);
     snprintf(c10, sizeof c10, "%s/c10", dir);
     snprintf(c100, sizeof c100, "%s/c100", dir);
     mkdir(c10, 0755);
     mkdir(c100, 0755);
-    td_write_cifar10(c10, 20, 20, TD_RAW);
-    td_write_cifar100(c100, 200, 100, TD_RAW);
+    td_write_cifar10(c10, 100, 20, TD_RAW);
+    td_write_cifar100(c100, 1000, 100, TD_RAW);
     int checked = 0;
     for (int mnist = 0; mnist < 2; mnist++) {
         for (size_t i = 0; i < sizeof shipped / sizeof *shipped; i++) {
