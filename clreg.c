@@ -670,9 +670,13 @@ static int cmd_summarize(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: clreg summarize DIR [--select LABEL=LAMBDA ...] [--partial]\n\n"
                    "Sorts runs/matrix/curves by run, fills in intransigence, and rewrites summary.csv, summary_tasks.csv,\n"
-                   "summary_matrix.csv, summary_curves.csv and best.csv: means and standard deviations over seeds and\n"
-                   "orders per (label, params, lambda). --select chooses the group a label's figures draw (default:\n"
-                   "the best mean ACC).\n\n"
+                   "summary_matrix.csv, summary_curves.csv and best.csv: means, standard deviations and 95%% t\n"
+                   "intervals over seeds and orders per (label, params, lambda), for the test metrics and, when the\n"
+                   "grid holds out validation data (validation = 0.1), the same metrics on it.\n\n"
+                   "Each label is drawn, tabulated and compared at one group, its selected one: the best mean ACC on\n"
+                   "validation data when the grid has a validation split, else the best mean test ACC, which tunes\n"
+                   "on the test set and is marked so (summary.csv's selected_on: val_acc or acc). --select\n"
+                   "LABEL=LAMBDA chooses instead (selected_on: chosen).\n\n"
                    "The results are checked first against the grid (its cell count is in DIR/manifest.txt): a row\n"
                    "cut short, a run twice, a run missing, an incomplete accuracy matrix or missing curves rows is an\n"
                    "error naming the file and line; rerunning the grid with clreg run repairs them. --partial\n"
@@ -726,8 +730,11 @@ static void usage_plot(FILE *f)
             "  importance, importance_scatter   (grids with save_state) per-layer histograms of Omega for\n"
             "                  ewc, mas, mas-local, and EWC Fisher against MAS Omega for the same parameters\n"
             "\n"
-            "Each method is drawn at its best lambda (highest mean ACC) unless --select LABEL=LAMBDA chooses.\n"
-            "Means and standard deviations come from the summaries (recomputed first); gnuplot only draws.\n");
+            "Each method is drawn at its selected lambda (the best mean validation ACC when the grid holds out\n"
+            "validation data, else the best mean test ACC; the lambda figure says which) unless --select\n"
+            "LABEL=LAMBDA chooses. Means and standard deviations come from the summaries, brought up to date\n"
+            "first without touching runs.csv, matrix.csv or curves.csv; gnuplot only draws. Error bars are one\n"
+            "standard deviation over seeds and orders.\n");
 }
 
 static int cmd_plot(int argc, char **argv)

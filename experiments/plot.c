@@ -227,6 +227,7 @@ typedef struct gp_job {
     const char *outdir;  /* DIR/plots */
     const char *labels;  /* tokens, in summary order, space-separated */
     const char *diverged; /* the tokens of the labels every run of which diverged */
+    const char *selected_on; /* how the drawn groups were chosen, for the figures' notes */
 } gp_job;
 
 /* A path as gnuplot is to open it: gnuplot runs a command for `set output '|...'` and `load '<...'`, and
@@ -289,6 +290,7 @@ static int run_gnuplot(const gp_job *j, const char *script, const char *name, co
     gp_assign(&vars, "plotdir", j->plotdir);
     gp_assign(&vars, "labels", j->labels);
     gp_assign(&vars, "diverged", j->diverged);
+    gp_assign(&vars, "selected_on", j->selected_on);
     if (label) gp_assign(&vars, "label", label);
     snprintf(spath, sizeof spath, "%s/%s", j->plotdir, script);
     snprintf(errpath, sizeof errpath, "%s/gnuplot-stderr", j->in);
@@ -451,14 +453,22 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
 
     /* every file a script reads, checked here so a problem is one clear message, not gnuplot's */
     static const char *const files[] = {"summary.csv", "summary_tasks.csv", "summary_matrix.csv", "summary_curves.csv", NULL};
-    int rows[4];
+    int rows[4], on[3] = {0, 0, 0}; /* selected groups chosen on validation ACC, on test ACC, by --select */
     for (int i = 0; files[i]; i++) {
         cl_table t;
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         if (cl_table_read(&t, path, NULL)) return -1;
         rows[i] = t.nrows;
+        int cs = cl_table_col(&t, "selected"), co = cl_table_col(&t, "selected_on");
+        for (int r = 0; i == 0 && cs >= 0 && co >= 0 && r < t.nrows; r++)
+            if (!strcmp(t.cells[r][cs], "1"))
+                on[!strcmp(t.cells[r][co], "val_acc") ? 0 : !strcmp(t.cells[r][co], "acc") ? 1 : 2]++;
         cl_table_free(&t);
     }
+    /* what the figures say about the lambda they draw: an honest figure names the data it was chosen on */
+    const char *selected_on = on[2] || (on[0] && on[1]) ? "as chosen per label"
+                              : on[0]                   ? "by the best mean validation ACC"
+                                                        : "by the best mean test ACC (no validation split)";
     char tmp[4200];
     if (make_tmpdir(tmp, sizeof tmp)) return -1;
     label_map m = {0};
@@ -475,7 +485,7 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     if (!rc) rc = cl_mkdirs(path);
     /* gnuplot opens every path it is given as "./..." when relative: a data file '<cmd' would be a command */
     char *pd = gp_path(plotdir), *od = gp_path(path), *in = gp_path(tmp);
-    gp_job job = {pd, in, dir, od, labels.s, diverged.s};
+    gp_job job = {pd, in, dir, od, labels.s, diverged.s, selected_on};
     static const char *const figures[] = {"curves", "avg_acc", "lambda", "bars", NULL};
     const char *terms[2] = {"png", "svg"};
     for (int ti = 0; ti < 2 && !rc; ti++) {

@@ -175,7 +175,8 @@ set rmargin at screen 1 - (RBASE + KEYX) / (1.0 * W)
 set key at screen 0.985, graph 1 right top Left reverse samplen 3 spacing 1.3 box lc rgb '#bfbfbf' width 1 \
     title 'method'
 if (KEYROWS > 0) { set key maxrows KEYROWS }
-set label 1 "error bars: ±1 s.d. over seeds and orders\nringed: the selected group of each label" \
+if (!exists('selected_on')) { selected_on = 'by the best mean ACC' }
+set label 1 "error bars: ±1 s.d. over seeds and orders\nringed: each label's selected group, ".selected_on \
     at screen 0.985, graph 0 right front font FONTNAME.',9'
 if (NC == 0) {
   set label 2 'no group with a penalty strength λ and an ACC in these results' at graph 0.5, graph 0.5 center \
