@@ -9,6 +9,7 @@
  * 2. --dry-run's estimated CPU time against the single run's measured CPU time.
  * 3. Merging 10,000 cells: four shard directories of generated rows (2 tasks: a runs.csv row, 6 matrix and
  *    14 curves rows per cell), merged with clreg merge (checks, sorted rows, summaries), timed. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,15 +142,27 @@ static int make_shards(const char *dir, double *gen_sec)
             int li = (r - 1) / 100, seed = (r - 1) % 100 + 1;
             double acc[3][2] = {{0.5, 0.5}, {0.9, 0.5}, {0.7 + 0.0001 * li, 0.9}};
             for (int i = 0; i <= T; i++)
-                for (int j = 0; j < T; j++) cl_buf_printf(&mx, "%d,%d,%d,%g\n", r, i, j + 1, acc[i][j]);
-            for (int j = 0; j < T; j++) cl_buf_printf(&cv, "%d,0,0,0,0,%d,%g\n", r, j + 1, acc[0][j]);
+                for (int j = 0; j < T; j++)
+                    cl_row_write(&mx, cl_matrix_schema,
+                                 &(cl_matrix_row){.run = r, .trained_task = i, .eval_task = j + 1,
+                                                  .accuracy = acc[i][j], .val_accuracy = NAN});
+            for (int j = 0; j < T; j++)
+                cl_row_write(&cv, cl_curves_schema, &(cl_curve_point){.run = r, .eval_task = j + 1, .accuracy = acc[0][j]});
             for (int i = 1; i <= T; i++)
                 for (int s = 1; s <= 3; s++)
                     for (int j = 0; j < T; j++)
-                        cl_buf_printf(&cv, "%d,%d,1,%d,%g,%d,%g\n", r, i, s * 10, i - 1 + s / 3.0, j + 1, acc[i][j]);
-            cl_buf_printf(&runs, "%d,l2,l2,,%g,synthetic,permuted,domain,2,400 400,adam,0.001,1,128,0,1 2,%d,"
-                                 "%g,-0.2,0,0.2,0.8,nan,0,14,1.0,0.1,0.1\n",
-                          r, 0.001 * (li + 1), seed, (acc[2][0] + acc[2][1]) / 2);
+                        cl_row_write(&cv, cl_curves_schema,
+                                     &(cl_curve_point){.run = r, .trained_task = i, .epoch = 1, .step = s * 10,
+                                                       .x = i - 1 + s / 3.0, .eval_task = j + 1, .accuracy = acc[i][j]});
+            cl_run_row row = {.run = r, .label = "l2", .regularizer = "l2", .params = "", .lambda = 0.001 * (li + 1),
+                              .dataset = "synthetic", .stream = "permuted", .scenario = "domain", .tasks = 2,
+                              .hidden = "400 400", .optimizer = "adam", .lr = 0.001, .epochs = 1, .batch = 128,
+                              .order = 0, .order_tasks = "1 2", .seed = (unsigned long long)seed,
+                              .acc = (acc[2][0] + acc[2][1]) / 2, .bwt = -0.2, .fwt = 0, .forgetting = 0.2,
+                              .learning = 0.8, .intransigence = NAN, .val_acc = NAN, .val_bwt = NAN, .val_fwt = NAN,
+                              .val_forgetting = NAN, .val_learning = NAN, .curve_rows = 14, .train_sec = 1,
+                              .importance_sec = 0.1, .eval_sec = 0.1};
+            cl_row_write(&runs, cl_runs_schema, &row);
         }
         snprintf(p, sizeof p, "%s/runs.csv", sd);
         write_text(p, runs.s, runs.len);
