@@ -13,8 +13,9 @@ OPTFLAGS  := -O3 -g -fno-math-errno
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # GSL (experiments/stats.c: t and normal distribution functions, quantiles) links as -lgsl alone: Debian's
 # libgsl.so carries its own dependency on libgslcblas, and at run time the cblas_* symbols bind to OpenBLAS,
-# which comes first in the link order (both export the same cblas interface, so GSL's few BLAS calls, none
-# of which clreg makes, get OpenBLAS's and clreg's own sgemm calls never reach gslcblas).
+# which comes first in the link order and so first in the lookup (checked with LD_DEBUG=bindings: clreg's
+# cblas_sgemm binds to OpenBLAS). The two export the same cblas interface, so nothing clashes; clreg uses
+# only GSL's distribution functions and statistics, which call no BLAS.
 LDLIBS  := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lcsv -linih -lgsl -lz -lm -fopenmp
 
 # Every Debian package the project uses. `make deps` installs what is missing and is silent otherwise.
