@@ -1,6 +1,6 @@
 /* clreg compare on results directories written by the test: pairing by (seed, order), diverged pairs,
  * the reference and the best method, compare.csv against numbers worked by hand, and bad input. */
-#include "tests/testutil.h"
+#include "tests/testresults.h"
 
 #include <math.h>
 #include <sys/stat.h>
@@ -433,6 +433,69 @@ static void test_significant(void **state)
     tu_rmdir(d);
 }
 
+/* A real grid's results (tr_mixed_grid: none, joint, ewc in two Fisher variants, mas, si; 2 seeds): compare
+ * reads what clreg run writes, takes each label at the group summary.csv selects, and its mean difference
+ * equals the one the test computes from runs.csv itself, seed by seed. */
+static void test_real_grid(void **state)
+{
+    (void)state;
+    char *d = tu_mkdtemp(), data[1024], grid_path[1024], args[4096], out[16384], res[1100];
+    tr_mixed_setup(d, data, grid_path, sizeof data);
+    snprintf(res, sizeof res, "%s/res", d);
+    snprintf(args, sizeof args, "run %s --data-path %s -o %s -j 2 --quiet", grid_path, data, res);
+    if (tu_run_clreg(args, out, sizeof out) != 0) fail_msg("clreg %s: %s", args, out);
+    snprintf(args, sizeof args, "compare %s --metric acc", res);
+    if (tu_run_clreg(args, out, sizeof out) != 0) fail_msg("clreg %s: %s", args, out);
+    assert_non_null(strstr(out, "reference: none"));
+    assert_null(strstr(out, "best method: joint"));
+    /* with 2 pairs the Wilcoxon test cannot reach 0.05 (2/2^2 = 0.5): warned */
+    assert_non_null(strstr(out, "warning: with n = 2 pairs"));
+
+    /* the test's own pairing: the selected mas group's cells minus none's, by seed (one order) */
+    char p[4400];
+    cl_table rt, st, ct;
+    snprintf(p, sizeof p, "%s/runs.csv", res);
+    assert_int_equal(cl_table_read(&rt, p, NULL), 0);
+    snprintf(p, sizeof p, "%s/summary.csv", res);
+    assert_int_equal(cl_table_read(&st, p, NULL), 0);
+    snprintf(p, sizeof p, "%s/compare.csv", res);
+    assert_int_equal(cl_table_read(&ct, p, cl_compare_columns), 0);
+    const char *mas_lambda = NULL;
+    for (int r = 0; r < st.nrows; r++)
+        if (!strcmp(st.cells[r][cl_table_col(&st, "label")], "mas") && !strcmp(st.cells[r][cl_table_col(&st, "selected")], "1"))
+            mas_lambda = st.cells[r][cl_table_col(&st, "lambda")];
+    assert_non_null(mas_lambda);
+    double acc[2][3] = {{NAN, NAN, NAN}, {NAN, NAN, NAN}}; /* [none, mas][seed] */
+    for (int r = 0; r < rt.nrows; r++) {
+        const char *label = rt.cells[r][cl_table_col(&rt, "label")];
+        int seed = atoi(rt.cells[r][cl_table_col(&rt, "seed")]);
+        int which = !strcmp(label, "none") ? 0 : !strcmp(label, "mas") ? 1 : -1;
+        if (which < 0 || seed < 1 || seed > 2) continue;
+        if (which == 1 && strcmp(rt.cells[r][cl_table_col(&rt, "lambda")], mas_lambda)) continue;
+        acc[which][seed] = strtod(rt.cells[r][cl_table_col(&rt, "acc")], NULL);
+    }
+    double expect = ((acc[1][1] - acc[0][1]) + (acc[1][2] - acc[0][2])) / 2;
+    assert_true(isfinite(expect));
+    int found = 0;
+    for (int r = 0; r < ct.nrows; r++) {
+        if (strcmp(ct.cells[r][CL_CMP_LABEL], "mas") || strcmp(ct.cells[r][CL_CMP_AGAINST], "none")) continue;
+        found = 1;
+        assert_string_equal(ct.cells[r][CL_CMP_N], "2");
+        assert_string_equal(ct.cells[r][CL_CMP_LAMBDA], mas_lambda);
+        assert_float_equal(strtod(ct.cells[r][CL_CMP_MEAN_DIFF], NULL), expect, 1e-5);
+    }
+    assert_true(found);
+    /* ewc has two groups (fisher=exact, empirical): one label, one row against none */
+    int ewc_rows = 0;
+    for (int r = 0; r < ct.nrows; r++)
+        ewc_rows += !strcmp(ct.cells[r][CL_CMP_LABEL], "ewc") && !strcmp(ct.cells[r][CL_CMP_AGAINST], "none");
+    assert_int_equal(ewc_rows, 1);
+    cl_table_free(&rt);
+    cl_table_free(&st);
+    cl_table_free(&ct);
+    tu_rmdir(d);
+}
+
 /* Each refusal: one line naming what is wrong, a non-zero status, no compare.csv, no crash. */
 static void expect_refusal(const char *args, int status, const char *needle, const char *dir)
 {
@@ -522,7 +585,8 @@ int main(void)
         cmocka_unit_test(test_hand_worked),     cmocka_unit_test(test_shuffled_rows),
         cmocka_unit_test(test_lower_is_better), cmocka_unit_test(test_best_on_validation),
         cmocka_unit_test(test_reference),       cmocka_unit_test(test_significant),
-        cmocka_unit_test(test_bad_input),       cmocka_unit_test(test_help),
+        cmocka_unit_test(test_real_grid),       cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
