@@ -342,20 +342,25 @@ static void test_reference(void **state)
     cl_compare_free(&r);
     tu_rmdir(d);
 
-    /* fine-tuning under another label */
+    /* fine-tuning under another label, and the upper bound too: the regularizer (the registry's joint
+     * flag) decides, not the label's name */
     d = tu_mkdtemp();
     cell g2[NGRID];
     memcpy(g2, grid, sizeof g2);
-    for (int i = 0; i < NGRID; i++)
+    for (int i = 0; i < NGRID; i++) {
         if (!strcmp(g2[i].label, "none")) g2[i].label = "finetune";
+        if (!strcmp(g2[i].label, "joint")) g2[i].label = "upper";
+    }
     write_runs(d, g2, NGRID, NULL, VAL_NONE);
     write_summary(d, "label,regularizer,params,lambda,selected\n"
-                     "joint,joint,,nan,1\n"
+                     "upper,joint,,nan,1\n"
                      "finetune,none,,nan,1\n"
                      "ewc,ewc,fisher=empirical,10,1\n"
                      "mas,mas,,0.1,1\n");
     assert_int_equal(run_compare(d, NULL, NULL, &r), 0);
     assert_string_equal(r.reference, "finetune");
+    assert_string_equal(r.best, "mas");
+    assert_non_null(find_row(&r, "upper", "mas"));
     assert_float_equal(find_row(&r, "ewc", "finetune")->p_t, 0.00460664, 1e-8);
     cl_compare_free(&r);
     tu_rmdir(d);
