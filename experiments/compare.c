@@ -200,7 +200,14 @@ static int read_runs(const cl_table *rt, const char *metric, label *ls, int nl, 
     snprintf(valname, sizeof valname, "val_%s", metric);
     int cv = cl_table_col(rt, valname);
     *has_val = cv >= 0;
-    for (int i = 0; i < nl; i++) ls[i].runs = cl_calloc((size_t)rt->nrows + 1, sizeof(run));
+    /* room for every row of a label (selected or not): counted first, as a grid may have many labels and rows */
+    int *count = cl_calloc((size_t)nl + 1, sizeof(int));
+    for (int r = 0; r < rt->nrows; r++) {
+        int k = find_label(ls, nl, rt->cells[r][cl]);
+        if (k >= 0) count[k]++;
+    }
+    for (int i = 0; i < nl; i++) ls[i].runs = cl_calloc((size_t)count[i] + 1, sizeof(run));
+    free(count);
     for (int r = 0; r < rt->nrows; r++) {
         int k = find_label(ls, nl, rt->cells[r][cl]);
         if (k < 0) continue; /* summary.csv decides the labels compared */
@@ -406,10 +413,7 @@ void cl_compare_free(cl_compare_result *res)
     free(res->rows);
     free(res->reference);
     free(res->best);
-    char dir[4096];
-    memcpy(dir, res->dir, sizeof dir);
     memset(res, 0, sizeof *res);
-    memcpy(res->dir, dir, sizeof dir);
 }
 
 /* %.4f, or "nan"; a p-value below 1e-4 as %.1e so it does not print as 0 */
