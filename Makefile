@@ -11,13 +11,18 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 CFLAGS_COMMON := -std=gnu11 $(WARN) -fopenmp -I. -I$(OPENBLAS_INC) -MMD -MP
 OPTFLAGS  := -O3 -g -fno-math-errno
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDLIBS  := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lcsv -linih -lz -lgsl -lm -fopenmp
+# GSL (experiments/stats.c: t and normal distribution functions, quantiles) links as -lgsl alone: Debian's
+# libgsl.so carries its own dependency on libgslcblas, and at run time the cblas_* symbols bind to OpenBLAS,
+# which comes first in the link order and so first in the lookup (checked with LD_DEBUG=bindings: clreg's
+# cblas_sgemm binds to OpenBLAS). The two export the same cblas interface, so nothing clashes; clreg uses
+# only GSL's distribution functions and statistics, which call no BLAS.
+LDLIBS  := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lcsv -linih -lgsl -lz -lm -fopenmp
 
 # Every Debian package the project uses. `make deps` installs what is missing and is silent otherwise.
 # The second line is the private SLURM cluster of the tests (tests/slurm/cluster.sh): controller, node daemon,
 # client tools and munge, without slurmdbd (accounting is off); iproute2's ss picks free ports for it.
-DEB_PACKAGES := build-essential pkg-config libopenblas-openmp-dev libcsv-dev libinih-dev zlib1g-dev \
-                gnuplot-nox dataset-fashion-mnist libcmocka-dev libgsl-dev clang-14 libclang-rt-14-dev libomp-14-dev \
+DEB_PACKAGES := build-essential pkg-config libopenblas-openmp-dev libcsv-dev libinih-dev zlib1g-dev libgsl-dev \
+                gnuplot-nox dataset-fashion-mnist libcmocka-dev clang-14 libclang-rt-14-dev libomp-14-dev \
                 slurmctld slurmd slurm-client munge iproute2 procps
 
 LIB_SRC := $(wildcard core/*.c datasets/*.c models/*.c regularizers/*.c experiments/*.c)

@@ -17,6 +17,7 @@
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "experiments/budget.h"
+#include "experiments/compare.h"
 #include "experiments/dirlock.h"
 #include "experiments/estimate.h"
 #include "experiments/fingerprint.h"
@@ -46,6 +47,7 @@ static void usage_main(FILE *f)
             "commands:\n"
             "  run        run an experiment grid (INI file) in parallel and write CSV results\n"
             "  summarize  recompute the summaries of a results directory\n"
+            "  compare    paired comparisons of the methods over seeds and orders: confidence intervals, tests, Holm\n"
             "  merge      merge the shards of a grid (run --shard I/N) into one results directory\n"
             "  slurm      write (and --submit) the sbatch scripts that run a grid as a SLURM job array\n"
             "  plot       draw the paper-style figures of a results directory with gnuplot\n"
@@ -716,6 +718,134 @@ static int cmd_summarize(int argc, char **argv)
     return 0;
 }
 
+static void usage_compare(FILE *f)
+{
+    fprintf(f,
+            "usage: clreg compare DIR [--reference LABEL] [--metric NAME] [--boot B] [--seed S]\n"
+            "\n"
+            "Compares the methods of a results directory pair by pair and writes DIR/compare.csv and a table.\n"
+            "\n"
+            "What is paired: each label is taken at its selected group (summary.csv's selected column: the\n"
+            "lambda its figures and tables use; clreg summarize --select changes it). Its cells and another\n"
+            "label's cells with the same seed and task order form pairs: they share the initialization, the\n"
+            "shuffling and the order of the tasks, so the difference of a pair is free of most of the spread\n"
+            "between seeds. A pair where either cell diverged (or has no value) is dropped; n counts the pairs\n"
+            "used.\n"
+            "\n"
+            "Comparisons: every label against the reference, and every label against the best method. The best\n"
+            "method is, among the labels other than the reference and the upper bounds (joint), the one with\n"
+            "the best mean of the metric, taken on the validation split (runs.csv's val_<metric>) when every\n"
+            "candidate has it, else on the test metric; the output says which. The reference's comparison with\n"
+            "the best is the best's with the reference, written once.\n"
+            "\n"
+            "  --reference LABEL  the baseline (default none: the label none, else the first label whose\n"
+            "                     regularizer is none; without one, only comparisons with the best are made)\n"
+            "  --metric NAME      acc (default), bwt, fwt, learning (higher is better), forgetting,\n"
+            "                     intransigence (lower is better)\n"
+            "  --boot B           bootstrap resamples (default 10000, at least 100)\n"
+            "  --seed S           the bootstrap's seed (default 1): the same seed gives the same intervals\n"
+            "\n"
+            "compare.csv columns:\n"
+            "  metric            the metric compared\n"
+            "  label, lambda     the method and its selected lambda (nan for none and joint)\n"
+            "  against, against_lambda   the reference or the best method, at its selected lambda\n"
+            "  n                 pairs used\n"
+            "  mean_diff         mean over the pairs of (label - against); its sign is the metric's: for\n"
+            "                    forgetting and intransigence a negative difference means label is better\n"
+            "  t_low, t_high     95%% confidence interval of mean_diff from the paired t distribution,\n"
+            "                    mean_diff +- t_{0.975, n-1} sd / sqrt(n)\n"
+            "  boot_low, boot_high   95%% percentile bootstrap interval: B resamples of the n pairs with\n"
+            "                    replacement (seeded), the 2.5%% and 97.5%% quantiles of their means\n"
+            "  p_t               two-sided p of the paired t-test (mean_diff = 0)\n"
+            "  p_wilcoxon        two-sided p of the Wilcoxon signed-rank test: zero differences dropped, the\n"
+            "                    exact distribution when n <= 50 without ties, else the normal approximation\n"
+            "                    with tie and continuity corrections (R's wilcox.test)\n"
+            "  p_t_holm, p_wilcoxon_holm   the p-values adjusted by Holm's step-down method over all the\n"
+            "                    comparisons of the file, each test separately (NaN p-values are not counted)\n"
+            "  significant       1 when p_t_holm < 0.05 and p_wilcoxon_holm < 0.05: both tests, after the\n"
+            "                    correction for the number of comparisons; else 0\n"
+            "\n"
+            "Few pairs: the exact Wilcoxon test's smallest two-sided p with n pairs is 2/2^n (0.25 for 3,\n"
+            "0.0625 for 5), so with 5 pairs or fewer no comparison can be significant; compare warns. The\n"
+            "confidence intervals and p-values need n >= 2 (else nan).\n"
+            "\n"
+            "DIR needs runs.csv and summary.csv (clreg run, or clreg summarize). One clreg at a time writes a\n"
+            "results directory: compare takes its lock like summarize.\n"
+            "example: clreg compare results/permuted --metric forgetting --reference none\n");
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+    const char *dir = NULL;
+    cl_compare_opts co = {.seed = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage_compare(stdout);
+            return 0;
+        }
+        int takes = !strcmp(a, "--reference") || !strcmp(a, "--metric") || !strcmp(a, "--boot") || !strcmp(a, "--seed");
+        if (takes && i + 1 >= argc) {
+            fprintf(stderr, "clreg compare: %s needs a value (see clreg compare --help)\n", a);
+            return 2;
+        }
+        if (takes && printable_value(a, argv[i + 1])) {
+            fprintf(stderr, "clreg compare: %s\n", cl_errmsg());
+            return 2;
+        }
+        if (!strcmp(a, "--reference")) co.reference = argv[++i];
+        else if (!strcmp(a, "--metric")) co.metric = argv[++i];
+        else if (!strcmp(a, "--boot")) {
+            if (cl_parse_int("--boot", argv[++i], 100, 10000000, &co.boot)) {
+                fprintf(stderr, "clreg compare: %s\n", cl_errmsg());
+                return 2;
+            }
+        } else if (!strcmp(a, "--seed")) {
+            unsigned long long s;
+            if (cl_parse_u64("--seed", argv[++i], &s)) {
+                fprintf(stderr, "clreg compare: %s\n", cl_errmsg());
+                return 2;
+            }
+            co.seed = s;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "clreg compare: unknown option '%s' (see clreg compare --help)\n", cl_quote(a));
+            return 2;
+        } else if (!dir) dir = a;
+        else {
+            fprintf(stderr, "clreg compare: expected one results directory, got '%s' and '%s'\n", cl_quote(dir),
+                    cl_quote(a));
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "clreg compare: expected a results directory, e.g. clreg compare results/quick\n");
+        return 2;
+    }
+    /* options checked before the lock and the files: a typo costs nothing */
+    if (cl_compare_check(&co)) {
+        fprintf(stderr, "clreg compare: %s\n", cl_errmsg());
+        return 2;
+    }
+    /* compare writes compare.csv into DIR: one writer at a time, like summarize */
+    cl_dirlock lock;
+    if (lock_results(&lock, "compare", dir, argc, argv)) return 1;
+    cl_compare_result res;
+    int rc = cl_compare(dir, &co, &res);
+    cl_dirlock_release(&lock);
+    if (rc) {
+        fprintf(stderr, "clreg compare: %s\n", cl_errmsg());
+        return 1;
+    }
+    cl_compare_print(stdout, &res);
+    char warn[1024];
+    cl_compare_warning(&res, warn, sizeof warn);
+    fflush(stdout);
+    if (warn[0]) fprintf(stderr, "clreg compare: warning: %s\n", warn);
+    printf("written: %s/compare.csv\n", dir);
+    cl_compare_free(&res);
+    return 0;
+}
+
 static void usage_plot(FILE *f)
 {
     fprintf(f,
@@ -1168,6 +1298,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0) return cmd_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "slurm") == 0) return cmd_slurm(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
@@ -1181,11 +1312,12 @@ int main(int argc, char **argv)
         if (argc > 2 && strcmp(argv[2], "train") == 0) usage_train(stdout);
         else if (argc > 2 && strcmp(argv[2], "run") == 0) usage_run(stdout);
         else if (argc > 2 && strcmp(argv[2], "plot") == 0) usage_plot(stdout);
+        else if (argc > 2 && strcmp(argv[2], "compare") == 0) usage_compare(stdout);
         else if (argc > 2 && strcmp(argv[2], "merge") == 0) usage_merge(stdout);
         else if (argc > 2 && strcmp(argv[2], "slurm") == 0) usage_slurm(stdout);
         else usage_main(stdout);
         return 0;
     }
-    fprintf(stderr, "clreg: unknown command '%s'; commands: run, summarize, plot, train, list, version, help (see clreg --help)\n", cmd);
+    fprintf(stderr, "clreg: unknown command '%s'; commands: run, summarize, compare, plot, train, list, version, help (see clreg --help)\n", cmd);
     return 2;
 }
