@@ -8,7 +8,6 @@
  * groups of runs by (label, params, lambda) in the grid's order (make_groups), their statistics
  * (group_stats), the group each label is drawn at (select_groups), then each file (write_summary, write_best,
  * write_tasks, write_curves), all replaced together, and the importance summaries when state was saved. */
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "core/quote.h"
 #include "experiments/results.h"
 #include "experiments/shard.h"
+#include "experiments/stats.h"
 #include "experiments/runner.h"
 #include "experiments/table.h"
 #include "regularizers/regularizer.h"
@@ -59,14 +59,6 @@ typedef struct summary {
     int ng;
     int *gord;         /* groups in summary order */
 } summary;
-
-/* Half-width of the 95% confidence interval of a mean of n values with sample standard deviation sd:
- * t_{0.975, n-1} sd / sqrt(n), the t quantile from GSL. NaN for fewer than two values. */
-static double ci95_half(double sd, int n)
-{
-    if (n < 2 || !isfinite(sd)) return NAN;
-    return gsl_cdf_tdist_Pinv(0.975, n - 1) * sd / sqrt((double)n);
-}
 
 /* mean and sample standard deviation of the finite values of x[0..n) (std 0 for one value) */
 static void mean_std(const double *x, int n, double *mean, double *std, int *count)
@@ -361,7 +353,7 @@ static void group_stats(summary *S)
             for (int r = 0; r < S->nr; r++)
                 if (S->runs[r].group == gi && !S->runs[r].row.diverged) vals[n++] = S->runs[r].m[k];
             mean_std(vals, n, &g->mean[k], &g->std[k], &cnt);
-            g->ci95[k] = ci95_half(g->std[k], cnt);
+            g->ci95[k] = cl_stats_t_halfwidth95(g->std[k], cnt); /* t(0.975, n-1) std / sqrt(n) */
             if (k == M_ACC) g->n = n;
         }
         for (int r = 0; r < S->nr; r++) g->diverged += S->runs[r].group == gi && S->runs[r].row.diverged;
