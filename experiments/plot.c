@@ -561,11 +561,13 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     if (!exists(dir)) return cl_fail("%s: no such results directory", dir);
     if (!exists(path)) return cl_fail("%s: no runs.csv: run a grid into it first (clreg run GRID.ini -o %s)", dir, dir);
     /* summaries: recomputed (cheap) so a selection or a partial run is always reflected */
-    if (cl_results_finalize(dir, o->select, o->nselect)) return -1;
+    if (!o->keep_summaries && cl_results_finalize(dir, o->select, o->nselect)) return -1;
     const char *plotdir = o->plotdir ? o->plotdir : find_plotdir(pdbuf, sizeof pdbuf);
     snprintf(path, sizeof path, "%s/common.gp", plotdir);
     if (!exists(path)) return cl_fail("%s: the gnuplot scripts are missing (set CLREG_PLOTS to the plots/ directory)", path);
-    int imp = cl_importance_summaries(dir);
+    /* keep_summaries: the importance figures only from importance summaries already written */
+    snprintf(path, sizeof path, "%s/importance_hist.csv", dir);
+    int imp = o->keep_summaries ? exists(path) : cl_importance_summaries(dir);
     if (imp < 0) return -1;
 
     /* every file a script reads, checked here so a problem is one clear message, not gnuplot's */
@@ -590,7 +592,8 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     for (int i = 0; files[i] && !rc; i++)
         if (rows[i] == 0 && !(i == 3 && !strcmp(labels.s, diverged.s) && labels.len))
             rc = cl_fail("%s/%s: no rows (did every cell diverge?)", dir, files[i]);
-    snprintf(path, sizeof path, "%s/plots", dir);
+    if (o->outdir) snprintf(path, sizeof path, "%s", o->outdir);
+    else snprintf(path, sizeof path, "%s/plots", dir);
     if (!rc) rc = cl_mkdirs(path);
     /* gnuplot opens every path it is given as "./..." when relative: a data file '<cmd' would be a command */
     char *pd = gp_path(plotdir), *od = gp_path(path), *in = gp_path(tmp);
