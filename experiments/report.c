@@ -53,6 +53,7 @@ typedef struct rtable {
     int *right;        /* right-aligned columns */
     int nrows;
     rcell *cells; /* nrows x ncols */
+    unsigned char *hl; /* per row: highlighted in the page (the selected groups of the sweep) */
     int nnotes;
     rich *notes;
 } rtable;
@@ -155,6 +156,8 @@ static rtable *t_new(const char *id, int ncols, const char *const *head, const i
 static rcell *t_row(rtable *t)
 {
     t->cells = cl_realloc(t->cells, sizeof(rcell) * (size_t)(t->nrows + 1) * (size_t)t->ncols);
+    t->hl = cl_realloc(t->hl, (size_t)t->nrows + 1);
+    t->hl[t->nrows] = 0;
     rcell *row = &t->cells[(size_t)t->nrows * (size_t)t->ncols];
     memset(row, 0, sizeof(rcell) * (size_t)t->ncols);
     t->nrows++;
@@ -189,6 +192,7 @@ static void t_free(rtable *t)
     if (!t) return;
     for (long i = 0; i < (long)t->nrows * t->ncols; i++) free(t->cells[i].s);
     free(t->cells);
+    free(t->hl);
     for (int i = 0; i < t->nnotes; i++) r_free(&t->notes[i]);
     free(t->notes);
     r_free(&t->caption);
@@ -381,8 +385,10 @@ static void cell_out(cl_buf *b, int f, const rcell *c)
 {
     if (c->kind == C_STAT) stat_out(b, f, c);
     else if (c->kind == C_TEXT || c->kind == C_NUM) {
-        /* a negative number in LaTeX text would print a hyphen */
+        /* numbers are checked numbers or formatted here: Markdown needs no escapes in them (its brackets would
+         * show), and a negative one in LaTeX text would print a hyphen */
         if (f == F_TEX && c->kind == C_NUM && c->s[0] == '-') cl_buf_printf(b, "$-$"), esc(b, f, c->s + 1);
+        else if (f == F_MD && c->kind == C_NUM) cl_buf_printf(b, "%s", c->s);
         else esc(b, f, c->s);
         marks_out(b, f, c->marks);
     }
@@ -474,7 +480,7 @@ static const char *const CSS =
     "font-style:italic;padding:.3em 0}\n"
     "th,td{padding:.25em .7em;border-bottom:1px solid #ddd;vertical-align:top}th{border-bottom:2px solid #333;"
     "text-align:left}\n"
-    "td.r,th.r{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.sel td{background:#f3f7ff}\n"
+    "td.r,th.r{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.sel td{background:#f3f7ff}td:first-child{white-space:nowrap}\n"
     ".ci{color:#555}.mark{color:#b00020;font-weight:bold}.note{font-size:.9em;color:#333}\n"
     "code,pre{font-family:'DejaVu Sans Mono',monospace;font-size:.9em}pre{background:#f6f6f6;padding:.7em;"
     "overflow-x:auto;white-space:pre-wrap}\n"
@@ -512,7 +518,7 @@ static void html_table(cl_buf *b, const rtable *t)
     }
     cl_buf_printf(b, "</tr></thead>\n<tbody>\n");
     for (int r = 0; r < t->nrows; r++) {
-        cl_buf_printf(b, "<tr>");
+        cl_buf_printf(b, "%s", t->hl[r] ? "<tr class=\"sel\">" : "<tr>");
         for (int c = 0; c < t->ncols; c++) {
             cl_buf_printf(b, "<td%s>", t->right[c] ? " class=\"r\"" : "");
             cell_out(b, F_HTML, &t->cells[(size_t)r * (size_t)t->ncols + (size_t)c]);
@@ -1060,6 +1066,7 @@ static int sweep_table(doc *d, ctx *x)
         if (any_params) c_text(&c[k++], s->cells[r][cp]);
         c_num(&c[k++], "%s", lambda_text(s->cells[r][cm]));
         c_text(&c[k++], !strcmp(s->cells[r][csel], "1") ? "yes" : "");
+        t->hl[t->nrows - 1] = !strcmp(s->cells[r][csel], "1");
         if (val && stat_cell(&c[k++], s, r, "val_acc")) goto fail;
         for (int m = 0; m < NMETRIC; m++)
             if (stat_cell(&c[k++], s, r, METRICS[m].key)) goto fail;
@@ -1253,9 +1260,12 @@ static int read_inputs(ctx *x, const char *dir)
     const cl_table *s = &x->sum;
     int csel = cl_table_col(s, "selected"), cn = cl_table_col(s, "n");
     x->sel = cl_malloc(sizeof(int) * (size_t)(s->nrows + 1));
+    int clam = cl_table_col(s, "lambda");
     for (int r = 0; r < s->nrows; r++) {
         long n;
-        if (cl_table_int(s, r, cn, &n)) return -1;
+        double lam;
+        /* both are shown as written: checked here to be numbers */
+        if (cl_table_int(s, r, cn, &n) || cl_table_num(s, r, clam, &lam)) return -1;
         if (strcmp(s->cells[r][csel], "0") && strcmp(s->cells[r][csel], "1"))
             return cl_fail("%s:%d: column 'selected': expected 0 or 1, got '%.*s'", path, s->lines[r], CL_SHOW,
                            s->cells[r][csel]);
