@@ -937,28 +937,43 @@ static int selected_table(doc *d, ctx *x)
     if (x->has_cmp) {
         const cl_table *q = &x->cmp;
         int qm = cl_table_col(q, "metric"), ql = cl_table_col(q, "label"), qlam = cl_table_col(q, "lambda"),
-            qs = cl_table_col(q, "significant");
+            qa = cl_table_col(q, "against"), qal = cl_table_col(q, "against_lambda"), qs = cl_table_col(q, "significant");
+        cl_buf said = {0}; /* the (label, lambda) pairs the stale note names already */
+        cl_buf_printf(&said, "\n");
         for (int r = 0; r < q->nrows; r++) {
-            int m = -1, srow = -1;
+            int m = -1, srow = -1, arow = -1;
             for (int k = 0; k < NMETRIC; k++)
                 if (!strcmp(METRICS[k].key, q->cells[r][qm])) m = k;
-            for (int i = 0; i < x->nsel; i++)
+            for (int i = 0; i < x->nsel; i++) {
                 if (!strcmp(s->cells[x->sel[i]][cl], q->cells[r][ql])) srow = i;
+                if (!strcmp(s->cells[x->sel[i]][cl], q->cells[r][qa])) arow = i;
+            }
             if (srow < 0) continue;
-            if (!same_lambda(q->cells[r][qlam], s->cells[x->sel[srow]][cm])) {
-                if (!stale) {
-                    stale = t_note(t);
-                    r_text(stale, "compare.csv is older than summary.csv's selection, and its marks are left out "
-                                  "where they differ:");
+            /* a mark is only as good as the pair it was computed for: both sides at today's selection */
+            int stale_l = !same_lambda(q->cells[r][qlam], s->cells[x->sel[srow]][cm]),
+                stale_a = arow >= 0 && !same_lambda(q->cells[r][qal], s->cells[x->sel[arow]][cm]);
+            if (stale_l || stale_a) {
+                const char *who = stale_l ? q->cells[r][ql] : q->cells[r][qa];
+                const char *was = stale_l ? q->cells[r][qlam] : q->cells[r][qal];
+                const char *now = s->cells[x->sel[stale_l ? srow : arow]][cm];
+                char key[600];
+                snprintf(key, sizeof key, "\n%s\x01%s\n", who, was);
+                if (!strstr(said.s, key)) {
+                    cl_buf_printf(&said, "%s", key + 1);
+                    if (!stale) {
+                        stale = t_note(t);
+                        r_text(stale, "compare.csv is older than summary.csv's selection, and its marks are left "
+                                      "out where they differ:");
+                    }
+                    r_text(stale, " it compared %s at lambda %s, the summary selects %s;", who, was, now);
                 }
-                r_text(stale, " it compared %s at lambda %s, the summary selects %s;", q->cells[r][ql],
-                       q->cells[r][qlam], s->cells[x->sel[srow]][cm]);
                 continue;
             }
             if (m < 0 || strcmp(q->cells[r][qs], "1")) continue;
             t->cells[(size_t)srow * (size_t)t->ncols + (size_t)col_metric[m]].marks |= x->role[r];
             nmarks++;
         }
+        cl_buf_free(&said);
         if (stale) {
             r_text(stale, " rerun ");
             r_code(stale, "clreg compare %s", x->dir);

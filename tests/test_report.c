@@ -294,24 +294,27 @@ static void selected_info(const char *label, char *lambda, size_t n, char *best,
 
 /* compare.csv: ewc against none significant, mas against none not, none against the best significant;
  * ewc_lambda: the lambda the file says ewc was compared at. */
-static void write_compare(const char *ewc_lambda, const char *best, const char *mas_lambda)
+static void write_compare(const char *ewc_lambda, const char *best, const char *best_lambda, const char *mas_lambda)
 {
     char text[4000];
     snprintf(text, sizeof text,
              "%s"
              "acc,ewc,%s,none,nan,4,0.05,0.01,0.09,0.02,0.08,0.004,0.03,0.012,0.045,1\n"
              "acc,mas,%s,none,nan,4,0.01,-0.02,0.04,-0.01,0.03,0.3,0.4,0.6,0.8,0\n"
-             "acc,none,nan,%s,nan,4,-0.2,-0.3,-0.1,-0.28,-0.12,1e-05,0.001,3e-05,0.003,1\n",
-             CMP_HEAD, ewc_lambda, mas_lambda, best);
+             "acc,none,nan,%s,%s,4,-0.2,-0.3,-0.1,-0.28,-0.12,1e-05,0.001,3e-05,0.003,1\n",
+             CMP_HEAD, ewc_lambda, mas_lambda, best, best_lambda);
     write_in(results, "compare.csv", text);
 }
 
 static void test_compare_marks(void **state)
 {
     (void)state;
-    char ewc_lam[64], mas_lam[64], best[256], row[2000];
+    char ewc_lam[64], mas_lam[64], best_lam[64], best[256], row[2000];
     selected_info("ewc", ewc_lam, sizeof ewc_lam, best, sizeof best);
     selected_info("mas", mas_lam, sizeof mas_lam, best, sizeof best);
+    char best_label[256];
+    snprintf(best_label, sizeof best_label, "%s", best);
+    selected_info(best_label, best_lam, sizeof best_lam, best, sizeof best);
     assert_string_not_equal(best, "none"); /* fine-tuning is never the best of this grid (joint is there) */
 
     /* absent: the section names the command, and no row has a mark */
@@ -328,7 +331,7 @@ static void test_compare_marks(void **state)
     free(md), free(cmp), free(sel);
 
     /* present: the table, the marks on the significant rows only, the footnote naming both methods */
-    write_compare(ewc_lam, best, mas_lam);
+    write_compare(ewc_lam, best, best_lam, mas_lam);
     report_ok(results, "");
     md = slurp(results, "report.md");
     cmp = md_section(md, "Paired comparisons");
@@ -359,7 +362,7 @@ static void test_compare_marks(void **state)
     free(tex), free(html);
 
     /* a compare.csv of another selection: ewc's marks are left out, and the report says why */
-    write_compare("12345", best, mas_lam);
+    write_compare("12345", best, best_lam, mas_lam);
     report_ok(results, "");
     md = slurp(results, "report.md");
     sel = md_section(md, "Methods at their selected lambda");
@@ -559,10 +562,13 @@ static int have_program(const char *name)
 static void test_tables_tex(void **state)
 {
     (void)state;
-    char ewc_lam[64], mas_lam[64], best[256], err[300];
+    char ewc_lam[64], mas_lam[64], best_lam[64], best[256], err[300];
     selected_info("ewc", ewc_lam, sizeof ewc_lam, best, sizeof best);
     selected_info("mas", mas_lam, sizeof mas_lam, best, sizeof best);
-    write_compare(ewc_lam, best, mas_lam);
+    char best_label[256];
+    snprintf(best_label, sizeof best_label, "%s", best);
+    selected_info(best_label, best_lam, sizeof best_lam, best, sizeof best);
+    write_compare(ewc_lam, best, best_lam, mas_lam);
     report_ok(results, "");
     remove_in(results, "compare.csv");
     char *tex = slurp(results, "tables.tex");
