@@ -21,9 +21,10 @@ LDLIBS  := -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lcsv -linih 
 # Every Debian package the project uses. `make deps` installs what is missing and is silent otherwise.
 # The second line is the private SLURM cluster of the tests (tests/slurm/cluster.sh): controller, node daemon,
 # client tools and munge, without slurmdbd (accounting is off); iproute2's ss picks free ports for it.
+# chromium: tests/test_report.c renders clreg report's page in headless Chromium (a real browser, not a parser).
 DEB_PACKAGES := build-essential pkg-config libopenblas-openmp-dev libcsv-dev libinih-dev zlib1g-dev libgsl-dev \
                 gnuplot-nox dataset-fashion-mnist libcmocka-dev clang-14 libclang-rt-14-dev libomp-14-dev \
-                slurmctld slurmd slurm-client munge iproute2 procps
+                slurmctld slurmd slurm-client munge iproute2 procps chromium
 
 LIB_SRC := $(wildcard core/*.c datasets/*.c models/*.c regularizers/*.c experiments/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)

@@ -30,6 +30,7 @@
 #include "experiments/shard.h"
 #include "experiments/slurm.h"
 #include "experiments/probe.h"
+#include "experiments/report.h"
 #include "experiments/results.h"
 #include "experiments/train.h"
 #include "models/mlp.h"
@@ -51,6 +52,8 @@ static void usage_main(FILE *f)
             "  merge      merge the shards of a grid (run --shard I/N) into one results directory\n"
             "  slurm      write (and --submit) the sbatch scripts that run a grid as a SLURM job array\n"
             "  plot       draw the paper-style figures of a results directory with gnuplot\n"
+            "  report     write report.md, report.html (figures inline) and tables.tex (booktabs) of a results\n"
+            "             directory: the selection protocol, the tables, the paired comparisons, the manifest\n"
             "  train      train one network through one task stream and print its accuracy matrix\n"
             "  list       list the regularizers with their parameters and defaults\n"
             "  version    print the version and the BLAS library, build and kernel in use\n"
@@ -923,6 +926,71 @@ static int cmd_plot(int argc, char **argv)
     return 0;
 }
 
+static void usage_report(FILE *f)
+{
+    fprintf(f,
+            "usage: clreg report DIR [--out DIR2]\n"
+            "\n"
+            "Writes three files into DIR (or DIR2), together (all three or none):\n"
+            "  report.md    the protocol (what lambda was selected on: validation or test ACC, seeds, orders),\n"
+            "               each method at its selected lambda (ACC, BWT, forgetting, intransigence as mean +- std,\n"
+            "               95%% CI when the summary has it, n), the paired comparisons of compare.csv, the whole\n"
+            "               lambda sweep, and the manifest (clreg version, BLAS kernel, data fingerprint, command)\n"
+            "  report.html  the same as one self-contained page (open it in any browser, offline): the figures\n"
+            "               inline as SVG, the tables, the manifest\n"
+            "  tables.tex   the tables as booktabs floats (\\usepackage{booktabs}), mean +- std as\n"
+            "               $0.775 \\pm 0.024$, ready to \\input into a paper\n"
+            "\n"
+            "It reads DIR/summary.csv (clreg summarize or clreg run writes it) and, when present, DIR/compare.csv\n"
+            "(clreg compare DIR writes it): a dagger marks a method that differs significantly from the reference\n"
+            "method, a double dagger one that differs from the best (Holm-adjusted p < 0.05 in the paired t-test\n"
+            "and the Wilcoxon test). Without compare.csv the report says so and marks nothing. The figures are\n"
+            "drawn from the summaries as they are (gnuplot, svg terminal); nothing else in DIR changes.\n");
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    const char *dir = NULL, *outdir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage_report(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--out") || !strcmp(argv[i], "-o")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "clreg report: %s needs a directory\n", argv[i]);
+                return 2;
+            }
+            outdir = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "clreg report: unknown option '%s' (see clreg report --help)\n", argv[i]);
+            return 2;
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            fprintf(stderr, "clreg report: expected one results directory, got '%s' and '%s'\n", dir, argv[i]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "clreg report: expected a results directory, e.g. clreg report results/quick\n");
+        return 2;
+    }
+    /* the lock, like plot's: a report read while a run appends rows or summarize rewrites the summaries
+     * would describe a state the directory never had */
+    cl_dirlock lock;
+    if (lock_results(&lock, "report", dir, argc, argv)) return 1;
+    cl_report_opts ro = {.outdir = outdir};
+    int rc = cl_report(dir, &ro);
+    cl_dirlock_release(&lock);
+    if (rc) {
+        fprintf(stderr, "clreg report: %s\n", cl_errmsg());
+        return 1;
+    }
+    printf("report in %s/: report.md, report.html, tables.tex\n", outdir ? outdir : dir);
+    return 0;
+}
+
 static int cmd_version(void)
 {
     char blas[256];
@@ -1302,6 +1370,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "merge") == 0) return cmd_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "slurm") == 0) return cmd_slurm(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
     if (strcmp(cmd, "list") == 0) {
         printf("regularizers (clreg train --reg NAME --lambda X -p KEY=VALUE):\n\n");
@@ -1313,11 +1382,12 @@ int main(int argc, char **argv)
         else if (argc > 2 && strcmp(argv[2], "run") == 0) usage_run(stdout);
         else if (argc > 2 && strcmp(argv[2], "plot") == 0) usage_plot(stdout);
         else if (argc > 2 && strcmp(argv[2], "compare") == 0) usage_compare(stdout);
+        else if (argc > 2 && strcmp(argv[2], "report") == 0) usage_report(stdout);
         else if (argc > 2 && strcmp(argv[2], "merge") == 0) usage_merge(stdout);
         else if (argc > 2 && strcmp(argv[2], "slurm") == 0) usage_slurm(stdout);
         else usage_main(stdout);
         return 0;
     }
-    fprintf(stderr, "clreg: unknown command '%s'; commands: run, summarize, compare, plot, train, list, version, help (see clreg --help)\n", cmd);
+    fprintf(stderr, "clreg: unknown command '%s'; commands: run, summarize, compare, plot, report, train, list, version, help (see clreg --help)\n", cmd);
     return 2;
 }

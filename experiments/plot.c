@@ -441,10 +441,13 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     if (!exists(dir)) return cl_fail("%s: no such results directory", dir);
     if (!exists(path)) return cl_fail("%s: no runs.csv: run a grid into it first (clreg run GRID.ini -o %s)", dir, dir);
     /* Summaries: recomputed (cheap) so a selection is always reflected; the aggregation is summary.c's, and
-     * the raw results are left as they are (keep_raw): drawing never rewrites them. */
-    cl_summarize_opts so = {.select = o->select, .nselect = o->nselect, .keep_raw = 1};
-    cl_summarize_report sr;
-    if (cl_results_summarize(dir, &so, &sr)) return -1;
+     * the raw results are left as they are (keep_raw): drawing never rewrites them. keep_summaries (the
+     * report's figures) draws from the summaries as they are. */
+    if (!o->keep_summaries) {
+        cl_summarize_opts so = {.select = o->select, .nselect = o->nselect, .keep_raw = 1};
+        cl_summarize_report sr;
+        if (cl_results_summarize(dir, &so, &sr)) return -1;
+    }
     const char *plotdir = o->plotdir ? o->plotdir : find_plotdir(pdbuf, sizeof pdbuf);
     snprintf(path, sizeof path, "%s/common.gp", plotdir);
     if (!exists(path)) return cl_fail("%s: the gnuplot scripts are missing (set CLREG_PLOTS to the plots/ directory)", path);
@@ -481,7 +484,8 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     for (int i = 0; files[i] && !rc; i++)
         if (rows[i] == 0 && !(i == 3 && !strcmp(labels.s, diverged.s) && labels.len))
             rc = cl_fail("%s/%s: no rows (did every cell diverge?)", dir, files[i]);
-    snprintf(path, sizeof path, "%s/plots", dir);
+    if (o->outdir) snprintf(path, sizeof path, "%s", o->outdir);
+    else snprintf(path, sizeof path, "%s/plots", dir);
     if (!rc) rc = cl_mkdirs(path);
     /* gnuplot opens every path it is given as "./..." when relative: a data file '<cmd' would be a command */
     char *pd = gp_path(plotdir), *od = gp_path(path), *in = gp_path(tmp);
