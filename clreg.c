@@ -752,6 +752,7 @@ static void usage_compare(FILE *f)
             "  metric            the metric compared\n"
             "  label, lambda     the method and its selected lambda (nan for none and joint)\n"
             "  against, against_lambda   the reference or the best method, at its selected lambda\n"
+            "  role              which of the two `against` is: reference or best\n"
             "  n                 pairs used\n"
             "  mean_diff         mean over the pairs of (label - against); its sign is the metric's: for\n"
             "                    forgetting and intransigence a negative difference means label is better\n"

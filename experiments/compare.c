@@ -16,7 +16,7 @@
 #include "regularizers/regularizer.h"
 
 const char *const cl_compare_columns[] = {
-    "metric", "label", "lambda", "against", "against_lambda", "n", "mean_diff", "t_low", "t_high", "boot_low",
+    "metric", "label", "lambda", "against", "role", "against_lambda", "n", "mean_diff", "t_low", "t_high", "boot_low",
     "boot_high", "p_t", "p_wilcoxon", "p_t_holm", "p_wilcoxon_holm", "significant", NULL};
 _Static_assert(sizeof cl_compare_columns / sizeof *cl_compare_columns == CL_CMP_NCOLS + 1,
                "cl_compare_columns and the CL_CMP_ enum must list the same columns");
@@ -250,6 +250,8 @@ static int write_csv(const char *dir, const cl_compare_result *res)
         cl_buf_str(&b, w->label);
         cl_buf_num(&b, w->lambda);
         cl_buf_str(&b, w->against);
+        /* which comparison this is, so no reader has to work out which `against` is the best */
+        cl_buf_str(&b, res->reference && !strcmp(w->against, res->reference) ? "reference" : "best");
         cl_buf_num(&b, w->against_lambda);
         cl_buf_int(&b, w->n);
         cl_buf_num(&b, w->mean_diff);

@@ -18,7 +18,7 @@
 /* compare.csv's columns, the one definition the writer and every reader use (NULL-terminated). */
 extern const char *const cl_compare_columns[];
 enum {
-    CL_CMP_METRIC, CL_CMP_LABEL, CL_CMP_LAMBDA, CL_CMP_AGAINST, CL_CMP_AGAINST_LAMBDA, CL_CMP_N,
+    CL_CMP_METRIC, CL_CMP_LABEL, CL_CMP_LAMBDA, CL_CMP_AGAINST, CL_CMP_ROLE, CL_CMP_AGAINST_LAMBDA, CL_CMP_N,
     CL_CMP_MEAN_DIFF, CL_CMP_T_LOW, CL_CMP_T_HIGH, CL_CMP_BOOT_LOW, CL_CMP_BOOT_HIGH, CL_CMP_P_T,
     CL_CMP_P_WILCOXON, CL_CMP_P_T_HOLM, CL_CMP_P_WILCOXON_HOLM, CL_CMP_SIGNIFICANT, CL_CMP_NCOLS
 };

@@ -770,10 +770,18 @@ static int read_compare(ctx *x)
         if (strcmp(s, "0") && strcmp(s, "1"))
             return cl_fail("%s:%d: column 'significant': expected 0 or 1, got '%.*s'", path, t->lines[r], CL_SHOW, s);
     }
-    /* the roles of the `against` values, per metric */
+    /* the roles of the `against` values, per metric: compare.csv's role column; a file without it (an earlier
+     * clreg compare) by the best summary mean among the `against` values */
     x->role = cl_calloc((size_t)(t->nrows ? t->nrows : 1), sizeof(int));
-    int cm = cl_table_col(t, "metric"), ca = cl_table_col(t, "against");
-    for (int r = 0; r < t->nrows; r++) {
+    int cm = cl_table_col(t, "metric"), ca = cl_table_col(t, "against"), crole = cl_table_col(t, "role");
+    for (int r = 0; r < t->nrows && crole >= 0; r++) {
+        const char *role = t->cells[r][crole];
+        if (strcmp(role, "reference") && strcmp(role, "best"))
+            return cl_fail("%s:%d: column 'role': expected reference or best, got '%.*s'", path, t->lines[r], CL_SHOW,
+                           role);
+        x->role[r] = !strcmp(role, "best") ? MARK_BEST : MARK_REF;
+    }
+    for (int r = 0; r < t->nrows && crole < 0; r++) {
         const char *metric = t->cells[r][cm];
         /* the best among this metric's `against` values */
         const char *best = NULL;
@@ -855,10 +863,17 @@ static void protocol(doc *d, ctx *x)
     }
     cl_buf_free(&vals);
     r = d_item(d);
-    if (x->has_runs && cl_table_col(ru, "val_acc") >= 0)
+    /* recorded: some run has a validation ACC (a grid without a validation split writes the columns as nan) */
+    int cva = x->has_runs ? cl_table_col(ru, "val_acc") : -1, any_val = 0;
+    for (int q = 0; cva >= 0 && q < ru->nrows && !any_val; q++) {
+        double v;
+        any_val = cl_table_num(ru, q, cva, &v) == 0 && isfinite(v);
+    }
+    if (any_val)
         r_text(r, "Validation metrics: recorded in runs.csv (val_acc, val_bwt, val_fwt, val_forgetting, val_learning).");
     else
-        r_text(r, "Validation metrics: not recorded (runs.csv has no column val_acc: the grid had no validation split).");
+        r_text(r, "Validation metrics: not recorded (runs.csv has no validation ACC: the grid had no validation "
+                  "split).");
     r = d_item(d);
     r_text(r, "Uncertainty: mean ± the sample standard deviation over a group's n cells (seeds × task orders)");
     if (cl_table_col(s, "acc_ci95") >= 0)

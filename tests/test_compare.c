@@ -229,6 +229,7 @@ static void test_hand_worked(void **state)
     assert_string_equal(t.cells[2][CL_CMP_LABEL], "ewc");
     assert_string_equal(t.cells[2][CL_CMP_LAMBDA], "10");
     assert_string_equal(t.cells[2][CL_CMP_AGAINST], "none");
+    assert_string_equal(t.cells[2][CL_CMP_ROLE], "reference");
     assert_string_equal(t.cells[2][CL_CMP_AGAINST_LAMBDA], "nan");
     assert_string_equal(t.cells[2][CL_CMP_N], "3");
     assert_string_equal(t.cells[2][CL_CMP_MEAN_DIFF], "0.213333");
@@ -240,6 +241,7 @@ static void test_hand_worked(void **state)
     assert_string_equal(t.cells[2][CL_CMP_P_WILCOXON_HOLM], "0.625");
     assert_string_equal(t.cells[2][CL_CMP_SIGNIFICANT], "0");
     assert_string_equal(t.cells[3][CL_CMP_AGAINST_LAMBDA], "0.1");
+    assert_string_equal(t.cells[3][CL_CMP_ROLE], "best");
     cl_table_free(&t);
     tu_rmdir(d);
 }

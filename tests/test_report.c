@@ -217,11 +217,18 @@ static void test_every_file_and_selected_rows(void **state)
         /* the row as the report writes it: label | params | lambda | ACC | BWT | forgetting | intransigence | n */
         char row[2000], want[2000], got[2000];
         const char *lam = strcmp(s.cells[r][cm], "nan") ? s.cells[r][cm] : "";
-        snprintf(row, sizeof row, "| %s | %s | %s | %.3f ± %.3f | %.3f ± %.3f | %.3f ± %.3f | %.3f ± %.3f | %s |",
-                 s.cells[r][cl], s.cells[r][cp], lam, num(&s, r, "acc_mean"), num(&s, r, "acc_std"),
-                 num(&s, r, "bwt_mean"), num(&s, r, "bwt_std"), num(&s, r, "forgetting_mean"),
-                 num(&s, r, "forgetting_std"), num(&s, r, "intransigence_mean"), num(&s, r, "intransigence_std"),
-                 s.cells[r][cn]);
+        /* each metric as mean ± std [mean - ci95, mean + ci95] (the summaries' 95% interval) */
+        char cellv[4][200];
+        static const char *const mk[4] = {"acc", "bwt", "forgetting", "intransigence"};
+        for (int k = 0; k < 4; k++) {
+            char nm[64], ns[64], nc[64];
+            snprintf(nm, sizeof nm, "%s_mean", mk[k]), snprintf(ns, sizeof ns, "%s_std", mk[k]);
+            snprintf(nc, sizeof nc, "%s_ci95", mk[k]);
+            double m = num(&s, r, nm), c = num(&s, r, nc);
+            snprintf(cellv[k], sizeof cellv[k], "%.3f ± %.3f [%.3f, %.3f]", m, num(&s, r, ns), m - c, m + c);
+        }
+        snprintf(row, sizeof row, "| %s | %s | %s | %s | %s | %s | %s | %s |", s.cells[r][cl], s.cells[r][cp], lam,
+                 cellv[0], cellv[1], cellv[2], cellv[3], s.cells[r][cn]);
         if (!strcmp(s.cells[r][cs], "1")) {
             nsel++;
             if (!md_row(sel, s.cells[r][cl], got, sizeof got) || strcmp(got, row))
@@ -237,19 +244,24 @@ static void test_every_file_and_selected_rows(void **state)
             if (strstr(sel, row + 2 + strlen(s.cells[r][cl]))) fail_msg("an unselected group in the selected table:\n%s", row);
         }
         /* the sweep has every group: label | params | lambda | selected | ... */
-        char head[600];
-        snprintf(head, sizeof head, "| %s | %s | %s | %s | %.3f ± %.3f |", s.cells[r][cl], s.cells[r][cp], lam,
-                 !strcmp(s.cells[r][cs], "1") ? "yes" : "", num(&s, r, "acc_mean"), num(&s, r, "acc_std"));
-        if (!strstr(sweep, head)) fail_msg("report.md, sweep: no row %s", head);
+        char head[600], accv[200];
+        snprintf(head, sizeof head, "| %s | %s | %s | %s |", s.cells[r][cl], s.cells[r][cp], lam,
+                 !strcmp(s.cells[r][cs], "1") ? "yes" : "");
+        /* then the validation ACC (not recorded here: no validation split) and the test ACC with its interval */
+        snprintf(accv, sizeof accv, " | %.3f ± %.3f [%.3f, %.3f] |", num(&s, r, "acc_mean"), num(&s, r, "acc_std"),
+                 num(&s, r, "acc_mean") - num(&s, r, "acc_ci95"), num(&s, r, "acc_mean") + num(&s, r, "acc_ci95"));
+        const char *at = strstr(sweep, head), *eol = at ? strchr(at, '\n') : NULL, *acc_at = at ? strstr(at, accv) : NULL;
+        if (!at || !acc_at || (eol && acc_at > eol)) fail_msg("report.md, sweep: no row %s ...%s\n%s", head, accv, sweep);
     }
     assert_true(unselected >= 1);
     assert_int_equal(count_rows(sel), nsel + 2); /* the header and the rule */
     assert_int_equal(count_rows(sweep), s.nrows + 2);
     cl_table_free(&s);
 
-    /* the protocol of today's summaries: nothing recorded is claimed */
-    assert_non_null(strstr(md, "Selection: not recorded"));
-    assert_non_null(strstr(md, "95% confidence intervals: not recorded"));
+    /* the protocol of a grid without a validation split: selected on test ACC, and said so; intervals */
+    assert_non_null(strstr(md, "Selection: each method's lambda and parameters were selected by the highest mean "
+                               "test ACC (acc): the grid has no validation split"));
+    assert_non_null(strstr(md, "is the 95% confidence interval of the mean"));
     assert_non_null(strstr(md, "Validation metrics: not recorded"));
     /* the manifest: the version and the BLAS line of manifest.txt, the command */
     char *man = slurp(results, "manifest.txt");
@@ -371,6 +383,34 @@ static void test_compare_marks(void **state)
     assert_non_null(strstr(sel, "compare.csv is older than summary.csv's selection"));
     assert_non_null(strstr(sel, "it compared ewc at lambda 12345"));
     free(md), free(sel);
+
+    /* compare.csv's role column decides which `against` is the reference and which the best, not the
+     * summaries' means: here it says the opposite of what the means would, and the footnote follows it */
+    char roled[4000];
+    snprintf(roled, sizeof roled,
+             "metric,label,lambda,against,role,against_lambda,n,mean_diff,t_low,t_high,boot_low,boot_high,p_t,"
+             "p_wilcoxon,p_t_holm,p_wilcoxon_holm,significant\n"
+             "acc,ewc,%s,none,best,nan,4,0.05,0.01,0.09,0.02,0.08,0.004,0.03,0.012,0.045,1\n"
+             "acc,none,nan,%s,reference,%s,4,-0.2,-0.3,-0.1,-0.28,-0.12,1e-05,0.001,3e-05,0.003,1\n",
+             ewc_lam, best, best_lam);
+    write_in(results, "compare.csv", roled);
+    report_ok(results, "");
+    md = slurp(results, "report.md");
+    sel = md_section(md, "Methods at their selected lambda");
+    assert_non_null(strstr(sel, "the best method, none (acc)"));
+    snprintf(foot, sizeof foot, "the reference, %s (acc)", best);
+    if (!strstr(sel, foot)) fail_msg("the footnote does not follow the role column: %s\n%s", foot, sel);
+    assert_non_null(md_row(sel, "ewc", row, sizeof row));
+    if (!strstr(row, "‡") || strstr(row, "†")) fail_msg("ewc differs from the best by role (none):\n%s", row);
+    free(md), free(sel);
+    char badrole[4000];
+    snprintf(badrole, sizeof badrole, "%s", roled);
+    char *b0 = strstr(badrole, ",best,");
+    memcpy(b0, ",good,", 6);
+    write_in(results, "compare.csv", badrole);
+    char args0[4400];
+    snprintf(args0, sizeof args0, "'%s'", results);
+    report_fails(args0, 1, (const char *const[]){"compare.csv:2", "column 'role'", "expected reference or best", NULL});
 
     /* malformed: one line naming the file and what is wrong; the report files stay as they were */
     char *before = slurp(results, "report.md");
