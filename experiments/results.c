@@ -520,9 +520,11 @@ static int rewrite(const cl_results *r, const cl_table *t, const cl_column *sche
     for (; schema[ncols].name; ncols++) {
         map[ncols] = cl_table_col(t, schema[ncols].name);
         same &= map[ncols] == ncols;
-        if (map[ncols] < 0 && !schema[ncols].missing)
+        if (map[ncols] < 0 && !schema[ncols].missing) {
+            cl_buf_free(&b);
             return cl_fail("%s: no column '%s': not a file clreg wrote (or edited by hand); restore the column, or "
                            "start over with --fresh", t->path, schema[ncols].name);
+        }
         cl_buf_str(&b, schema[ncols].name);
     }
     cl_buf_endrow(&b);
