@@ -25,6 +25,28 @@ static size_t printable_len(const unsigned char *p)
     return len;
 }
 
+int cl_utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80) return 1;
+    int n;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        if (s[0] == 0xe0) lo = 0xa0;
+        if (s[0] == 0xed) hi = 0x9f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        if (s[0] == 0xf0) lo = 0x90;
+        if (s[0] == 0xf4) hi = 0x8f;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
+    return n;
+}
+
 size_t cl_escape_char(char *out, const unsigned char *p, size_t *used)
 {
     size_t len = printable_len(p);

@@ -24,6 +24,10 @@ const char *cl_quote_path(const char *s);
  * "..." when s was longer, always terminated within n bytes. Returns out, for use as a printf argument. */
 char *cl_quote_n(char *out, size_t n, const char *s, size_t max);
 
+/* Length of the valid UTF-8 character at s: 1 for ASCII, 2..4 for a character beyond it, 0 for a byte that
+ * starts none (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). Never reads past a NUL. */
+int cl_utf8_len(const unsigned char *s);
+
 /* The character at p as message text into out (room for 5 bytes): printable UTF-8 as it is, else \n, \t,
  * \r or \xNN for its first byte. Returns the bytes written; *used is set to the input bytes it stands for. */
 size_t cl_escape_char(char *out, const unsigned char *p, size_t *used);

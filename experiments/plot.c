@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/quote.h"
 #include "core/npy.h"
 #include "experiments/runner.h"
 #include "experiments/table.h"
@@ -42,29 +43,6 @@ static int exists(const char *p)
 
 enum { TOKEN_MAX = 64 };
 
-/* Length of the UTF-8 character beyond ASCII at s (2..4), or 0 when the bytes there are not one (RFC 3629:
- * no overlong forms, no surrogates, nothing above U+10FFFF). Never reads past a NUL. */
-static int utf8_len(const unsigned char *s)
-{
-    int n;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        if (s[0] == 0xe0) lo = 0xa0;
-        if (s[0] == 0xed) hi = 0x9f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        if (s[0] == 0xf0) lo = 0x90;
-        if (s[0] == 0xf4) hi = 0x8f;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (int i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
-    return n;
-}
-
 /* s with the bytes gnuplot could misread replaced by '_' (see above), token rules when token, at most max
  * bytes (whole characters), into out (max + 1 bytes). */
 static void gp_clean(char *out, size_t max, const char *s, int token)
@@ -72,7 +50,7 @@ static void gp_clean(char *out, size_t max, const char *s, int token)
     const unsigned char *p = (const unsigned char *)s;
     size_t k = 0;
     while (*p && k < max) {
-        int n = *p >= 0x80 ? utf8_len(p) : 1;
+        int n = cl_utf8_len(p);
         if (n > 1) {
             if (k + (size_t)n > max) break;
             memcpy(out + k, p, (size_t)n);

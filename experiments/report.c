@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/quote.h"
 #include "core/npy.h"
 #include "experiments/plot.h"
 #include "experiments/table.h"
@@ -220,29 +221,6 @@ static void d_free(doc *d)
  * renderer walks it one character at a time: valid UTF-8 beyond ASCII is kept (the pages are UTF-8), an
  * invalid byte becomes '?' and a control byte a blank, so every file stays valid UTF-8 text on its lines. */
 
-/* Length of the valid UTF-8 character at s (1 for ASCII), or 0 for an invalid byte (RFC 3629). */
-static int u8len(const unsigned char *s)
-{
-    if (s[0] < 0x80) return 1;
-    int n;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        if (s[0] == 0xe0) lo = 0xa0;
-        if (s[0] == 0xed) hi = 0x9f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        if (s[0] == 0xf0) lo = 0x90;
-        if (s[0] == 0xf4) hi = 0x8f;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (int i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
-    return n;
-}
-
 enum { F_MD, F_HTML, F_TEX };
 
 /* Append s escaped for format f. In LaTeX the few non-ASCII characters the project itself writes (λ ± × –
@@ -252,7 +230,7 @@ static void esc(cl_buf *b, int f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        int n = u8len(p);
+        int n = cl_utf8_len(p);
         if (n == 0) {
             cl_buf_printf(b, "?");
             p++;
@@ -324,7 +302,7 @@ static void md_code(cl_buf *b, const char *s)
     if (pad) cl_buf_printf(b, " ");
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        int n = u8len(p);
+        int n = cl_utf8_len(p);
         if (n == 0) cl_buf_printf(b, "?"), p++;
         else if (n == 1 && (*p < 0x20 || *p == 0x7f)) cl_buf_printf(b, " "), p++;
         else cl_buf_printf(b, "%.*s", n, (const char *)p), p += n;
@@ -449,7 +427,7 @@ static void md_doc(cl_buf *b, const doc *d)
             cl_buf_printf(b, "\n");
             const unsigned char *p = (const unsigned char *)k->pre;
             while (*p) {
-                int n = u8len(p);
+                int n = cl_utf8_len(p);
                 if (n == 0) cl_buf_printf(b, "?"), p++;
                 else if (n == 1 && ((*p < 0x20 && *p != '\n') || *p == 0x7f)) cl_buf_printf(b, " "), p++;
                 else cl_buf_printf(b, "%.*s", n, (const char *)p), p += n;

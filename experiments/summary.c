@@ -33,6 +33,8 @@ static const char *const metric_names[NMETRIC] = {"acc",     "bwt",     "fwt",  
 typedef struct runrec {
     cl_run_row row;    /* its strings point into runs.csv's table */
     int line_row;      /* its row in runs.csv */
+    const char *lambda_text; /* lambda as written: groups are keyed by it */
+    int joint;         /* its method is the upper bound (the registry's joint flag) */
     double m[NMETRIC];
     float *R, *V;      /* (tasks + 1) x tasks, NaN where missing: test and validation accuracy */
     int group;
@@ -223,7 +225,7 @@ int cl_results_finalize(const char *dir, const char *const *select, int nselect)
 static int read_runs(summary *S)
 {
     cl_table *rt = &S->res->runs;
-    int crun = cl_table_col(rt, "run"), rc = 0;
+    int crun = cl_table_col(rt, "run"), clam = cl_table_col(rt, "lambda"), rc = 0;
     S->runs = cl_calloc(rt->nrows ? rt->nrows : 1, sizeof *S->runs);
     for (int r = 0; r < rt->nrows && !rc; r++) {
         long run = strtol(rt->cells[r][crun], NULL, 10);
@@ -233,6 +235,9 @@ static int read_runs(summary *S)
         x->line_row = r;
         if ((rc = cl_row_read(rt, r, cl_runs_schema, &x->row))) break;
         const cl_run_row *w = &x->row;
+        const cl_reg_method *method = cl_reg_find(w->regularizer);
+        x->lambda_text = rt->cells[r][clam];
+        x->joint = method && method->joint;
         if (w->tasks < 1 || w->tasks > 100000) {
             rc = cl_fail("%s:%d: column 'tasks': expected a positive number of tasks", rt->path, rt->lines[r]);
             break;
@@ -277,8 +282,7 @@ static void fill_intransigence(summary *S, double *intr)
     for (int r = 0; r < S->nr; r++) {
         runrec *x = &S->runs[r], *joint = NULL;
         for (int q = 0; q < S->nr; q++) {
-            const cl_reg_method *mq = cl_reg_find(S->runs[q].row.regularizer);
-            if (mq && mq->joint && S->runs[q].row.order == x->row.order && S->runs[q].row.seed == x->row.seed &&
+            if (S->runs[q].joint && S->runs[q].row.order == x->row.order && S->runs[q].row.seed == x->row.seed &&
                 S->runs[q].row.tasks == x->row.tasks)
                 joint = &S->runs[q];
         }
@@ -295,7 +299,7 @@ static void fill_intransigence(summary *S, double *intr)
 
 static int find_group(summary *S, const runrec *r)
 {
-    const char *lambda_text = S->res->runs.cells[r->line_row][cl_table_col(&S->res->runs, "lambda")];
+    const char *lambda_text = r->lambda_text;
     for (int i = 0; i < S->ng; i++) {
         group *g = &S->gs[i];
         if (!strcmp(g->label, r->row.label) && !strcmp(g->params, r->row.params) && !strcmp(g->lambda_text, lambda_text))

@@ -24,6 +24,7 @@
 
 #include "tests/testutil.h"
 #include "tests/testdata.h"
+#include "tests/testresults.h"
 #include "tests/pngcheck.h"
 #include "experiments/dirlock.h"
 #include "experiments/table.h"
@@ -48,16 +49,7 @@ static int setup(void **state)
 {
     (void)state;
     dir = tu_mkdtemp();
-    char path[4200], args[9000];
-    snprintf(path, sizeof path, "%s/tiny.ini", dir);
-    td_write_text(path, grid);
-    snprintf(results, sizeof results, "%s/res", dir);
-    snprintf(args, sizeof args, "run %s -o %s --quiet", path, results);
-    if (tu_run_clreg(args, out, sizeof out) != 0) {
-        fprintf(stderr, "grid failed:\n%s\n", out);
-        return -1;
-    }
-    return 0;
+    return tr_run_grid(dir, grid, results, sizeof results, out, sizeof out);
 }
 
 static int teardown(void **state)

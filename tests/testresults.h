@@ -115,4 +115,20 @@ static inline void tr_mixed_setup(const char *dir, char *data, char *grid, size_
     td_write_text(grid, tr_mixed_grid);
 }
 
+/* Run grid_text as DIR/tiny.ini into DIR/res (its path into results); 0, or -1 with clreg's output on stderr.
+ * The fixture of the tests that work on one finished grid's results. */
+static inline int tr_run_grid(const char *dir, const char *grid_text, char *results, size_t n, char *out, size_t outn)
+{
+    char path[4200], args[9000];
+    snprintf(path, sizeof path, "%s/tiny.ini", dir);
+    td_write_text(path, grid_text);
+    snprintf(results, n, "%s/res", dir);
+    snprintf(args, sizeof args, "run %s -o %s --quiet", path, results);
+    if (tu_run_clreg(args, out, outn) != 0) {
+        fprintf(stderr, "grid failed:\n%s\n", out);
+        return -1;
+    }
+    return 0;
+}
+
 #endif
