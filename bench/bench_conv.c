@@ -46,7 +46,7 @@
 #include "experiments/train.h"
 #include "models/arch.h"
 #include "models/mlp.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 enum {
     B = 128,              /* batch, both sides: clreg train's default */

@@ -14,7 +14,7 @@
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "experiments/train.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 int main(int argc, char **argv)
 {

@@ -124,21 +124,6 @@ static double blas_buffer(const net_shape *n, int ninput, const int *hidden, int
     return best;
 }
 
-/* What a method keeps beyond the shared anchor machinery, in floats per parameter, and how it computes its
- * importance. Methods not listed get the defaults: one penalty term, importance through cl_importance. */
-typedef struct method_mem {
-    const char *name;
-    double state;      /* own state (si: path integral and start) */
-    int per_task;      /* one penalty term per task when mode=separate (ewc) */
-    int imp;           /* 0: none at task end, 1: cl_importance's buffers, 2: mas-local's own buffers */
-    double imp_extra;  /* floats per parameter during end_task (ewc: its Fisher before it joins the terms) */
-} method_mem;
-
-static const method_mem methods[] = {
-    {"none", 0, 0, 0, 0},  {"joint", 0, 0, 0, 0}, {"l2", 0, 0, 0, 0},     {"ewc", 0, 1, 1, 1},
-    {"mas", 0, 0, 1, 0},   {"mas-local", 0, 0, 2, 0}, {"si", 2, 0, 0, 0},
-};
-
 void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
 {
     memset(out, 0, sizeof *out);
@@ -163,27 +148,29 @@ void cl_budget_cell_estimate(const cl_budget_run *r, cl_budget_cell *out)
     out->optim = 4 * P * (r->opt == CL_OPT_ADAM ? 2 : 1);
 
     /* the regularizer */
-    const cl_reg_method *m = r->reg ? r->reg->method : NULL;
-    method_mem mm = {"", 0, 0, 1, 0};
-    int joint = m && m->joint, per_task = 0;
+    /* what the method keeps beyond the shared anchor machinery: its registry entry's memory (regularizer.h) */
+    const cl_reg_method *m = r->reg ? cl_reg_method_of(r->reg) : NULL;
+    cl_reg_memory mm = {0};
+    int joint = m && cl_reg_method_joint(m), per_task = 0;
     if (m) {
-        for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
-            if (!strcmp(methods[i].name, m->name)) mm = methods[i];
+        mm = *cl_reg_method_memory(m);
         double terms = 0;
-        if (m->penalty) {
+        if (cl_reg_method_has_importance(m)) {
             terms = 1;
             const char *mode = mm.per_task ? cl_reg_get(r->reg, "mode") : NULL;
             /* one term per task: T - 1 of them while the last task trains; its own joins at its end,
              * counted with the end-of-task buffers below */
             if (mode && !strcmp(mode, "separate")) terms = T - 1, per_task = 1;
         }
-        out->reg = 4 * P * (2 * terms + mm.state + (m->after_step ? 2 : 0));
+        out->reg = 4 * P * (2 * terms + mm.state + (cl_reg_method_has_after_step(m) ? 2 : 0));
+        /* a frozen copy of the model: its parameters and a batch's workspace */
+        if (mm.model_copy) out->reg += 4 * (P + B * (2 * H + maxout)) + 4 * B * (net.stem_floats + net.stem_ints);
     }
 
     /* the transient buffers of evaluation, importance, saving and probing: one at a time */
     double eval = 4 * B * in + 8 * B;
     double imp = 0;
-    if (m && m->penalty && mm.imp == 1) {
+    if (m && mm.imp == 1) {
         double Bi = B;
         const char *est = cl_reg_get(r->reg, "estimate"), *eb = cl_reg_get(r->reg, "batch");
         if (est && !strcmp(est, "batch") && eb && atof(eb) > 0 && atof(eb) < Bi) Bi = atof(eb);
@@ -323,7 +310,7 @@ int cl_budget_grid(cl_budget *b, const cl_grid *g, const cl_data *d, int threads
     int block = g->norders * g->nseeds;
     for (int c = 0; c < g->ncells && !rc; c += block > 0 ? block : 1) {
         const cl_grid_cell *cell = &g->cells[c];
-        cl_reg *reg = cl_reg_create(g->sections[cell->section].method->name, (const char *const *)cell->params,
+        cl_reg *reg = cl_reg_create(cl_reg_method_name(g->sections[cell->section].method), (const char *const *)cell->params,
                                     cell->nparams, probe);
         if (!reg) {
             rc = cl_fail_prefix("%s: [%s]", g->shown, g->sections[cell->section].label);

@@ -171,7 +171,7 @@ static int read_summary(const char *path, cl_table *st, label **out, int *nout)
                     st->lines[r], CL_SHOW, L->regularizer);
             goto fail;
         }
-        L->joint = m->joint;
+        L->joint = cl_reg_method_joint(m);
         n++;
     }
     /* a label of the directory without a selected group is a summary from before `selected`, or edited */

@@ -445,7 +445,7 @@ static void start_section(gparse *p, char *name)
         const char *names[40];
         int k = 0;
         names[k++] = "experiment";
-        for (int i = 0; cl_reg_methods[i] && k < 39; i++) names[k++] = cl_reg_methods[i]->name;
+        for (int i = 0; cl_reg_method_at(i) && k < 39; i++) names[k++] = cl_reg_method_name(cl_reg_method_at(i));
         names[k] = NULL;
         const char *near = cl_closest_name(method, names);
         if (near)
@@ -621,7 +621,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
         char kv[CL_GRID_MAX_VALUE + 64];
         snprintf(kv, sizeof kv, "%s=%s", name, items[i]);
         const char *one[1] = {kv};
-        cl_reg *r = cl_reg_create(s->method->name, one, 1, p->probe);
+        cl_reg *r = cl_reg_create(cl_reg_method_name(s->method), one, 1, p->probe);
         if (!r) {
             free_list(items, n);
             cl_fail_prefix("[%.*s]", CL_SHOW, s->label);
@@ -888,7 +888,7 @@ static void add_cell(cl_grid *g, int section, const int *choice, int order, uint
         has_samples |= !strcmp(s->keys[k], "samples");
     }
     int takes_samples = 0;
-    for (const cl_reg_param *p = s->method->params; p && p->name; p++) takes_samples |= !strcmp(p->name, "samples");
+    takes_samples = cl_reg_method_takes(s->method, "samples");
     if (takes_samples && !has_samples && g->importance_samples > 0) {
         char kv[64];
         snprintf(kv, sizeof kv, "samples=%d", g->importance_samples);
@@ -923,7 +923,7 @@ int cl_grid_prepare(cl_grid *g, const cl_data *d)
             for (int o = 0; o < g->norders; o++)
                 for (int k = 0; k < g->nseeds; k++) add_cell(g, si, choice, o, g->seeds[k]);
             /* the combination as a whole (e.g. ewc fisher=empirical with data=test) */
-            cl_reg *r = cl_reg_create(sec->method->name, (const char *const *)g->cells[first].params,
+            cl_reg *r = cl_reg_create(cl_reg_method_name(sec->method), (const char *const *)g->cells[first].params,
                                       g->cells[first].nparams, probe);
             if (!r) {
                 rc = cl_fail_prefix("%s:%d: [%s]", g->shown, sec->line, sec->label);

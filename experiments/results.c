@@ -215,9 +215,9 @@ static void check_runs(cl_results *r, const cl_grid *g)
         long order;
         unsigned long long seed = strtoull(t->cells[row][cs], NULL, 10);
         double lrow = strtod(t->cells[row][cm], NULL), lcell = lam ? strtod(lam, NULL) : 0;
-        int same = strcmp(t->cells[row][cl], sec->label) == 0 && strcmp(t->cells[row][cr], sec->method->name) == 0 &&
+        int same = strcmp(t->cells[row][cl], sec->label) == 0 && strcmp(t->cells[row][cr], cl_reg_method_name(sec->method)) == 0 &&
                    parse_long(t->cells[row][co], &order) == 0 && order == c->order && seed == c->seed &&
-                   tasks == g->ntasks && (!lam || !sec->method->penalty || fabs(lrow - lcell) <= 1e-5 * fabs(lcell));
+                   tasks == g->ntasks && (!lam || !cl_reg_method_has_penalty(sec->method) || fabs(lrow - lcell) <= 1e-5 * fabs(lcell));
         if (!same) {
             char qo[QFIELD], qs[QFIELD];
             problem(r, 1, "%s:%d: run %ld is %s (order %s, seed %s) here, but the grid's cell %ld is %s (order %d, "

@@ -145,7 +145,7 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     tc.seed = c->seed;
     m = cl_model_for_stream(&s, &g->set.arch, &tc);
     if (!m) goto fail_stream;
-    reg = cl_reg_create(sec->method->name, (const char *const *)c->params, c->nparams, m);
+    reg = cl_reg_create(cl_reg_method_name(sec->method), (const char *const *)c->params, c->nparams, m);
     if (!reg) goto fail_model;
     char statedir[4200];
     if (g->save_state) {
@@ -154,7 +154,7 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
         tc.save_tasks = g->save_state == 2 ? 1 : 0;
     }
     cell_job job = {.g = g, .c = c, .s = &s, .epochs = g->set.epochs, .prog = prog, .tid = tid};
-    job.joint = sec->method->joint;
+    job.joint = cl_reg_method_joint(sec->method);
     job.batch = g->set.batch;
     tc.reg = reg;
     tc.stop = stop;
@@ -203,7 +203,7 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
 
     char params[1024] = "", hidden[1024] = "", order[1024] = "";
     size_t len = 0;
-    for (const cl_reg_param *rp = sec->method->params; rp && rp->name; rp++) {
+    for (const cl_reg_param *rp = cl_reg_method_params(sec->method); rp && rp->name; rp++) {
         if (!strcmp(rp->name, "lambda")) continue;
         len += (size_t)snprintf(params + len, len < sizeof params ? sizeof params - len : 0, "%s%s=%s", len ? " " : "",
                                 rp->name, cl_reg_get(reg, rp->name));
@@ -217,8 +217,8 @@ static void run_cell(const cl_grid *g, const cl_data *d, const cl_grid_cell *c, 
     if (run.V) mv = cl_metrics_compute(run.V, T);
     if (run.diverged) mt = mv = (cl_metrics){NAN, NAN, NAN, NAN, NAN};
     cl_run_row row = {
-        .run = c->run, .label = sec->label, .regularizer = sec->method->name, .params = params,
-        .lambda = sec->method->penalty ? reg->lambda : NAN, .dataset = g->set.dataset,
+        .run = c->run, .label = sec->label, .regularizer = cl_reg_method_name(sec->method), .params = params,
+        .lambda = cl_reg_method_has_penalty(sec->method) ? cl_reg_lambda(reg) : NAN, .dataset = g->set.dataset,
         .stream = cl_stream_kind_name(g->set.stream.kind), .scenario = cl_scenario_name(g->set.stream.scenario),
         .tasks = T, .hidden = hidden, .optimizer = g->set.opt.kind == CL_OPT_ADAM ? "adam" : "sgd",
         .lr = g->set.opt.lr, .epochs = g->set.epochs, .batch = g->set.batch, .order = c->order, .order_tasks = order,

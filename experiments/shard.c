@@ -126,16 +126,16 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
         const cl_grid_cell *cell = &g->cells[c];
         const cl_reg_method *m = g->sections[cell->section].method;
         if (c % block == 0) {
-            cl_reg *reg = cl_reg_create(m->name, (const char *const *)cell->params, cell->nparams, probe);
+            cl_reg *reg = cl_reg_create(cl_reg_method_name(m), (const char *const *)cell->params, cell->nparams, probe);
             if (!reg) {
                 rc = cl_fail_prefix("%s: [%s]", g->shown, g->sections[cell->section].label);
                 break;
             }
-            imp_permille = m->importance_cost ? (uint64_t)m->importance_cost(reg, nclasses) : m->end_task ? 1000 : 0;
-            has_penalty = m->penalty != NULL;
-            nsamples = reg->samples;
-            on_test = reg->on_test;
-            joint = m->joint;
+            imp_permille = (uint64_t)cl_reg_importance_cost(reg, nclasses);
+            has_penalty = cl_reg_method_has_penalty(m);
+            nsamples = cl_reg_samples(reg);
+            on_test = cl_reg_on_test(reg);
+            joint = cl_reg_method_joint(m);
             cl_reg_free(reg);
         }
         const int *order = g->orders[cell->order];

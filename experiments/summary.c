@@ -237,7 +237,7 @@ static int read_runs(summary *S)
         const cl_run_row *w = &x->row;
         const cl_reg_method *method = cl_reg_find(w->regularizer);
         x->lambda_text = rt->cells[r][clam];
-        x->joint = method && method->joint;
+        x->joint = method && cl_reg_method_joint(method);
         if (w->tasks < 1 || w->tasks > 100000) {
             rc = cl_fail("%s:%d: column 'tasks': expected a positive number of tasks", rt->path, rt->lines[r]);
             break;

@@ -106,7 +106,9 @@ typedef struct trainer {
     int *order;              /* shuffled sample positions of an epoch */
     int *utask, *upos;       /* joint: the union of tasks seen so far, as (task, position) pairs */
     int *btask, *bpos;       /* joint: one batch's pairs, grouped by task */
-    float *grad_task, *theta_before; /* for regularizers with after_step (SI) */
+    float *grad_task, *theta_before; /* for regularizers with after_step (SI): the step's cl_step. grad_task is
+                                      * zeroed at each task's start and written on the trained ranges only,
+                                      * so it is zero elsewhere by construction */
     cl_range *ranges;
     long step;               /* optimizer steps of the current task so far */
     int stopped;             /* cfg->stop was seen set */
@@ -204,7 +206,7 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
     const cl_stream *s = t->s;
     const cl_train_cfg *cfg = t->cfg;
     cl_reg *reg = cfg->reg;
-    int joint = reg && reg->method->joint;
+    int joint = reg && cl_reg_method_joint(cl_reg_method_of(reg));
     int n = 0;
     if (joint) {
         for (int j = 0; j <= cur; j++)
@@ -220,7 +222,7 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
     for (int i = 0; i < n; i++) t->order[i] = i;
     cl_rng_shuffle(&r, t->order, n);
 
-    int B = cfg->batch, has_after = cl_reg_has_after_step(reg);
+    int B = cfg->batch, has_after = cl_reg_has_after_step(reg), has_batch = cl_reg_has_batch_loss(reg);
     double total = 0.0;
     int nbatches = 0;
     for (int start = 0; start < n; start += B) {
@@ -243,15 +245,34 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
                                             (uint64_t)epoch), (uint64_t)t->step));
         cl_mlp_set_training(m, &drop);
         loss = joint ? step_joint(t, cur, nb) : step_single(t, cur, nb);
-        cl_mlp_set_training(m, NULL);
-        if (diverged_loss(loss)) return loss;
+        if (diverged_loss(loss)) {
+            cl_mlp_set_training(m, NULL);
+            return loss;
+        }
         if (has_after) {
-            memcpy(t->grad_task, m->grads, m->nparams * sizeof(float));
+            /* the unregularized gradient, on the ranges this step trains and nowhere else */
+            for (int k = 0; k < nranges; k++)
+                memcpy(t->grad_task + t->ranges[k].off, m->grads + t->ranges[k].off, t->ranges[k].len * sizeof(float));
             memcpy(t->theta_before, m->params, m->nparams * sizeof(float));
         }
+        if (has_batch) { /* in training mode, like the task loss's passes */
+            cl_batch b = {.stream = s, .task = cur, .batch = nb, .x = t->X, .y = t->y, .model = m,
+                          .previous = cl_reg_previous(reg), .dlogits = t->dlogits};
+            double bl = cl_reg_batch_loss(reg, &b);
+            if (diverged_loss(bl)) {
+                cl_mlp_set_training(m, NULL);
+                return isfinite(bl) ? bl : (double)NAN;
+            }
+        }
+        cl_mlp_set_training(m, NULL);
         cl_reg_add_penalty_grad(reg, m, m->grads);
         cl_optim_step(&t->opt, m->params, m->grads, t->ranges, nranges);
-        if (has_after) cl_reg_after_step(reg, m, t->grad_task, t->theta_before);
+        if (has_after) {
+            cl_step st = {.task = cur, .head = joint ? -1 : s->task[cur].head, .batch = nb, .index = t->step,
+                          .ranges = t->ranges, .nranges = nranges, .grad = t->grad_task,
+                          .theta_before = t->theta_before, .signals = !joint && !has_batch};
+            cl_reg_after_step(reg, m, &st);
+        }
         total += loss;
         nbatches++;
         t->step++;
@@ -283,7 +304,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
 {
     int T = s->ntasks, rc = 0;
     cl_reg *reg = cfg->reg;
-    int joint = reg && reg->method->joint;
+    int joint = reg && cl_reg_method_joint(cl_reg_method_of(reg));
     memset(run, 0, sizeof *run);
     run->ntasks = T;
     run->R = cl_malloc(sizeof(float) * (size_t)(T + 1) * T);
@@ -327,6 +348,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
         if (cur > 0 && cfg->reset_optim) cl_optim_reset(&t.opt);
         int nranges = trainable_ranges(&t, cur, joint);
         t.step = 0;
+        if (t.grad_task) memset(t.grad_task, 0, m->nparams * sizeof(float));
         cl_reg_begin_task(reg, m, cur);
         for (int e = 0; e < cfg->epochs; e++) {
             double e0 = cl_now();
@@ -350,7 +372,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
                 double pen = cl_reg_penalty(reg, m);
                 fprintf(stderr, "task %d/%d (%s) epoch %d/%d: loss %.4f", cur + 1, T, s->task[cur].desc, e + 1,
                         cfg->epochs, loss);
-                if (reg && reg->method->penalty) fprintf(stderr, ", penalty %.4g", pen);
+                if (reg && cl_reg_method_has_importance(cl_reg_method_of(reg))) fprintf(stderr, ", penalty %.4g", pen);
                 fprintf(stderr, ", %.1f s\n", cl_now() - e0);
             }
             if (cfg->on_epoch) {
@@ -368,8 +390,8 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
         double i0 = cl_now();
         cl_rng irng;
         cl_rng_seed(&irng, cfg->seed, cl_hash_mix(cl_hash_str("importance"), (uint64_t)s->task[cur].id));
-        cl_task_view view = {.stream = s, .task = cur, .test = reg ? reg->on_test : 0,
-                             .nsamples = reg ? reg->samples : 0, .rng = &irng};
+        cl_task_view view = {.stream = s, .task = cur, .test = cl_reg_on_test(reg), .nsamples = cl_reg_samples(reg),
+                             .rng = &irng};
         rc = cl_reg_end_task(reg, m, &view);
         run->importance_sec += cl_now() - i0;
         if (rc) break;

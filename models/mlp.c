@@ -175,6 +175,17 @@ cl_mlp *cl_mlp_create_arch(const cl_arch *a, int c, int h, int w, const int *hea
     return build(c * h * w, stem, nstem, nfeat, hidden, nhidden, head_out, nheads, bmax, in_p, hidden_p);
 }
 
+cl_mlp *cl_mlp_clone(const cl_mlp *m, int bmax)
+{
+    float hidden_p[m->nhidden ? m->nhidden : 1];
+    for (int l = 0; l < m->nhidden; l++) hidden_p[l] = m->drop[l].p;
+    /* build copies the stem's shapes and allocates its own buffers over the copied pointers */
+    cl_mlp *c = build(m->ninput, m->stem, m->nstem, m->nfeat, m->hidden, m->nhidden, m->head_out, m->nheads, bmax,
+                      m->in_drop.p, hidden_p);
+    if (c) memcpy(c->params, m->params, m->nparams * sizeof(float));
+    return c;
+}
+
 void cl_mlp_free(cl_mlp *m)
 {
     if (!m) return;

@@ -118,6 +118,9 @@ cl_mlp *cl_mlp_create(int ninput, const int *hidden, int nhidden, const int *hea
 cl_mlp *cl_mlp_create_arch(const cl_arch *a, int c, int h, int w, const int *head_out, int nheads, int bmax,
                            const char *what);
 void cl_mlp_free(cl_mlp *m);
+/* A model of the same architecture (layers, heads, dropout places) with a copy of m's parameters and its own
+ * workspace for batches of up to bmax samples, in evaluation mode. */
+cl_mlp *cl_mlp_clone(const cl_mlp *m, int bmax);
 
 /* The largest weight tensor of the stem's convolutions (0 without any), and their most output channels in
  * *max_cout (if given): the workspace of per-sample conv gradients (cl_conv2d_sample_grads). */

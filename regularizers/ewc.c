@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 enum { FISHER_EMPIRICAL, FISHER_SAMPLED, FISHER_EXACT };
 enum { MODE_SEPARATE, MODE_ONLINE };
@@ -116,6 +116,8 @@ static int ewc_cost(const cl_reg *r, int nclasses)
 const cl_reg_method cl_reg_ewc = {
     .name = "ewc",
     .summary = "elastic weight consolidation: Omega = diagonal Fisher, exact per-sample",
+    .style = {"#1f77b4", 1, 7},
+    .memory = {.per_task = 1, .imp = 1, .imp_extra = 1},
     .params =
         (const cl_reg_param[]){
             {"lambda", "10", "penalty strength (the EWC paper's lambda is 2x this)"},

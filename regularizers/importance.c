@@ -13,7 +13,7 @@
 #include <cblas.h>
 
 #include "core/error.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 int cl_view_count(const cl_task_view *v)
 {
@@ -187,4 +187,44 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
     free(y);
     free(pos);
     return 0;
+}
+
+/* The step's mean loss is (1/B) sum_k loss_k, so the signals the model holds are d_k / B and the per-sample
+ * gradient of loss_k is g_k = B (d_k/B) x_k^T: (1/B) sum_k g_k^2 = B sum_k (d_k/B)^2 (x_k^2)^T and
+ * (1/B) sum_k |g_k| = sum_k |d_k/B| |x_k|^T. One gemm per dense layer over the batch, as in cl_importance;
+ * conv layers one per sample. The signals were computed at theta_before, which is where the gradient is. */
+void cl_step_per_sample(const cl_mlp *mc, const cl_step *step, cl_imp_combine c, float alpha, float *out)
+{
+    cl_mlp *m = (cl_mlp *)mc; /* only the im2col workspace and a G buffer are written */
+    int B = step->batch, L = m->nhidden + 1;
+    if (!step->signals || B <= 0 || step->head < 0) return;
+    float scale = alpha * (c == CL_IMP_SQUARE ? (float)B : 1.0f);
+    size_t widest = 0;
+    for (int l = 0; l < L; l++) {
+        const cl_linear *ly = l < m->nhidden ? &m->layer[l] : cl_mlp_head(m, step->head);
+        size_t w = (size_t)(ly->in > ly->out ? ly->in : ly->out);
+        widest = w > widest ? w : widest;
+    }
+    float *TX = cl_aligned_calloc((size_t)B * widest, sizeof(float));
+    float *TD = cl_aligned_calloc((size_t)B * widest, sizeof(float));
+    for (int l = 0; l < L; l++) {
+        const cl_linear *ly = l < m->nhidden ? &m->layer[l] : cl_mlp_head(m, step->head);
+        transform(TX, m->act[l], (size_t)B * ly->in, c);
+        transform(TD, m->dz[l], (size_t)B * ly->out, c);
+        accumulate(out + ly->w, out + ly->b, TD, TX, B, ly->out, ly->in, scale);
+    }
+    free(TX);
+    free(TD);
+    int cout;
+    size_t big = cl_mlp_conv_max(m, &cout);
+    if (big) {
+        float *G = cl_aligned_calloc(big, sizeof(float));
+        for (int i = 0; i < m->nstem; i++) {
+            cl_stem *st = &m->stem[i];
+            if (st->kind == CL_STEM_CONV)
+                cl_conv2d_sample_grads(out + st->w, out + st->b, st->dout, st->in, B, &st->conv, c == CL_IMP_SQUARE,
+                                       scale, NULL, m->col, G);
+        }
+        free(G);
+    }
 }

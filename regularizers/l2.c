@@ -5,7 +5,7 @@
  * initialization. */
 #include <string.h>
 
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 static int l2_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
 {
@@ -27,6 +27,7 @@ static int l2_cost(const cl_reg *r, int nclasses)
 const cl_reg_method cl_reg_l2 = {
     .name = "l2",
     .summary = "L2 to the previous task's parameters: Omega = 1",
+    .style = {"#8c564b", 1, 11},
     .params = (const cl_reg_param[]){{"lambda", "0.01", "penalty strength"}, {NULL, NULL, NULL}},
     .end_task = l2_end_task,
     .importance_cost = l2_cost,

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 enum { NORM_L2SQ, NORM_L2 };
 enum { EST_PER_SAMPLE, EST_BATCH };
@@ -81,6 +81,8 @@ static int mas_cost(const cl_reg *r, int nclasses)
 const cl_reg_method cl_reg_mas = {
     .name = "mas",
     .summary = "memory aware synapses, global: Omega = mean |per-sample grad of ||f(x)||^2|",
+    .style = {"#ff7f0e", 1, 5},
+    .memory = {.imp = 1},
     .params =
         (const cl_reg_param[]){
             {"lambda", "0.01", "penalty strength"},

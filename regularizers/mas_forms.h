@@ -24,7 +24,7 @@
 #include <stddef.h>
 
 #include "models/mlp.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 /* How a library weighs the final batch of N samples when B does not divide N (n_b = ceil(N/B) batches). */
 typedef enum {

@@ -16,7 +16,7 @@
 #include <cblas.h>
 
 #include "core/error.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 static void abs_copy(float *out, const float *in, size_t n)
 {
@@ -89,6 +89,8 @@ static int local_cost(const cl_reg *r, int nclasses)
 const cl_reg_method cl_reg_mas_local = {
     .name = "mas-local",
     .summary = "MAS, local Hebbian: Omega_W = (2/N) |Y|^T |X| per layer, no backward pass",
+    .style = {"#2ca02c", 1, 9},
+    .memory = {.imp = 2},
     .params = (const cl_reg_param[]){{"lambda", "0.01", "penalty strength"}, CL_REG_DATA_PARAMS, {NULL, NULL, NULL}},
     .end_task = local_end_task,
     .importance_cost = local_cost,

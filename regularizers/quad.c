@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 void cl_quad_init(cl_quad *q, size_t n)
 {

@@ -1,7 +1,9 @@
-/* The one table of regularizers. Adding a method: write regularizers/<name>.c defining a cl_reg_method,
- * declare it here and add it to the list; `clreg list`, the command line and the contract tests
- * (tests/test_contract.c) pick it up from this table. */
-#include "regularizers/regularizer.h"
+/* The one table of regularizers. Adding a method: write regularizers/<name>.c defining a cl_reg_method
+ * (regint.h), declare it here and add it to the list. Everything that lists methods reads this table:
+ * `clreg list` and --help, grid sections, the command line, the contract tests (tests/test_contract.c),
+ * the figures' styles (each entry's own), the importance figures (every method with an Omega), memory
+ * budgets and shard costs. */
+#include "regularizers/regint.h"
 
 extern const cl_reg_method cl_reg_none, cl_reg_joint, cl_reg_l2, cl_reg_ewc, cl_reg_mas, cl_reg_mas_local, cl_reg_si;
 

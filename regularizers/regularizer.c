@@ -6,7 +6,28 @@
 
 #include "core/error.h"
 #include "core/names.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
+
+extern const cl_reg_method *const cl_reg_methods[]; /* registry.c */
+
+int cl_reg_method_count(void)
+{
+    int n = 0;
+    while (cl_reg_methods[n]) n++;
+    return n;
+}
+
+const cl_reg_method *cl_reg_method_at(int i) { return i >= 0 && i < cl_reg_method_count() ? cl_reg_methods[i] : NULL; }
+const char *cl_reg_method_name(const cl_reg_method *m) { return m->name; }
+const char *cl_reg_method_summary(const cl_reg_method *m) { return m->summary; }
+const cl_reg_param *cl_reg_method_params(const cl_reg_method *m) { return m->params; }
+int cl_reg_method_joint(const cl_reg_method *m) { return m->joint; }
+int cl_reg_method_has_penalty(const cl_reg_method *m) { return m->penalty != NULL || m->batch_loss != NULL; }
+int cl_reg_method_has_importance(const cl_reg_method *m) { return m->penalty == cl_reg_quad_penalty; }
+int cl_reg_method_has_after_step(const cl_reg_method *m) { return m->after_step != NULL; }
+int cl_reg_method_has_end_task(const cl_reg_method *m) { return m->end_task != NULL; }
+const cl_reg_style *cl_reg_method_style(const cl_reg_method *m) { return &m->style; }
+const cl_reg_memory *cl_reg_method_memory(const cl_reg_method *m) { return &m->memory; }
 
 const cl_reg_method *cl_reg_find(const char *name)
 {
@@ -35,12 +56,22 @@ void cl_reg_list(FILE *f)
     }
 }
 
+void cl_reg_names(char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n) buf[0] = 0;
+    for (int i = 0; cl_reg_methods[i]; i++)
+        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", i ? ", " : "", cl_reg_methods[i]->name);
+}
+
 static const cl_reg_param *find_param(const cl_reg_method *m, const char *key)
 {
     for (const cl_reg_param *p = m->params; p && p->name; p++)
         if (strcmp(p->name, key) == 0) return p;
     return NULL;
 }
+
+int cl_reg_method_takes(const cl_reg_method *m, const char *param) { return find_param(m, param) != NULL; }
 
 int cl_reg_check_param(const cl_reg_method *m, const char *key)
 {
@@ -120,15 +151,18 @@ cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, 
     const cl_reg_method *method = cl_reg_find(name);
     if (!method) {
         const char *near = cl_closest_name(name, all_method_names());
-        char list[256] = "";
-        size_t len = 0;
-        for (int i = 0; cl_reg_methods[i]; i++)
-            len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s", i ? ", " : "",
-                                    cl_reg_methods[i]->name);
+        char list[512];
+        cl_reg_names(list, sizeof list);
         if (near) cl_fail("unknown regularizer '%.*s'; did you mean '%s'? (one of: %s)", CL_SHOW, name, near, list);
         else cl_fail("unknown regularizer '%.*s' (one of: %s)", CL_SHOW, name, list);
         return NULL;
     }
+    return cl_reg_create_method(method, params, nparams, m);
+}
+
+cl_reg *cl_reg_create_method(const cl_reg_method *method, const char *const *params, int nparams, const cl_mlp *m)
+{
+    const char *name = method->name;
     if (nparams > CL_REG_MAX_PARAMS) {
         cl_fail("%s: at most %d parameters", name, CL_REG_MAX_PARAMS);
         return NULL;
@@ -177,6 +211,7 @@ void cl_reg_free(cl_reg *r)
     if (!r) return;
     if (r->method->destroy) r->method->destroy(r);
     free(r->state);
+    cl_mlp_free(r->previous);
     cl_quad_free(&r->quad);
     for (int i = 0; i < r->nset; i++) {
         free(r->keys[i]);
@@ -199,15 +234,31 @@ void cl_reg_begin_task(cl_reg *r, const cl_mlp *m, int task)
 
 int cl_reg_has_after_step(const cl_reg *r) { return r && r->method->after_step; }
 
-void cl_reg_after_step(cl_reg *r, const cl_mlp *m, const float *grad_task, const float *theta_before)
+void cl_reg_after_step(cl_reg *r, const cl_mlp *m, const cl_step *step)
 {
-    if (r && r->method->after_step) r->method->after_step(r, m, grad_task, theta_before);
+    if (r && r->method->after_step) r->method->after_step(r, m, step);
 }
 
+int cl_reg_has_batch_loss(const cl_reg *r) { return r && r->method->batch_loss; }
+
+double cl_reg_batch_loss(cl_reg *r, const cl_batch *b)
+{
+    return r && r->method->batch_loss ? r->method->batch_loss(r, b) : 0.0;
+}
+
+cl_mlp *cl_reg_previous(const cl_reg *r) { return r ? r->previous : NULL; }
+
+/* The frozen copy is taken after the method's own end_task, so a method that reads it there sees the
+ * previous task's model, and the next task's batches see this one's. Its batch size is the model's. */
 int cl_reg_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
 {
-    if (!r || !r->method->end_task) return 0;
-    return r->method->end_task(r, m, v);
+    if (!r) return 0;
+    int rc = r->method->end_task ? r->method->end_task(r, m, v) : 0;
+    if (rc == 0 && r->method->previous) {
+        if (!r->previous) r->previous = cl_mlp_clone(m, m->bmax);
+        memcpy(r->previous->params, m->params, m->nparams * sizeof(float));
+    }
+    return rc;
 }
 
 double cl_reg_penalty(const cl_reg *r, const cl_mlp *m)
@@ -220,9 +271,21 @@ void cl_reg_add_penalty_grad(const cl_reg *r, const cl_mlp *m, float *grad)
     if (r && r->method->add_penalty_grad) r->method->add_penalty_grad(r, m, grad);
 }
 
+const cl_reg_method *cl_reg_method_of(const cl_reg *r) { return r->method; }
+float cl_reg_lambda(const cl_reg *r) { return r->lambda; }
+int cl_reg_samples(const cl_reg *r) { return r ? r->samples : 0; }
+int cl_reg_on_test(const cl_reg *r) { return r ? r->on_test : 0; }
+int cl_reg_signed(const cl_reg *r) { return r->signed_importance; }
+
+int cl_reg_importance_cost(const cl_reg *r, int nclasses)
+{
+    const cl_reg_method *m = r->method;
+    return m->importance_cost ? m->importance_cost(r, nclasses) : m->end_task ? 1000 : 0;
+}
+
 int cl_reg_importance(const cl_reg *r, float *out)
 {
-    if (!r || !r->method->penalty) return -1;
+    if (!r || !cl_reg_method_has_importance(r->method)) return -1;
     cl_quad_total_omega(&r->quad, out);
     return 0;
 }

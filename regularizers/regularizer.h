@@ -1,53 +1,36 @@
-/* The regularizer interface.
+/* Regularizers as the training loop, the experiment runner and the command line see them.
  *
- * A regularizer protects what earlier tasks learned while a new task trains. Every method here has the
- * same quadratic form (one convention for all, the MAS paper's; no 1/2):
+ * A regularizer protects what earlier tasks learned while a new task trains. The methods are named in one
+ * table (registry.c); a caller creates one by name with "key=value" parameters and calls its hooks at fixed
+ * points of training. What a method is made of, and how to write one, is in regint.h (the author's header,
+ * the way SQLite splits btree.h from btreeInt.h): nothing here needs changing to add a method.
  *
- *     L = L_task(theta) + lambda * sum_i Omega_i (theta_i - theta*_i)^2,   gradient 2 lambda Omega (theta - theta*)
+ * The training loop, per task:
  *
- * and differs only in Omega, the importance of each parameter, and in how Omega and the anchor theta* move
- * from task to task. A method is one table of function pointers (below) in one .c file, plus one line in
- * registry.c. It sees the model's flat parameter and gradient arrays, never the optimizer or the runner.
- * The quadratic-anchor machinery (cl_quad: Omega, theta*, penalty, gradient) is written once, in quad.c,
- * and the exact per-sample importance machinery once, in importance.c; a method supplies its importance.
- * See regularizers/README.md for a walk-through of adding one. */
+ *     cl_reg_begin_task
+ *     per step:  forward + backward of the task loss          (model->grads = its gradient)
+ *                cl_reg_batch_loss         functional methods add a loss on the batch and its gradient
+ *                cl_reg_add_penalty_grad   quadratic methods add 2 lambda Omega (theta - theta*)
+ *                optimizer step over the trained ranges
+ *                cl_reg_after_step         with a cl_step: what the step trained, and how
+ *     cl_reg_end_task                      importance, anchors, the frozen copy of the model */
 #ifndef CLREG_REGULARIZER_H
 #define CLREG_REGULARIZER_H
 
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/optim.h"
 #include "core/rng.h"
 #include "datasets/stream.h"
 #include "models/mlp.h"
 
-/* ---- the quadratic anchor ------------------------------------------------------------------------------
- * One or more terms (Omega_k, theta*_k); the penalty sums them. Most methods keep one term; EWC in its
- * paper form keeps one per task. */
-typedef struct cl_quad_term {
-    float *omega, *anchor;
-} cl_quad_term;
+typedef struct cl_reg cl_reg;               /* one regularizer of one run (opaque here) */
+typedef struct cl_reg_method cl_reg_method; /* one entry of the registry (opaque here) */
 
-typedef struct cl_quad {
-    size_t n;          /* parameters (the model's flat buffer) */
-    int nterms, cap;
-    cl_quad_term *terms;
-} cl_quad;
+/* ---- what the hooks are given ------------------------------------------------------------------------ */
 
-void cl_quad_init(cl_quad *q, size_t n);
-void cl_quad_free(cl_quad *q);
-/* Append a term with Omega = 0 and the anchor at theta; returns it. */
-cl_quad_term *cl_quad_push(cl_quad *q, const float *theta);
-/* The single term of a one-term method, created on first use with Omega = 0. */
-cl_quad_term *cl_quad_single(cl_quad *q);
-/* lambda * sum_k sum_i Omega_ki (theta_i - theta*_ki)^2, accumulated in double. */
-double cl_quad_penalty(const cl_quad *q, float lambda, const float *theta);
-/* grad += 2 lambda sum_k Omega_k (theta - theta*_k). */
-void cl_quad_add_grad(const cl_quad *q, float lambda, const float *theta, float *grad);
-/* out = sum_k Omega_k: the total importance the penalty applies (what --save-state writes). */
-void cl_quad_total_omega(const cl_quad *q, float *out);
-
-/* ---- what end_task sees: the finished task's data ------------------------------------------------------ */
+/* A finished task's data, for end_task. */
 typedef struct cl_task_view {
     const cl_stream *stream;
     int task;          /* position in the stream's training order */
@@ -56,72 +39,92 @@ typedef struct cl_task_view {
     cl_rng *rng;       /* the run's stream for sampled labels */
 } cl_task_view;
 
-/* ---- parameters -------------------------------------------------------------------------------------- */
-typedef struct cl_reg_param {
-    const char *name;
-    const char *def;   /* default, as text. A default lambda is the best of the shipped permuted sweep
-                        * (experiments/permuted.ini), whose protocol is clreg train's defaults: a user who
-                        * names only --reg gets a lambda measured to help there, not a paper's value tuned
-                        * for another optimizer (under Adam, larger lambdas can forget more). */
-    const char *help;  /* one line, including the valid values */
-} cl_reg_param;
+/* One optimizer step, for after_step. Every field describes the step just taken.
+ *
+ * grad is the unregularized gradient of the step's mean task loss, taken at theta_before, and it is zero
+ * outside the trained ranges by construction: the loop copies the ranges only into a buffer whose other
+ * entries it never writes. (m->grads itself may hold anything outside them: a frozen head's entries are
+ * left from the last task that trained it, plus penalty gradients the optimizer ignores.)
+ *
+ * signals: 1 when the model still holds the step's per-sample backward signals (act[] and dz[] of the
+ * forward and backward pass at theta_before, masks and all), which cl_step_per_sample (regint.h) turns
+ * into exact per-sample gradient statistics. 0 for joint training (one pass per head group) and for a
+ * method with a batch hook, whose own passes replace them. */
+typedef struct cl_step {
+    int task;                 /* position in the training order */
+    int head;                 /* the head the step trained (-1: several, joint training) */
+    int batch;                /* samples in the step */
+    long index;               /* steps of this task before this one */
+    const cl_range *ranges;   /* the parameter ranges the optimizer updated: the trunk and the trained head */
+    int nranges;
+    const float *grad;        /* [nparams] unregularized mean gradient, zero outside the ranges */
+    const float *theta_before;/* [nparams] the parameters before the step (the model holds them after) */
+    int signals;
+} cl_step;
 
-/* ---- the method table -------------------------------------------------------------------------------- */
-typedef struct cl_reg cl_reg;
-
-typedef struct cl_reg_method {
-    const char *name;
-    const char *summary;        /* one line for `clreg list` and --help */
-    const cl_reg_param *params; /* terminated by {NULL}; "lambda" among them where the method has a penalty */
-    int joint;                  /* trains on the union of the tasks seen so far (the upper bound) */
-
-    /* Read parameters (cl_reg_get_*) and allocate state. Return -1 with a message on a bad value. */
-    int (*create)(cl_reg *r, const cl_mlp *m);
-    /* A task starts (e.g. SI remembers theta_start). May be NULL. */
-    void (*begin_task)(cl_reg *r, const cl_mlp *m, int task);
-    /* After every optimizer step: grad_task is the unregularized gradient of the step, theta_before the
-     * parameters before it (m->params holds them after). May be NULL: the loop then skips the copies. */
-    void (*after_step)(cl_reg *r, const cl_mlp *m, const float *grad_task, const float *theta_before);
-    /* The task is over: compute importance, move anchors. May run the model (forward/backward) on the
-     * task's data through the view; must leave the parameters unchanged. May be NULL. */
-    int (*end_task)(cl_reg *r, cl_mlp *m, const cl_task_view *v);
-    /* lambda * sum Omega (theta - theta*)^2 and its gradient added into grad. NULL: no penalty. */
-    double (*penalty)(const cl_reg *r, const cl_mlp *m);
-    void (*add_penalty_grad)(const cl_reg *r, const cl_mlp *m, float *grad);
-    /* Release the method's state (the quad is released by the caller). May be NULL. */
-    void (*destroy)(cl_reg *r);
-    /* The cost of end_task per sample it reads, in thousandths of one training sample (forward and backward),
-     * with the model's largest head of nclasses outputs: what shards are balanced by and --dry-run estimates
-     * (experiments/shard.h). NULL: 1000 when the method has an end_task, else 0. A method whose end_task
-     * reads no data (SI, L2) returns 0. */
-    int (*importance_cost)(const cl_reg *r, int nclasses);
-} cl_reg_method;
-
-#define CL_REG_MAX_PARAMS 16
-
-struct cl_reg {
-    const cl_reg_method *method;
-    float lambda;
-    int nset;
-    char *keys[CL_REG_MAX_PARAMS], *vals[CL_REG_MAX_PARAMS]; /* parameters as given, validated names */
-    cl_quad quad;        /* the shared anchor machinery (unused by none and joint) */
-    void *state;         /* the method's own */
-    /* Common importance-data options, read by cl_reg_create for methods that have them. */
-    int samples;         /* "samples": first n samples of a finished task; 0 = all */
-    int on_test;         /* "data": 0 train, 1 test */
-    /* Set by a method whose importances may be negative (si with clip=no, as the SI paper defines them):
-     * its penalty is then not bounded below by 0. */
-    int signed_importance;
-};
+/* One training batch, for the batch hook of functional methods (LwF). model's forward/backward passes may
+ * run on it; a backward with CL_GRAD_ADD adds into the gradient the step will take. previous is the frozen
+ * copy of the model at the end of the last finished task (NULL during the first task, or when the method
+ * does not ask for one); it is in evaluation mode and its workspace is the method's to use. */
+typedef struct cl_batch {
+    const cl_stream *stream;
+    int task;                 /* position in the training order */
+    int batch;                /* samples */
+    const float *x;           /* [batch][input_dim] the step's inputs (as the model saw them) */
+    const int *y;             /* [batch] their labels (output units of the task's head) */
+    cl_mlp *model;
+    cl_mlp *previous;
+    float *dlogits;           /* [batch][model->maxout] scratch */
+} cl_batch;
 
 /* ---- the registry ------------------------------------------------------------------------------------ */
-extern const cl_reg_method *const cl_reg_methods[];   /* NULL-terminated, in registry order */
+
+/* A method's look in figures: fixed in its registry entry, so a method is drawn the same in every figure
+ * whatever else a grid holds. color "#rrggbb"; dash a gnuplot dash type (1 solid); point a point type. */
+typedef struct cl_reg_style {
+    const char *color;
+    int dash, point;
+} cl_reg_style;
+
+/* A method's parameter: name, default (as text), one line of help with the valid values. */
+typedef struct cl_reg_param {
+    const char *name;
+    const char *def;
+    const char *help;
+} cl_reg_param;
+
+/* What a method keeps beyond the model, for memory budgets (experiments/budget.c), in floats per
+ * parameter unless said otherwise. */
+typedef struct cl_reg_memory {
+    double state;      /* its own arrays (si: path integral and start) */
+    int per_task;      /* one penalty term per task when mode=separate (ewc) */
+    int imp;           /* end of task: 0 reads no data, 1 cl_importance's buffers, 2 its own (mas-local's) */
+    double imp_extra;  /* during end_task (ewc: its Fisher before it joins the terms) */
+    int model_copy;    /* keeps a frozen copy of the model (lwf) */
+} cl_reg_memory;
+
+int cl_reg_method_count(void);
+const cl_reg_method *cl_reg_method_at(int i);      /* registry order; NULL past the end */
 const cl_reg_method *cl_reg_find(const char *name);
+const char *cl_reg_method_name(const cl_reg_method *m);
+const char *cl_reg_method_summary(const cl_reg_method *m);
+const cl_reg_param *cl_reg_method_params(const cl_reg_method *m); /* terminated by {NULL} */
+int cl_reg_method_takes(const cl_reg_method *m, const char *param);
+int cl_reg_method_joint(const cl_reg_method *m);       /* the upper bound: trains on every task seen so far */
+int cl_reg_method_has_penalty(const cl_reg_method *m); /* a lambda-weighted term (quadratic or functional) */
+int cl_reg_method_has_importance(const cl_reg_method *m); /* an Omega to save, summarize and draw */
+int cl_reg_method_has_after_step(const cl_reg_method *m);
+int cl_reg_method_has_end_task(const cl_reg_method *m);
+const cl_reg_style *cl_reg_method_style(const cl_reg_method *m);
+const cl_reg_memory *cl_reg_method_memory(const cl_reg_method *m);
 /* 0 when `key` is a parameter of the method, else -1 with a message listing its parameters and the closest
  * name (grid files check their keys with it before the values). */
 int cl_reg_check_param(const cl_reg_method *m, const char *key);
-/* Print every method with its parameters and defaults (clreg list). */
+/* Every method with its parameters and defaults (clreg list), or the names alone, comma-separated. */
 void cl_reg_list(FILE *f);
+void cl_reg_names(char *buf, size_t n);
+
+/* ---- one regularizer ----------------------------------------------------------------------------------- */
 
 /* Create a regularizer for model m. params are "key=value" strings (n of them); unknown keys and bad values
  * are rejected with a message that names the key and, for a misspelling, the closest valid name. */
@@ -129,65 +132,29 @@ cl_reg *cl_reg_create(const char *name, const char *const *params, int nparams, 
 void cl_reg_free(cl_reg *r);
 /* "ewc lambda=10 fisher=exact mode=separate gamma=1 ..." (every parameter, defaults included). */
 void cl_reg_describe(const cl_reg *r, char *buf, size_t n);
+const cl_reg_method *cl_reg_method_of(const cl_reg *r);
+const char *cl_reg_get(const cl_reg *r, const char *key); /* as given, else the default; NULL: no such key */
+float cl_reg_lambda(const cl_reg *r);
+int cl_reg_samples(const cl_reg *r);  /* importance from the first n samples (0: all) */
+int cl_reg_on_test(const cl_reg *r);  /* importance on the task's test inputs */
+int cl_reg_signed(const cl_reg *r);   /* importances may be negative (si clip=no) */
+/* end_task's cost per sample it reads, in thousandths of a training sample (experiments/shard.h). */
+int cl_reg_importance_cost(const cl_reg *r, int nclasses);
 
-/* Hooks as the training loop calls them; each is a no-op where the method has none. */
+/* Hooks as the training loop calls them; each is a no-op where the method has none (and for r NULL). */
 void cl_reg_begin_task(cl_reg *r, const cl_mlp *m, int task);
 int cl_reg_has_after_step(const cl_reg *r);
-void cl_reg_after_step(cl_reg *r, const cl_mlp *m, const float *grad_task, const float *theta_before);
+void cl_reg_after_step(cl_reg *r, const cl_mlp *m, const cl_step *step);
+int cl_reg_has_batch_loss(const cl_reg *r);
+/* The functional loss of the batch (already times lambda), its gradient added into b->model->grads. */
+double cl_reg_batch_loss(cl_reg *r, const cl_batch *b);
+/* The frozen copy of the model the batch hook sees (NULL when the method keeps none, or before a task
+ * ended). */
+cl_mlp *cl_reg_previous(const cl_reg *r);
 int cl_reg_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v);
 double cl_reg_penalty(const cl_reg *r, const cl_mlp *m);
 void cl_reg_add_penalty_grad(const cl_reg *r, const cl_mlp *m, float *grad);
-/* Total Omega into out (nparams); returns 0, or -1 when the method has no importance (none, joint). */
+/* Total Omega into out (nparams); returns 0, or -1 when the method has no importance. */
 int cl_reg_importance(const cl_reg *r, float *out);
-
-/* Parameter access for create(): the value given, else the default from the method's table. Each parse
- * failure names the method and key. */
-const char *cl_reg_get(const cl_reg *r, const char *key);
-int cl_reg_get_float(const cl_reg *r, const char *key, double min, double max, float *out);
-int cl_reg_get_int(const cl_reg *r, const char *key, long min, long max, int *out);
-/* One of a NULL-terminated list of choices; *out is its index. */
-int cl_reg_get_choice(const cl_reg *r, const char *key, const char *const *choices, int *out);
-
-/* Penalty and gradient of methods whose penalty is the shared quad. */
-double cl_reg_quad_penalty(const cl_reg *r, const cl_mlp *m);
-void cl_reg_quad_add_grad(const cl_reg *r, const cl_mlp *m, float *grad);
-
-/* The common parameters of methods that compute importance from data. */
-#define CL_REG_DATA_PARAMS                                                                                    \
-    {"samples", "0", "importance from the first n samples of the finished task, dataset order (0: all)"},   \
-    {"data", "train", "importance data: train, or test (the task's test inputs, no labels needed)"}
-
-/* ---- exact per-sample importances (importance.c) --------------------------------------------------------
- * For a dense layer z = W x + b with per-sample backward signal d_k = dloss_k/dz and input x_k over N samples:
- *     abs:    Omega_W += (1/N) |D|^T |X|          Omega_b += (1/N) sum_k |d_k|
- *     square: Omega_W += (1/N) (D o D)^T (X o X)  Omega_b += (1/N) sum_k d_k o d_k
- * which is the mean over samples of |per-sample gradient| (or its square), computed with one batched
- * backward pass and one gemm per layer instead of N backward passes.
- *
- * The estimator supplies, per batch, the per-sample gradient of its loss w.r.t. the logits (signal),
- * possibly several times ("passes", e.g. one per class for the exact Fisher) with a weight per sample and
- * pass; the weight multiplies the per-sample contribution (so rows are scaled by sqrt(w) before squaring,
- * or by w before abs). */
-typedef enum { CL_IMP_ABS, CL_IMP_SQUARE } cl_imp_combine;
-
-typedef struct cl_imp_estimator {
-    cl_imp_combine combine;
-    int npasses;
-    /* Fill dlogits[B][C] (only the first `active` columns matter) with d loss_k / d logits for pass p, and
-     * weight[B] (1 when unweighted). logits are the head's outputs, y the labels (output units). */
-    void (*signal)(void *ctx, int pass, const float *logits, const int *y, int B, int C, int active,
-                   float *dlogits, float *weight);
-    void *ctx;
-    /* Compatibility option: 1 = the abs (or square) of the batch-mean gradient, averaged over batches
-     * weighted by batch size, instead of the per-sample mean. What several libraries compute. */
-    int batch_estimate;
-    int batch;         /* samples per batch (also the batch of the batch estimate) */
-} cl_imp_estimator;
-
-/* Add the estimator's importance over the view's samples into omega (nparams; trunk and the task's head). */
-int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est, float *omega);
-
-/* Positions of the view's samples: count, and a batch assembler over them. */
-int cl_view_count(const cl_task_view *v);
 
 #endif

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 typedef struct si_state {
     float xi;
@@ -44,12 +44,16 @@ static void si_begin_task(cl_reg *r, const cl_mlp *m, int task)
     memset(st->path, 0, m->nparams * sizeof(float));
 }
 
-static void si_after_step(cl_reg *r, const cl_mlp *m, const float *grad_task, const float *theta_before)
+/* Over the step's trained ranges only: elsewhere the gradient is zero and the parameters did not move. */
+static void si_after_step(cl_reg *r, const cl_mlp *m, const cl_step *step)
 {
     si_state *st = r->state;
-    const float *restrict th = m->params;
-    float *restrict w = st->path;
-    for (size_t i = 0; i < m->nparams; i++) w[i] -= grad_task[i] * (th[i] - theta_before[i]);
+    for (int k = 0; k < step->nranges; k++) {
+        size_t o = step->ranges[k].off, n = step->ranges[k].len;
+        const float *restrict th = m->params + o, *restrict g = step->grad + o, *restrict b = step->theta_before + o;
+        float *restrict w = st->path + o;
+        for (size_t i = 0; i < n; i++) w[i] -= g[i] * (th[i] - b[i]);
+    }
 }
 
 static int si_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
@@ -83,6 +87,8 @@ static int si_cost(const cl_reg *r, int nclasses)
 const cl_reg_method cl_reg_si = {
     .name = "si",
     .summary = "synaptic intelligence: Omega from the path integral of -g * delta theta",
+    .style = {"#d62728", 1, 13},
+    .memory = {.state = 2},
     .params = (const cl_reg_param[]){{"lambda", "1", "penalty strength"},
                                      {"xi", "0.1", "damping added to the squared distance moved"},
                                      {"clip", "no", "clip each task's term at 0 (yes) or not (no: the paper's Eq. 5)"},

@@ -16,7 +16,7 @@
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "models/mlp.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 static cl_data data;
 
@@ -80,7 +80,10 @@ static void build(world *w, const cl_reg_method *meth, int scenario)
         for (size_t i = 0; i < m->ntrunk; i++) m->params[i] -= 0.2f * m->grads[i];
         for (size_t i = 0; i < m->head_len[tk->head]; i++)
             m->params[m->head_off[tk->head] + i] -= 0.2f * m->grads[m->head_off[tk->head] + i];
-        cl_reg_after_step(w->r, m, g, before);
+        cl_range rg[2] = {{0, m->ntrunk}, {m->head_off[tk->head], m->head_len[tk->head]}};
+        cl_step st = {.task = 0, .head = tk->head, .batch = 16, .index = step, .ranges = rg, .nranges = 2,
+                      .grad = g, .theta_before = before, .signals = 1};
+        cl_reg_after_step(w->r, m, &st);
     }
     cl_rng irng;
     cl_rng_seed(&irng, 1, 2);
@@ -167,9 +170,9 @@ static void test_every_method(void **state)
 {
     (void)state;
     int count = 0;
-    for (int i = 0; cl_reg_methods[i]; i++) {
-        contract(cl_reg_methods[i], CL_SCEN_TASK);
-        contract(cl_reg_methods[i], CL_SCEN_CLASS);
+    for (int i = 0; cl_reg_method_at(i); i++) {
+        contract(cl_reg_method_at(i), CL_SCEN_TASK);
+        contract(cl_reg_method_at(i), CL_SCEN_CLASS);
         count++;
     }
     assert_true(count >= 7);

@@ -9,7 +9,7 @@
 #include "datasets/dataset.h"
 #include "datasets/stream.h"
 #include "models/mlp.h"
-#include "regularizers/regularizer.h"
+#include "regularizers/regint.h"
 
 enum { NSAMP = 37, BMAX = 16 }; /* 37 samples in chunks of 16: full and partial batches */
 
@@ -462,7 +462,11 @@ static void si_case(int clip)
             vel[i] = 0.9f * vel[i] + m->grads[i] + 0.01f * cl_rng_normal(&noise);
             m->params[i] -= 0.1f * vel[i];
         }
-        cl_reg_after_step(r, m, g, before);
+        /* this optimizer moves every parameter, so the step's range is the whole buffer */
+        cl_range all = {0, n};
+        cl_step st = {.task = 1, .head = tk->head, .batch = BMAX, .index = step, .ranges = &all, .nranges = 1,
+                      .grad = g, .theta_before = before, .signals = 1};
+        cl_reg_after_step(r, m, &st);
         for (size_t i = 0; i < n; i++) path[i] -= (double)g[i] * ((double)m->params[i] - before[i]);
     }
     /* Omega after task 1 is 0 (nothing moved during its training), so after task 2 it is task 2's alone */
