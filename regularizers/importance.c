@@ -138,6 +138,22 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
     }
     int *y = cl_malloc(sizeof(int) * B), *pos = cl_malloc(sizeof(int) * B);
     float invN = 1.0f / (float)N;
+    /* open_silent: per trunk layer, the signal at its output before the ReLU (E), its transform summed over
+     * the passes (TE), the open-gate importance of every unit (OW, Ob) and which units ever fired */
+    int H = est->open_silent && !est->batch_estimate ? m->nhidden : 0;
+    float **E = NULL, **TE = NULL, **OW = NULL, **Ob = NULL;
+    unsigned char **fired = NULL;
+    if (H) {
+        E = cl_calloc(H, sizeof *E), TE = cl_calloc(H, sizeof *TE), OW = cl_calloc(H, sizeof *OW);
+        Ob = cl_calloc(H, sizeof *Ob), fired = cl_calloc(H, sizeof *fired);
+        for (int l = 0; l < H; l++) {
+            E[l] = cl_aligned_calloc((size_t)B * lay[l]->out, sizeof(float));
+            TE[l] = cl_aligned_calloc((size_t)B * lay[l]->out, sizeof(float));
+            OW[l] = cl_aligned_calloc((size_t)lay[l]->out * lay[l]->in, sizeof(float));
+            Ob[l] = cl_calloc(lay[l]->out, sizeof(float));
+            fired[l] = cl_calloc(lay[l]->out, 1);
+        }
+    }
 
     for (int start = 0; start < N; start += B) {
         int nb = N - start < B ? N - start : B;
@@ -149,6 +165,12 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
                 transform(TX[l], m->act[l], (size_t)nb * lay[l]->in, est->combine);
                 memset(TD[l], 0, sizeof(float) * (size_t)nb * lay[l]->out);
             }
+        for (int l = 0; l < H; l++) {
+            memset(TE[l], 0, sizeof(float) * (size_t)nb * lay[l]->out);
+            const float *a = m->act[l + 1];
+            for (size_t i = 0; i < (size_t)nb * lay[l]->out; i++)
+                if (a[i] > 0.0f) fired[l][i % lay[l]->out] = 1;
+        }
         for (int p = 0; p < est->npasses; p++) {
             for (int k = 0; k < nb; k++) weight[k] = 1.0f;
             est->signal(est->ctx, p, m->logits, y, nb, C, tk->active, dlogits, weight);
@@ -166,13 +188,43 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
                 }
                 add_transformed(TD[l], D, weight, nb, ly->out, est->combine);
             }
+            /* E_l = D_{l+1} W_{l+1}: layer l+1's signal carried back to layer l's output, before the ReLU
+             * zeroes it where the unit did not fire */
+            for (int l = 0; l < H; l++) {
+                const cl_linear *nx = lay[l + 1];
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, nx->in, nx->out, 1.0f, m->dz[l + 1],
+                            nx->out, m->params + nx->w, nx->in, 0.0f, E[l], nx->in);
+                add_transformed(TE[l], E[l], weight, nb, lay[l]->out, est->combine);
+            }
             for (int i = 0; i < m->nstem; i++)
                 if (m->stem[i].kind == CL_STEM_CONV) accumulate_conv(omega, m, &m->stem[i], weight, nb, N, est, G, gb);
         }
         if (!est->batch_estimate)
             for (int l = 0; l < L; l++)
                 accumulate(omega + lay[l]->w, omega + lay[l]->b, TD[l], TX[l], nb, lay[l]->out, lay[l]->in, invN);
+        for (int l = 0; l < H; l++) accumulate(OW[l], Ob[l], TE[l], TX[l], nb, lay[l]->out, lay[l]->in, invN);
     }
+    /* a unit that fired on some sample has its ordinary importance; a silent one gets the open-gate one */
+    for (int l = 0; l < H; l++) {
+        const cl_linear *ly = lay[l];
+        for (int u = 0; u < ly->out; u++)
+            if (!fired[l][u]) {
+                float *w = omega + ly->w + (size_t)u * ly->in;
+                const float *o = OW[l] + (size_t)u * ly->in;
+                for (int j = 0; j < ly->in; j++) w[j] += o[j];
+                omega[ly->b + u] += Ob[l][u];
+            }
+        free(E[l]);
+        free(TE[l]);
+        free(OW[l]);
+        free(Ob[l]);
+        free(fired[l]);
+    }
+    free(E);
+    free(TE);
+    free(OW);
+    free(Ob);
+    free(fired);
     for (int l = 0; l < L; l++) {
         free(TX[l]);
         free(TD[l]);

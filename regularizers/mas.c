@@ -26,6 +26,16 @@ typedef struct mas_state {
     int norm, estimate, batch;
 } mas_state;
 
+void cl_mas_signal_l2sq(const float *logits, int B, int C, int active, float *dlogits)
+{
+    for (int k = 0; k < B; k++) {
+        const float *f = logits + (size_t)k * C;
+        float *d = dlogits + (size_t)k * C;
+        memset(d, 0, sizeof(float) * C);
+        for (int c = 0; c < active; c++) d[c] = 2.0f * f[c];
+    }
+}
+
 static void mas_signal(void *ctx, int pass, const float *logits, const int *y, int B, int C, int active,
                        float *dlogits, float *weight)
 {
@@ -35,7 +45,7 @@ static void mas_signal(void *ctx, int pass, const float *logits, const int *y, i
         float *d = dlogits + (size_t)k * C;
         memset(d, 0, sizeof(float) * C);
         if (st->norm == NORM_L2SQ) {
-            for (int c = 0; c < active; c++) d[c] = 2.0f * f[c];
+            cl_mas_signal_l2sq(f, 1, C, active, d);
         } else {
             double nrm = 0;
             for (int c = 0; c < active; c++) nrm += (double)f[c] * f[c];

@@ -144,10 +144,19 @@ typedef struct cl_imp_estimator {
      * weighted by batch size, instead of the per-sample mean. What several libraries compute. */
     int batch_estimate;
     int batch;         /* samples per batch (also the batch of the batch estimate) */
+    /* 1: also give the units of the dense trunk that are silent (ReLU output 0) on every sample the
+     * importance reads the importance they would have if their ReLU passed the signal: for such a unit u of
+     * layer l, Omega_W[u][j] += (1/N) sum_k T(e_ku) T(x_kj) and Omega_b[u] += (1/N) sum_k T(e_ku), with
+     * e_k = W_{l+1}^T d_{k,l+1} the signal arriving at u's output before the ReLU (mas_silent.c says why).
+     * Per-sample estimate only. */
+    int open_silent;
 } cl_imp_estimator;
 
 /* Add the estimator's importance over the view's samples into omega (nparams; trunk and the task's head). */
 int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est, float *omega);
+
+/* MAS's per-sample signal at the logits (mas.c): 2 f(x_k) for the squared norm (norm=l2sq). */
+void cl_mas_signal_l2sq(const float *logits, int B, int C, int active, float *dlogits);
 
 /* Positions of the view's samples: count, and a batch assembler over them. */
 int cl_view_count(const cl_task_view *v);
@@ -157,5 +166,32 @@ int cl_view_count(const cl_task_view *v);
  * k's own loss (B times its share of the mean) and T = |.| or (.)^2. With CL_IMP_SQUARE and alpha 1 it is
  * the step's exact empirical Fisher; with the square of the batch-mean gradient it is not. */
 void cl_step_per_sample(const cl_mlp *m, const cl_step *step, cl_imp_combine c, float alpha, float *out);
+
+/* ---- the running Fisher of EWC++ (fisher_ema.c), for methods that update importance every step ----------- */
+typedef struct cl_fisher_ema {
+    size_t n;
+    float alpha;          /* weight of the newest window */
+    int every;            /* steps per window */
+    int sample;           /* 1: exact per-sample Fisher of each step; 0: square of the batch-mean gradient */
+    float *F;             /* [n] the running Fisher */
+    float *window;        /* [n] the current window's sum of step Fishers */
+    int nwindow, seeded;
+    cl_range *ranges;     /* the trained ranges of the last step (constant within a task) */
+    int nranges, cap;
+} cl_fisher_ema;
+
+void cl_fisher_ema_init(cl_fisher_ema *e, size_t n, int nranges_max);
+void cl_fisher_ema_free(cl_fisher_ema *e);
+/* Read alpha, every and fisher (the parameters CL_FISHER_EMA_PARAMS declares). */
+int cl_fisher_ema_params(cl_reg *r, cl_fisher_ema *e);
+/* Add the step's Fisher to the window; at the window's end fold it into F and return 1. */
+int cl_fisher_ema_step(cl_fisher_ema *e, const cl_mlp *m, const cl_step *step);
+/* Fold a partial window in (a task's last steps). */
+void cl_fisher_ema_flush(cl_fisher_ema *e);
+
+#define CL_FISHER_EMA_PARAMS                                                                                      \
+    {"alpha", "0.9", "weight of the newest window in the running Fisher, in (0, 1]"},                              \
+    {"every", "50", "optimizer steps per window of the running Fisher (1: every step, the paper's Eq. 6)"},      \
+    {"fisher", "sample", "sample (exact per-sample empirical Fisher of each step) or batch (square of the batch-mean gradient)"}
 
 #endif

@@ -5,7 +5,8 @@
  * budgets and shard costs. */
 #include "regularizers/regint.h"
 
-extern const cl_reg_method cl_reg_none, cl_reg_joint, cl_reg_l2, cl_reg_ewc, cl_reg_mas, cl_reg_mas_local, cl_reg_si;
+extern const cl_reg_method cl_reg_none, cl_reg_joint, cl_reg_l2, cl_reg_ewc, cl_reg_mas, cl_reg_mas_local, cl_reg_si,
+    cl_reg_ewcpp, cl_reg_rwalk, cl_reg_mas_silent;
 
 const cl_reg_method *const cl_reg_methods[] = {
     &cl_reg_none,      /* fine-tuning: no penalty (the lower bound) */
@@ -15,5 +16,8 @@ const cl_reg_method *const cl_reg_methods[] = {
     &cl_reg_mas,       /* Memory Aware Synapses, global (Aljundi et al. 2018) */
     &cl_reg_mas_local, /* MAS, local Hebbian variant */
     &cl_reg_si,        /* Synaptic Intelligence (Zenke et al. 2017) */
+    &cl_reg_ewcpp,     /* EWC++: running Fisher (Chaudhry et al. 2018) */
+    &cl_reg_rwalk,     /* Riemannian walk: EWC++ plus a path score (Chaudhry et al. 2018) */
+    &cl_reg_mas_silent,/* MAS plus an importance for units silent on a whole task (clreg) */
     NULL,
 };
