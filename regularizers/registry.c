@@ -6,7 +6,7 @@
 #include "regularizers/regint.h"
 
 extern const cl_reg_method cl_reg_none, cl_reg_joint, cl_reg_l2, cl_reg_ewc, cl_reg_mas, cl_reg_mas_local, cl_reg_si,
-    cl_reg_ewcpp, cl_reg_rwalk, cl_reg_mas_silent;
+    cl_reg_ewcpp, cl_reg_rwalk, cl_reg_mas_silent, cl_reg_lwf;
 
 const cl_reg_method *const cl_reg_methods[] = {
     &cl_reg_none,      /* fine-tuning: no penalty (the lower bound) */
@@ -19,5 +19,6 @@ const cl_reg_method *const cl_reg_methods[] = {
     &cl_reg_ewcpp,     /* EWC++: running Fisher (Chaudhry et al. 2018) */
     &cl_reg_rwalk,     /* Riemannian walk: EWC++ plus a path score (Chaudhry et al. 2018) */
     &cl_reg_mas_silent,/* MAS plus an importance for units silent on a whole task (clreg) */
+    &cl_reg_lwf,       /* Learning without Forgetting (Li and Hoiem 2016): distillation, no penalty */
     NULL,
 };
