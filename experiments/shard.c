@@ -120,7 +120,7 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
     for (int h = 0; h < s.nheads; h++) nclasses = s.head_out[h] > nclasses ? s.head_out[h] : nclasses;
     /* the cells of one parameter combination (its orders x seeds) are consecutive and share a regularizer */
     int block = g->norders * g->nseeds > 0 ? g->norders * g->nseeds : 1;
-    uint64_t imp_permille = 0;
+    uint64_t imp_permille = 0, *step_permille = cl_calloc((size_t)T + 1, sizeof(uint64_t));
     int has_penalty = 0, nsamples = 0, on_test = 0, joint = 0;
     for (int c = 0; c < g->ncells; c++) {
         const cl_grid_cell *cell = &g->cells[c];
@@ -132,6 +132,7 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
                 break;
             }
             imp_permille = (uint64_t)cl_reg_importance_cost(reg, nclasses);
+            for (int h = 0; h <= T; h++) step_permille[h] = (uint64_t)cl_reg_step_cost(reg, h);
             has_penalty = cl_reg_method_has_penalty(m);
             nsamples = cl_reg_samples(reg);
             on_test = cl_reg_on_test(reg);
@@ -140,14 +141,21 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
         }
         const int *order = g->orders[cell->order];
         uint64_t total = 0, eval = eval_row * (uint64_t)(T + 1), union_n = 0, union_cost = 0;
+        int old_heads = 0;
         for (int p = 0; p < T; p++) {
             const cl_task *tk = &s.task[order[p]];
+            if (p > 0) { /* the distinct heads of the tasks before this one */
+                int seen = 0, h = s.task[order[p - 1]].head;
+                for (int q = 0; q < p - 1; q++) seen |= s.task[order[q]].head == h;
+                old_heads += !seen;
+            }
             uint64_t n = (uint64_t)tk->ntrain, tc = fwd[order[p]] * n;
             union_n += n;
             union_cost += tc;
             uint64_t trained = joint ? union_n : n, trained_cost = joint ? union_cost : tc;
             uint64_t spe = (trained + (uint64_t)g->set.batch - 1) / (uint64_t)g->set.batch, steps = spe * (uint64_t)g->set.epochs;
             total += 3 * trained_cost * (uint64_t)g->set.epochs;
+            total += 3 * trained_cost * (uint64_t)g->set.epochs * step_permille[old_heads] / 1000;
             if (has_penalty) total += steps * 16 * wts[order[p]];
             /* curve points inside the task, as the runner makes them: after each epoch but the last (the task's
              * end is its matrix row), and every curve_steps steps except where an epoch ends */
@@ -172,6 +180,7 @@ int cl_shard_cost_parts(const cl_grid *g, const cl_data *d, uint64_t *cost, uint
         evals[c] = eval;
     }
     cl_mlp_free(probe);
+    free(step_permille);
     free(fwd);
     free(wts);
     cl_stream_free(&s);

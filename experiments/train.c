@@ -258,10 +258,12 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
         if (has_batch) { /* in training mode, like the task loss's passes */
             cl_batch b = {.stream = s, .task = cur, .batch = nb, .x = t->X, .y = t->y, .model = m,
                           .previous = cl_reg_previous(reg), .dlogits = t->dlogits};
+            /* only a loss that is not a number ends the run: a large lambda makes a large loss, and the task
+             * loss (checked above) is what says whether the model still means anything */
             double bl = cl_reg_batch_loss(reg, &b);
-            if (diverged_loss(bl)) {
+            if (!isfinite(bl)) {
                 cl_mlp_set_training(m, NULL);
-                return isfinite(bl) ? bl : (double)NAN;
+                return NAN;
             }
         }
         cl_mlp_set_training(m, NULL);

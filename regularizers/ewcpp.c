@@ -18,7 +18,7 @@ static int ewcpp_create(cl_reg *r, const cl_mlp *m)
 {
     cl_fisher_ema *e = cl_calloc(1, sizeof *e);
     r->state = e;
-    cl_fisher_ema_init(e, m->nparams, m->nheads + 1);
+    cl_fisher_ema_init(e, m, m->nheads + 1);
     return cl_fisher_ema_params(r, e);
 }
 
@@ -51,7 +51,7 @@ static int ewcpp_cost(const cl_reg *r, int nclasses)
 }
 
 const cl_reg_method cl_reg_ewcpp = {
-    .name = "ewc++",
+    .name = "ewcpp",
     .summary = "EWC++: Omega = running (moving-average) empirical Fisher, updated every step",
     .style = {"#17becf", 1, 10},
     .memory = {.state = 2},
@@ -62,6 +62,7 @@ const cl_reg_method cl_reg_ewcpp = {
     .after_step = ewcpp_after_step,
     .end_task = ewcpp_end_task,
     .importance_cost = ewcpp_cost,
+    .step_cost = cl_fisher_ema_step_cost,
     .penalty = cl_reg_quad_penalty,
     .add_penalty_grad = cl_reg_quad_add_grad,
     .destroy = ewcpp_destroy,

@@ -245,28 +245,35 @@ int cl_importance(cl_mlp *m, const cl_task_view *v, const cl_imp_estimator *est,
  * gradient of loss_k is g_k = B (d_k/B) x_k^T: (1/B) sum_k g_k^2 = B sum_k (d_k/B)^2 (x_k^2)^T and
  * (1/B) sum_k |g_k| = sum_k |d_k/B| |x_k|^T. One gemm per dense layer over the batch, as in cl_importance;
  * conv layers one per sample. The signals were computed at theta_before, which is where the gradient is. */
-void cl_step_per_sample(const cl_mlp *mc, const cl_step *step, cl_imp_combine c, float alpha, float *out)
+/* The widest input or output of a dense layer (every head's too). */
+static size_t widest_layer(const cl_mlp *m)
+{
+    size_t widest = 0;
+    for (int l = 0; l < m->nhidden + m->nheads; l++) {
+        size_t w = (size_t)(m->layer[l].in > m->layer[l].out ? m->layer[l].in : m->layer[l].out);
+        widest = w > widest ? w : widest;
+    }
+    return widest;
+}
+
+size_t cl_step_per_sample_work(const cl_mlp *m) { return 2 * (size_t)m->bmax * widest_layer(m); }
+
+void cl_step_per_sample(const cl_mlp *mc, const cl_step *step, cl_imp_combine c, float alpha, float *out, float *work)
 {
     cl_mlp *m = (cl_mlp *)mc; /* only the im2col workspace and a G buffer are written */
     int B = step->batch, L = m->nhidden + 1;
-    if (!step->signals || B <= 0 || step->head < 0) return;
+    if (!step->signals || B <= 0 || step->head < 0 || B > m->bmax) return;
     float scale = alpha * (c == CL_IMP_SQUARE ? (float)B : 1.0f);
-    size_t widest = 0;
-    for (int l = 0; l < L; l++) {
-        const cl_linear *ly = l < m->nhidden ? &m->layer[l] : cl_mlp_head(m, step->head);
-        size_t w = (size_t)(ly->in > ly->out ? ly->in : ly->out);
-        widest = w > widest ? w : widest;
-    }
-    float *TX = cl_aligned_calloc((size_t)B * widest, sizeof(float));
-    float *TD = cl_aligned_calloc((size_t)B * widest, sizeof(float));
+    size_t widest = widest_layer(m);
+    float *own = work ? NULL : cl_aligned_calloc(cl_step_per_sample_work(m), sizeof(float));
+    float *TX = work ? work : own, *TD = TX + (size_t)m->bmax * widest;
     for (int l = 0; l < L; l++) {
         const cl_linear *ly = l < m->nhidden ? &m->layer[l] : cl_mlp_head(m, step->head);
         transform(TX, m->act[l], (size_t)B * ly->in, c);
         transform(TD, m->dz[l], (size_t)B * ly->out, c);
         accumulate(out + ly->w, out + ly->b, TD, TX, B, ly->out, ly->in, scale);
     }
-    free(TX);
-    free(TD);
+    free(own);
     int cout;
     size_t big = cl_mlp_conv_max(m, &cout);
     if (big) {

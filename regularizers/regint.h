@@ -79,6 +79,10 @@ struct cl_reg_method {
      * (experiments/shard.h). NULL: 1000 when the method has an end_task, else 0. A method whose end_task
      * reads no data (SI, L2) returns 0. */
     int (*importance_cost)(const cl_reg *r, int nclasses);
+    /* What the method adds to each training step, in thousandths of the step's own cost (forward and
+     * backward), while a task trains after `old_heads` distinct heads have finished tasks: the same use as
+     * importance_cost. NULL: 0. (lwf: a forward pass on each model and a backward pass per old head.) */
+    int (*step_cost)(const cl_reg *r, int old_heads);
 };
 
 #define CL_REG_MAX_PARAMS 16
@@ -165,7 +169,10 @@ int cl_view_count(const cl_task_view *v);
  * be 1): out += alpha * (1/B) sum_k T(g_k) over the step's trunk and head, with g_k the gradient of sample
  * k's own loss (B times its share of the mean) and T = |.| or (.)^2. With CL_IMP_SQUARE and alpha 1 it is
  * the step's exact empirical Fisher; with the square of the batch-mean gradient it is not. */
-void cl_step_per_sample(const cl_mlp *m, const cl_step *step, cl_imp_combine c, float alpha, float *out);
+void cl_step_per_sample(const cl_mlp *m, const cl_step *step, cl_imp_combine c, float alpha, float *out, float *work);
+/* Floats of the workspace cl_step_per_sample takes (work; NULL: it allocates its own per call, which
+ * costs more than the arithmetic on a large layer: the buffers come fresh from mmap each time). */
+size_t cl_step_per_sample_work(const cl_mlp *m);
 
 /* ---- the running Fisher of EWC++ (fisher_ema.c), for methods that update importance every step ----------- */
 typedef struct cl_fisher_ema {
@@ -176,16 +183,19 @@ typedef struct cl_fisher_ema {
     float *F;             /* [n] the running Fisher */
     float *window;        /* [n] the current window's sum of step Fishers */
     int nwindow, seeded;
+    float *work;          /* cl_step_per_sample's workspace */
     cl_range *ranges;     /* the trained ranges of the last step (constant within a task) */
     int nranges, cap;
 } cl_fisher_ema;
 
-void cl_fisher_ema_init(cl_fisher_ema *e, size_t n, int nranges_max);
+void cl_fisher_ema_init(cl_fisher_ema *e, const cl_mlp *m, int nranges_max);
 void cl_fisher_ema_free(cl_fisher_ema *e);
 /* Read alpha, every and fisher (the parameters CL_FISHER_EMA_PARAMS declares). */
 int cl_fisher_ema_params(cl_reg *r, cl_fisher_ema *e);
 /* Add the step's Fisher to the window; at the window's end fold it into F and return 1. */
 int cl_fisher_ema_step(cl_fisher_ema *e, const cl_mlp *m, const cl_step *step);
+/* step_cost of a method built on it (the per-sample Fisher: one more gemm per layer and step). */
+int cl_fisher_ema_step_cost(const cl_reg *r, int old_heads);
 /* Fold a partial window in (a task's last steps). */
 void cl_fisher_ema_flush(cl_fisher_ema *e);
 

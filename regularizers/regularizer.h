@@ -140,6 +140,8 @@ int cl_reg_on_test(const cl_reg *r);  /* importance on the task's test inputs */
 int cl_reg_signed(const cl_reg *r);   /* importances may be negative (si clip=no) */
 /* end_task's cost per sample it reads, in thousandths of a training sample (experiments/shard.h). */
 int cl_reg_importance_cost(const cl_reg *r, int nclasses);
+/* What the method adds to a training step, in thousandths of the step (regint.h, step_cost). */
+int cl_reg_step_cost(const cl_reg *r, int old_heads);
 
 /* Hooks as the training loop calls them; each is a no-op where the method has none (and for r NULL). */
 void cl_reg_begin_task(cl_reg *r, const cl_mlp *m, int task);

@@ -37,7 +37,7 @@ static int rwalk_create(cl_reg *r, const cl_mlp *m)
 {
     rwalk_state *st = cl_calloc(1, sizeof *st);
     r->state = st;
-    cl_fisher_ema_init(&st->fe, m->nparams, m->nheads + 1);
+    cl_fisher_ema_init(&st->fe, m, m->nheads + 1);
     static const char *const noyes[] = {"no", "yes", NULL};
     if (cl_fisher_ema_params(r, &st->fe) || cl_reg_get_float(r, "eps", 1e-12, 1e12, &st->eps) ||
         cl_reg_get_choice(r, "normalize", noyes, &st->normalize))
@@ -159,6 +159,7 @@ const cl_reg_method cl_reg_rwalk = {
     .after_step = rwalk_after_step,
     .end_task = rwalk_end_task,
     .importance_cost = rwalk_cost,
+    .step_cost = cl_fisher_ema_step_cost,
     .penalty = cl_reg_quad_penalty,
     .add_penalty_grad = cl_reg_quad_add_grad,
     .destroy = rwalk_destroy,

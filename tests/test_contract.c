@@ -18,12 +18,14 @@
  *   - lambda matters: the run with lambda 0 ends at different parameters (a hook or penalty that did
  *     nothing would not);
  *   - methods without a penalty contribute nothing, and have no importance.
- * Parameter validation is derived from each method's parameter table: every default is accepted and
+ * Parameter validation is derived from each method's parameter table (and the name must be one a grid
+ * section and the results' file names take): every default is accepted and
  * described back; a value that is not one (text, empty, out of any range) is refused naming the method and
  * the key; a misspelt key gets the right suggestion; a key given twice is refused.
  * Nothing leaks (run under ASan by make test). */
 #include "tests/testutil.h"
 
+#include <ctype.h>
 #include <math.h>
 
 #include "core/error.h"
@@ -226,6 +228,11 @@ static void validation(void **state)
     const char *name = cl_reg_method_name(meth);
     int hidden[1] = {3}, heads[1] = {2};
     cl_mlp *m = cl_mlp_create(4, hidden, 1, heads, 1, 4);
+    /* the name becomes a grid section, a results label and file names (experiments/grid.c, plain_name) */
+    for (const char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.'))
+            fail_msg("%s: the name holds '%c'; a grid section and the results' file names allow letters, digits, "
+                     "'-', '_' and '.'", name, *c);
     size_t nparams = 0;
     for (const cl_reg_param *p = cl_reg_method_params(meth); p->name; p++, nparams++) {
         char kv[128], kv2[128], typo[80];

@@ -260,14 +260,14 @@ static void test_ewcpp_sample(void **state)
     (void)state;
     /* 7 steps in windows of 3: two whole windows and a partial one per task */
     const char *p[] = {"alpha=0.7", "every=3", "fisher=sample", "lambda=0.5"};
-    online_case("ewc++", p, 4, 0.7, 3, 1, 7, 0);
+    online_case("ewcpp", p, 4, 0.7, 3, 1, 7, 0);
 }
 
 static void test_ewcpp_batch(void **state)
 {
     (void)state;
     const char *p[] = {"alpha=0.4", "every=1", "fisher=batch", "lambda=2"};
-    online_case("ewc++", p, 4, 0.4, 1, 0, 5, 0);
+    online_case("ewcpp", p, 4, 0.4, 1, 0, 5, 0);
 }
 
 static void test_rwalk(void **state)
