@@ -17,7 +17,9 @@
  *   - the same run again gives the same accuracies and importances, bit for bit;
  *   - lambda matters: the run with lambda 0 ends at different parameters (a hook or penalty that did
  *     nothing would not);
- *   - methods without a penalty contribute nothing, and have no importance.
+ *   - methods without a penalty contribute nothing, and have no importance;
+ *   - a functional method (a batch hook) adds the gradient of the loss it returns (finite differences, on a
+ *     batch of the last task with the parameters moved away from its frozen copy).
  * Parameter validation is derived from each method's parameter table (and the name must be one a grid
  * section and the results' file names take): every default is accepted and
  * described back; a value that is not one (text, empty, out of any range) is refused naming the method and
@@ -184,6 +186,45 @@ static void check_penalty_gradient(world *w)
     free(grad);
 }
 
+/* A functional method (a batch hook): on a batch of the last task, with the parameters moved away from the
+ * frozen copy, its loss is finite and the gradient it adds matches central finite differences of it. */
+static void check_batch_gradient(world *w)
+{
+    if (!cl_reg_has_batch_loss(w->r)) return;
+    const char *name = cl_reg_method_name(w->meth);
+    cl_mlp *m = w->m;
+    size_t n = m->nparams;
+    int task = NTASKS - 1, pos[16], y[16];
+    float X[16 * 25], dl[16 * 4];
+    for (int k = 0; k < 16; k++) pos[k] = k;
+    cl_stream_batch(&w->s, task, 0, pos, 16, X, y);
+    cl_batch b = {.stream = &w->s, .task = task, .batch = 16, .x = X, .y = y, .model = m,
+                  .previous = cl_reg_previous(w->r), .dlogits = dl};
+    if (!b.previous) fail_msg("%s: asks for no frozen copy, or none was kept", name);
+    cl_rng r;
+    cl_rng_seed(&r, 9, 9);
+    for (size_t i = 0; i < n; i++) m->params[i] += 0.2f * cl_rng_normal(&r);
+    memset(m->grads, 0, n * sizeof(float));
+    double L = cl_reg_batch_loss(w->r, &b);
+    if (!isfinite(L) || L == 0.0) fail_msg("%s: batch loss %g away from the frozen copy", name, L);
+    float *grad = malloc(n * sizeof(float));
+    memcpy(grad, m->grads, n * sizeof(float));
+    double scale = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(grad[i]));
+    for (size_t i = 0; i < n; i += 1 + (i % 5)) {
+        float keep = m->params[i], up = keep + 1e-2f, down = keep - 1e-2f;
+        m->params[i] = up;
+        double fp = cl_reg_batch_loss(w->r, &b);
+        m->params[i] = down;
+        double fm = cl_reg_batch_loss(w->r, &b);
+        m->params[i] = keep;
+        double numeric = (fp - fm) / ((double)up - down);
+        if (fabs(numeric - grad[i]) > 2e-2 * fabs(grad[i]) + 2e-3 * scale + 1e-6)
+            fail_msg("%s: batch-loss gradient[%zu] = %.8g, finite differences %.8g", name, i, grad[i], numeric);
+    }
+    free(grad);
+}
+
 static void contract(void **state)
 {
     const cl_reg_method *meth = *state;
@@ -205,6 +246,7 @@ static void contract(void **state)
     }
     if (!cl_reg_method_has_penalty(meth) && cl_reg_penalty(a.r, a.m) != 0.0)
         fail_msg("%s: has no penalty but returns one", name);
+    check_batch_gradient(&a);
     check_penalty_gradient(&a);
     free_world(&a);
 }
