@@ -113,6 +113,7 @@ typedef struct trainer {
     long step;               /* optimizer steps of the current task so far */
     int stopped;             /* cfg->stop was seen set */
     double observer_sec;     /* time spent in on_steps (evaluations for curves): not training time */
+    double batch_loss;       /* the epoch's sum of the batch hook's losses (functional methods), for progress */
 } trainer;
 
 /* Loss, gradient and update of one batch of nb samples already in t->X / t->y, all of task `task`. */
@@ -261,6 +262,7 @@ static double train_epoch(trainer *t, int cur, int epoch, int nranges)
             /* only a loss that is not a number ends the run: a large lambda makes a large loss, and the task
              * loss (checked above) is what says whether the model still means anything */
             double bl = cl_reg_batch_loss(reg, &b);
+            t->batch_loss += bl;
             if (!isfinite(bl)) {
                 cl_mlp_set_training(m, NULL);
                 return NAN;
@@ -355,6 +357,7 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
         for (int e = 0; e < cfg->epochs; e++) {
             double e0 = cl_now();
             t.observer_sec = 0;
+            t.batch_loss = 0;
             double loss = train_epoch(&t, cur, e, nranges);
             run->train_sec += cl_now() - e0 - t.observer_sec;
             run->eval_sec += t.observer_sec;
@@ -375,6 +378,11 @@ int cl_train_stream(cl_mlp *m, const cl_stream *s, const cl_train_cfg *cfg, cl_r
                 fprintf(stderr, "task %d/%d (%s) epoch %d/%d: loss %.4f", cur + 1, T, s->task[cur].desc, e + 1,
                         cfg->epochs, loss);
                 if (reg && cl_reg_method_has_importance(cl_reg_method_of(reg))) fprintf(stderr, ", penalty %.4g", pen);
+                if (cl_reg_has_batch_loss(reg)) {
+                    long steps = cl_steps_per_epoch(s, cur, cfg->batch, joint);
+                    fprintf(stderr, ", %s loss %.4g", cl_reg_method_name(cl_reg_method_of(reg)),
+                            steps ? t.batch_loss / (double)steps : 0.0);
+                }
                 fprintf(stderr, ", %.1f s\n", cl_now() - e0);
             }
             if (cfg->on_epoch) {
