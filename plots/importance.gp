@@ -40,6 +40,8 @@ RBASE = 220
 W0 = 1000
 H0 = 160 + 220 * NL
 eval KEYFIT
+# KEYFIT makes the margin as wide as the legend; this legend also stands 1.5% in from the right edge
+if (KEYX > 0) { KEYX = KEYX + int(0.015 * (W0 + KEYX)) + 10; W = W0 + KEYX }
 eval OPEN
 set multiplot title 'Importance after task 1: distribution of log10(Ω) over each layer''s weights'.(SUBTITLE ne '' ? "\n".SUBTITLE : '') font FONTNAME.',13'
 set lmargin at screen 90.0 / W
@@ -56,14 +58,29 @@ do for [l = 0:NL - 1] {
     if (l == NL - 1) { set xlabel 'log10(Ω)  (zero importance counted in the leftmost bin)'; set format x '%g' } \
     else { unset xlabel; set format x '' }
     set label 1 sprintf('layer %d', l) at graph 0.98, graph 0.88 right front
-    unset key
-    if (l == 0) {
-        set key at screen 0.985, screen TOP right top Left reverse box lc rgb '#bfbfbf' title 'method'
-        if (KEYROWS > 0) { set key maxrows KEYROWS }
-    }
     plot for [k = 1:NM] F using ((column('log10_lo') + column('log10_hi')) / 2): \
         (us(strcol('label')) eq word(HERE, k) && column('layer') == l ? column('fraction') : NaN) \
-        with steps ls 100 + k title word(HERE, k)
+        with steps ls 100 + k notitle
 }
+# The legend, one entry per method however many, as a plot of its own over the right margin from the top
+# of the first panel to the bottom of the last: a key inside one layer's panel would wrap into columns at
+# that panel's height, past the figure's right edge.
+unset label 1
+unset xlabel
+unset ylabel
+unset border
+unset tics
+unset grid
+set tmargin at screen TOP
+set bmargin at screen BOT
+set lmargin at screen 1 - (RBASE + KEYX) / (1.0 * W)
+set rmargin at screen 1
+set xrange [0:1]
+set yrange [0:1]
+set key at screen 0.985, screen TOP right top Left reverse box lc rgb '#bfbfbf' width 1 title 'method'
+if (KEYROWS > 0) { set key maxrows KEYROWS }
+# (a plot of keyentry alone trips an assertion of gnuplot 5.4: the first element, a line below the range,
+# draws nothing)
+plot -1 with lines lc rgb 'white' notitle, for [k = 1:NM] keyentry with lines ls 100 + k title word(HERE, k)
 unset multiplot
 set output
