@@ -63,6 +63,32 @@ static void usage_main(FILE *f)
             CLREG_VERSION);
 }
 
+/* What --reg trains when it is not given: fine-tuning, the lower bound every method is compared against. */
+static const char *const DEFAULT_REG = "none";
+
+/* The registry's method names, comma-separated, wrapped at 100 columns with the continuation lines indented
+ * by `indent` (the first line continues the text already printed, `col` columns wide). Help lists the
+ * methods from the table itself, so a method registered in regularizers/registry.c is in --help the day it
+ * is added, and the default is marked wherever it is in the table. */
+static void help_methods(FILE *f, int col, int indent)
+{
+    for (int i = 0; i < cl_reg_method_count(); i++) {
+        const char *name = cl_reg_method_name(cl_reg_method_at(i));
+        int last = i + 1 == cl_reg_method_count(), is_default = !strcmp(name, DEFAULT_REG);
+        int len = (int)strlen(name) + (is_default ? 10 : 0) + (last ? 0 : 1);
+        if (i > 0 && col + 1 + len > 100) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (i > 0) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%s%s%s", name, is_default ? " (default)" : "", last ? "" : ",");
+        col += len;
+    }
+    fputc('\n', f);
+}
+
 static void usage_train(FILE *f)
 {
     fprintf(f,
@@ -79,8 +105,10 @@ static void usage_train(FILE *f)
     cl_settings_help(f, "task stream");
     fprintf(f, "  --no-scale          the same as --scale none\n"
                "regularizer:\n"
-               "  --reg NAME          none (default), joint, l2, ewc, mas, mas-local, si ('clreg list' explains)\n"
-               "  --lambda X          penalty strength (each method has its own default)\n"
+               "  --reg NAME          one of these methods ('clreg list' explains each):\n"
+               "                      ");
+    help_methods(f, 22, 22);
+    fprintf(f, "  --lambda X          penalty strength (each method has its own default)\n"
                "  -p, --param K=V     a method parameter, e.g. -p fisher=exact -p mode=online (repeatable)\n"
                "  --save-state DIR    after each task, write parameters and importances as .npy files under\n"
                "                      DIR/task<k>/params/ and DIR/task<k>/importance/\n"
@@ -862,7 +890,8 @@ static void usage_plot(FILE *f)
             "  bars            ACC, BWT and forgetting per method with error bars\n"
             "  matrix_<label>  the accuracy matrix R[i][j] of each method as a heat map\n"
             "  importance, importance_scatter   (grids with save_state) per-layer histograms of Omega for\n"
-            "                  ewc, mas, mas-local, and EWC Fisher against MAS Omega for the same parameters\n"
+            "                  every method with importances, and EWC Fisher against MAS Omega for the same\n"
+            "                  parameters\n"
             "\n"
             "Each method is drawn at its selected lambda (the best mean validation ACC when the grid holds out\n"
             "validation data, else the best mean test ACC; the lambda figure says which) unless --select\n"
@@ -1137,7 +1166,7 @@ static int cmd_train(int argc, char **argv)
     }
     memcpy(opts + nopts, own, sizeof own);
 
-    const char *reg_name = "none";
+    const char *reg_name = DEFAULT_REG;
     const char *save_dir = NULL, *reg_params[MAX_REG_PARAMS + 1];
     char lambda_param[64];
     int nreg_params = 0;

@@ -17,6 +17,7 @@
 #include "core/npy.h"
 #include "experiments/runner.h"
 #include "experiments/table.h"
+#include "regularizers/regularizer.h"
 
 extern char **environ;
 
@@ -69,11 +70,12 @@ static void gp_clean(char *out, size_t max, const char *s, int token)
     out[k] = 0;
 }
 
-/* The labels of a results directory and their tokens. Rows come grouped by label, so the last label found
- * is remembered: a file of many rows costs one comparison per row. */
+/* The labels of a results directory, their tokens and their methods (runs.csv's regularizer column; NULL
+ * when no row names one). Rows come grouped by label, so the last label found is remembered: a file of many
+ * rows costs one comparison per row. */
 typedef struct label_map {
     int n, last;
-    char **label, **token;
+    char **label, **token, **method;
 } label_map;
 
 static int lm_find(label_map *m, const char *label)
@@ -102,8 +104,10 @@ static void lm_add(label_map *m, const char *label)
     if (lm_find(m, label) >= 0) return;
     m->label = cl_realloc(m->label, sizeof(char *) * (size_t)(m->n + 1));
     m->token = cl_realloc(m->token, sizeof(char *) * (size_t)(m->n + 1));
+    m->method = cl_realloc(m->method, sizeof(char *) * (size_t)(m->n + 1));
     m->label[m->n] = cl_strdup(label);
     m->token[m->n] = NULL;
+    m->method[m->n] = NULL;
     m->n++;
 }
 
@@ -127,9 +131,10 @@ static void lm_assign(label_map *m)
 
 static void lm_free(label_map *m)
 {
-    for (int i = 0; i < m->n; i++) free(m->label[i]), free(m->token[i]);
+    for (int i = 0; i < m->n; i++) free(m->label[i]), free(m->token[i]), free(m->method[i]);
     free(m->label);
     free(m->token);
+    free(m->method);
     memset(m, 0, sizeof *m);
 }
 
@@ -195,6 +200,88 @@ static void remove_tmpdir(const char *d)
     rmdir(d);
 }
 
+/* ---- how each label is drawn -----------------------------------------------------------------------------
+ * A method's look is fixed in its registry entry (cl_reg_style), so that a method is drawn the same in every
+ * figure of every grid, whatever else the grid holds. A label equal to its method's name gets that style. Any
+ * other label of a method is a variant of it ("[ewc online]" is the label ewc_online of ewc): it keeps the
+ * method's colour, so that a reader sees the family, and takes the dash and point types of the k-th
+ * combination of VARIANT_DASH x VARIANT_POINT, k its rank among the method's variants sorted by label, the
+ * method's own combination skipped. The rank counts only the method's own labels, so a variant looks the
+ * same whichever other methods a grid has. A method this clreg does not know (results of another version)
+ * gets a colour of OTHER_COLOR by the rank of its name among such methods, and its labels are its variants.
+ * clreg plot writes the map it draws with as DIR/plots/styles.csv (label token, method, color, dash, point,
+ * note), which every script reads through common.gp. */
+static const int VARIANT_DASH[] = {2, 4, 5, 3};
+static const int VARIANT_POINT[] = {8, 10, 12, 14, 1, 2, 3}; /* 4 x 7, coprime: 28 distinct combinations */
+static const char *const OTHER_COLOR[] = {"#9467bd", "#17becf", "#e377c2", "#bcbd22", "#393b79", "#8c6d31"};
+
+enum { NVDASH = sizeof VARIANT_DASH / sizeof *VARIANT_DASH, NVPOINT = sizeof VARIANT_POINT / sizeof *VARIANT_POINT,
+       NOTHER = sizeof OTHER_COLOR / sizeof *OTHER_COLOR };
+
+/* The style of label i of m, and the registry's note on its method for legends ("upper bound" for the
+ * joint flag, "no penalty" for a method without one, else ""). */
+static void label_style(const label_map *m, int i, cl_reg_style *st, const char **note)
+{
+    const char *meth = m->method[i] ? m->method[i] : "";
+    const cl_reg_method *r = cl_reg_find(meth);
+    *note = "";
+    if (r) {
+        *st = *cl_reg_method_style(r);
+        *note = cl_reg_method_joint(r) ? "upper bound" : !cl_reg_method_has_penalty(r) ? "no penalty" : "";
+    } else {
+        /* rank of this unknown method among the distinct unknown methods of the grid, by name */
+        int u = 0;
+        for (int j = 0; j < m->n; j++) {
+            const char *o = m->method[j] ? m->method[j] : "";
+            if (cl_reg_find(o) || strcmp(o, meth) >= 0) continue;
+            int first = 1;
+            for (int q = 0; q < j && first; q++) first = strcmp(m->method[q] ? m->method[q] : "", o) != 0;
+            u += first;
+        }
+        *st = (cl_reg_style){OTHER_COLOR[u % NOTHER], 1, 7};
+    }
+    if (!strcmp(m->label[i], meth)) return;
+    int k = 0, ncomb = NVDASH * NVPOINT; /* rank among the method's variants; combinations other than its own */
+    for (int j = 0; j < m->n; j++)
+        if (j != i && !strcmp(m->method[j] ? m->method[j] : "", meth) && strcmp(m->label[j], meth) &&
+            strcmp(m->label[j], m->label[i]) < 0)
+            k++;
+    for (int c = 0; c < NVDASH * NVPOINT; c++)
+        ncomb -= VARIANT_DASH[c % NVDASH] == st->dash && VARIANT_POINT[c % NVPOINT] == st->point;
+    for (int c = 0, seen = 0;; c++) {
+        int d = VARIANT_DASH[c % NVDASH], p = VARIANT_POINT[c % NVPOINT];
+        if (d == st->dash && p == st->point) continue;
+        if (seen++ == k % ncomb) {
+            st->dash = d, st->point = p;
+            return;
+        }
+    }
+}
+
+/* path: the style map of every label of m (see above), one row per label in m's order. */
+static int write_styles(const label_map *m, const char *path)
+{
+    cl_buf b = {0};
+    cl_buf_printf(&b, "label,method,color,dash,point,note\n");
+    for (int i = 0; i < m->n; i++) {
+        cl_reg_style st;
+        const char *note;
+        char meth[TOKEN_MAX + 1];
+        label_style(m, i, &st, &note);
+        gp_clean(meth, TOKEN_MAX, m->method[i] ? m->method[i] : "", 1);
+        cl_buf_str(&b, m->token[i]);
+        cl_buf_str(&b, meth);
+        cl_buf_str(&b, st.color);
+        cl_buf_int(&b, st.dash);
+        cl_buf_int(&b, st.point);
+        cl_buf_str(&b, note);
+        cl_buf_endrow(&b);
+    }
+    int rc = cl_write_file_atomic(path, b.s, b.len);
+    cl_buf_free(&b);
+    return rc;
+}
+
 /* ---- running gnuplot -------------------------------------------------------------------------------------- */
 
 /* What every script of one `clreg plot` is given. */
@@ -206,6 +293,7 @@ typedef struct gp_job {
     const char *labels;  /* tokens, in summary order, space-separated */
     const char *diverged; /* the tokens of the labels every run of which diverged */
     const char *selected_on; /* how the drawn groups were chosen, for the figures' notes */
+    const char *styles;  /* the style map written into outdir */
 } gp_job;
 
 /* A path as gnuplot is to open it: gnuplot runs a command for `set output '|...'` and `load '<...'`, and
@@ -269,6 +357,7 @@ static int run_gnuplot(const gp_job *j, const char *script, const char *name, co
     gp_assign(&vars, "labels", j->labels);
     gp_assign(&vars, "diverged", j->diverged);
     gp_assign(&vars, "selected_on", j->selected_on);
+    gp_assign(&vars, "styles", j->styles);
     if (label) gp_assign(&vars, "label", label);
     snprintf(spath, sizeof spath, "%s/%s", j->plotdir, script);
     snprintf(errpath, sizeof errpath, "%s/gnuplot-stderr", j->in);
@@ -343,7 +432,7 @@ static const char *find_plotdir(char *buf, size_t n)
 }
 
 /* The copies of every file a script reads (see above) into tmp; the label map covers summary.csv's labels
- * and those of importance_hist.csv. */
+ * and those of importance_hist.csv, with each label's method from runs.csv. */
 static int write_copies(const char *dir, const char *tmp, int imp, label_map *m)
 {
     static const char *const files[] = {"summary.csv", "summary_tasks.csv", "summary_matrix.csv", "summary_curves.csv",
@@ -360,9 +449,14 @@ static int write_copies(const char *dir, const char *tmp, int imp, label_map *m)
             break;
         }
         nread = i + 1;
-        int cl = cl_table_col(&t[i], "label");
+        int cl = cl_table_col(&t[i], "label"), cr = cl_table_col(&t[i], "regularizer");
         if (cl >= 0)
             for (int r = 0; r < t[i].nrows; r++) lm_add(m, t[i].cells[r][cl]);
+        /* runs.csv names each label's method (the style map's source) */
+        for (int r = 0; i == 4 && cl >= 0 && cr >= 0 && r < t[i].nrows; r++) {
+            int k = lm_find(m, t[i].cells[r][cl]);
+            if (!m->method[k]) m->method[k] = cl_strdup(t[i].cells[r][cr]);
+        }
     }
     lm_assign(m);
     for (int i = 0; i < nread && !rc; i++) {
@@ -467,7 +561,10 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     if (!rc) rc = cl_mkdirs(path);
     /* gnuplot opens every path it is given as "./..." when relative: a data file '<cmd' would be a command */
     char *pd = gp_path(plotdir), *od = gp_path(path), *in = gp_path(tmp);
-    gp_job job = {pd, in, dir, od, labels.s, diverged.s, selected_on};
+    cl_buf styles = {0};
+    cl_buf_printf(&styles, "%s/styles.csv", od);
+    if (!rc) rc = write_styles(&m, styles.s);
+    gp_job job = {pd, in, dir, od, labels.s, diverged.s, selected_on, styles.s};
     static const char *const figures[] = {"curves", "avg_acc", "lambda", "bars", NULL};
     const char *terms[2] = {"png", "svg"};
     for (int ti = 0; ti < 2 && !rc; ti++) {
@@ -494,6 +591,7 @@ int cl_plot(const char *dir, const cl_plot_opts *o)
     free(od);
     free(in);
     free(order);
+    cl_buf_free(&styles);
     cl_buf_free(&labels);
     cl_buf_free(&diverged);
     lm_free(&m);

@@ -1,9 +1,11 @@
 # avg_acc.gp: average accuracy over the tasks seen so far versus the number of tasks learned (Kirkpatrick et
 # al. 2017, Fig. 2B): one line per label (its selected group), error bars one standard deviation over seeds
-# and orders; joint, the upper bound, dashed black.
+# and orders; each label in its style from the map (common.gp: the joint upper bound's entry draws it dashed
+# black).
 #   gnuplot -e "dir='DIR'; out='DIR/plots/avg_acc'; term='png'" plots/avg_acc.gp
-# optional: labels='none ewc ...', diverged='...', plotdir='plots'. Reads DIR/summary_tasks.csv (and
-# runs.csv for the subtitle). Size: 1000 x 700, wider and taller for long or many legend entries.
+# optional: labels='none ewc ...', diverged='...', styles='DIR/plots/styles.csv', plotdir='plots'. Reads
+# DIR/summary_tasks.csv (and runs.csv for the subtitle). Size: 1000 x 700, wider and taller for long or many
+# legend entries.
 if (!exists("plotdir")) plotdir = 'plots'
 NAME = 'avg_acc'
 load plotdir.'/common.gp'

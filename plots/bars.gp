@@ -2,8 +2,9 @@
 # metric, one bar per label in its colour), error bars one standard deviation over seeds and orders, the
 # value printed at each bar. BWT is negative when tasks are forgotten: the axis includes 0, drawn solid.
 #   gnuplot -e "dir='DIR'; out='DIR/plots/bars'; term='png'" plots/bars.gp
-# optional: labels='none ewc ...', diverged='...', plotdir='plots'. Reads DIR/summary.csv (and runs.csv for
-# the subtitle). Size: 1000 x 700, wider and taller for long or many legend entries.
+# optional: labels='none ewc ...', diverged='...', styles='DIR/plots/styles.csv', plotdir='plots'. Reads
+# DIR/summary.csv (and runs.csv for the subtitle). Size: 1000 x 700, wider and taller for long or many legend
+# entries.
 if (!exists("plotdir")) plotdir = 'plots'
 NAME = 'bars'
 load plotdir.'/common.gp'

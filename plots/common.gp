@@ -9,6 +9,9 @@
 #            scripts also work without it.
 #   diverged optional: the labels (as in `labels`) every run of which diverged: a figure that has nothing
 #            of such a label to draw lists it in its legend as "LABEL: every run diverged".
+#   styles   optional: the label-to-style map (a CSV: label, method, color, dash, point, note) that clreg plot
+#            writes as DIR/plots/styles.csv from the registry's style of each label's method. Without it
+#            the labels get neutral styles by their position in `labels` (see lcol below).
 #   plotdir  the directory of these scripts (default 'plots'; the scripts read it before loading this file)
 # clreg plot gives the scripts copies of the results files in which every label is a token without blanks,
 # quotes or other bytes gnuplot would misread (experiments/plot.c), and passes labels and diverged as
@@ -43,7 +46,9 @@
 #                recursive functions at a depth of about 250, fewer than the labels a grid can have).
 #   sel(i)       1 if the current row belongs to label i's selected group (use inside `using`).
 #   ltitle(i)    legend text "label, λ=lambda" (no lambda part when it is NaN).
-#   lcol(l), ldt(l), lpt(l): colour "#rrggbb", dash type, point type of the label l (underscore form).
+#   lcol(l), ldt(l), lpt(l): colour "#rrggbb", dash type, point type of the label l (underscore form), from
+#                `styles`; a label the map lacks (or every label, without a map) by its position in `labels`.
+#   lnote(l)     the map's note on the label's method for legends ("upper bound", "no penalty"), or ''.
 #   SUBTITLE     "dataset, stream, scenario, tasks x epochs" from the first row of runs.csv, set by INFO;
 #                "" when runs.csv cannot be read (gnuplot then prints two warnings, and goes on).
 #
@@ -99,26 +104,6 @@ num(c) = (_s = strcol(c), (_s eq '' || _s eq 'nan' || _s eq '-nan' || _s eq 'NaN
 _epos(s) = strstrt(s, 'e') > 0 ? strstrt(s, 'e') : strstrt(s, 'E')
 tonum(s) = (strstrt(s, '.') == 0 && _epos(s) > 1) ? real(s[1:_epos(s) - 1].'.'.s[_epos(s):]) : real(s)
 
-# ---- colours, dashes and points per method label -----------------------------------------------------
-KNOWN = 'none joint l2 ewc mas mas-local si'
-KCOL = '#7f7f7f #000000 #8c564b #1f77b4 #ff7f0e #2ca02c #d62728'
-KDT = '1 2 1 1 1 1 1'
-KPT = '6 4 11 7 5 9 13'
-# other labels (e.g. "ewc_online"): by their position among the non-method labels of `labels` (XK[i], set
-# by eval STYLES once `labels` is complete); the three cycles (12, 4, 8) give 24 distinct combinations
-XCOL = '#9467bd #17becf #e377c2 #bcbd22 #393b79 #8c6d31 #843c39 #7b4173 #3182bd #637939 #e6550d #636363'
-XDT = '4 5 1 3'
-XPT = '8 10 12 14 15 3 2 1'
-STYLES = "array XK[words(labels) > 0 ? words(labels) : 1]; XK[1] = 1; _k = 0; " . \
-  "do for [_i = 1:words(labels)] { if (_wi(word(labels, _i), KNOWN) == 0) { _k = _k + 1 }; XK[_i] = _k }"
-array XK[1]
-XK[1] = 1
-_xk(l) = (_xj = _wi(l, labels), _xj > 0 ? XK[_xj] : 1)
-_cyc(list, k) = word(list, (k - 1) % words(list) + 1)
-lcol(l) = _wi(l, KNOWN) > 0 ? word(KCOL, _wi(l, KNOWN)) : _cyc(XCOL, _xk(l))
-ldt(l) = _wi(l, KNOWN) > 0 ? int(word(KDT, _wi(l, KNOWN))) : int(_cyc(XDT, _xk(l)))
-lpt(l) = _wi(l, KNOWN) > 0 ? int(word(KPT, _wi(l, KNOWN))) : int(_cyc(XPT, _xk(l)))
-
 # ---- checking inputs -----------------------------------------------------------------------------------
 REQUIRE = "undefine STATS_records; stats F using (0) nooutput; NROWS = exists('STATS_records') ? STATS_records : 0; " . \
   "if (!exists('STATS_records') && !EMPTYOK) { exit error sprintf('%s: cannot read %s, or it has no data rows', NAME, F) }; " . \
@@ -126,6 +111,44 @@ REQUIRE = "undefine STATS_records; stats F using (0) nooutput; NROWS = exists('S
   "_hdr = ' '; do for [_k = 1:STATS_columns] { _hdr = _hdr.STATS_column_header[_k].' ' }; " . \
   "do for [_k = 1:words(COLS)] { if (strstrt(_hdr, ' '.word(COLS, _k).' ') == 0) { " . \
   "exit error sprintf('%s: %s has no column %s', NAME, F, word(COLS, _k)) } } }"
+
+# ---- colours, dashes and points per label -----------------------------------------------------------------
+# clreg plot passes `styles`, the label-to-style map it draws with (DIR/plots/styles.csv: label, method,
+# color, dash, point, note), derived from each method's fixed style in the registry (experiments/plot.c), so
+# a method looks the same in every figure of every grid. Without it (a script run by hand) the scripts know
+# no method: each label gets a neutral style by its position in `labels`, the three cycles (12 colours, 4
+# dash types, 8 point types) giving 24 distinct combinations. A label missing from the map gets the same.
+XCOL = '#9467bd #17becf #e377c2 #bcbd22 #393b79 #8c6d31 #843c39 #7b4173 #3182bd #637939 #e6550d #636363'
+XDT = '1 2 4 5'
+XPT = '7 5 9 13 11 6 8 10'
+SLAB = ''
+array SCOL[1]
+array SDT[1]
+array SPT[1]
+array SNOTE[1]
+if (exists("styles") && styles ne '') {
+  F = styles
+  COLS = 'label method color dash point note'
+  eval REQUIRE
+  _n = NROWS > 0 ? NROWS : 1
+  array SCOL[_n]
+  array SDT[_n]
+  array SPT[_n]
+  array SNOTE[_n]
+  _k = 0
+  stats F using (_k = _k + 1, SLAB = SLAB.' '.strcol('label'), SCOL[_k] = strcol('color'), \
+      SDT[_k] = int(num('dash')), SPT[_k] = int(num('point')), SNOTE[_k] = strcol('note'), 0) nooutput
+  undefine F COLS
+}
+_cyc(list, k) = word(list, (k - 1) % words(list) + 1)
+_lpos(l) = (_lp = _wi(l, labels), _lp > 0 ? _lp : 1)
+# the map's row of label l, 0 if absent (gnuplot evaluates only the chosen branch of ?:, so SCOL[0] is never read)
+_srow(l) = _wi(l, SLAB)
+lcol(l) = _srow(l) > 0 ? SCOL[_srow(l)] : _cyc(XCOL, _lpos(l))
+ldt(l) = _srow(l) > 0 ? SDT[_srow(l)] : int(_cyc(XDT, _lpos(l)))
+lpt(l) = _srow(l) > 0 ? SPT[_srow(l)] : int(_cyc(XPT, _lpos(l)))
+# what the registry says of the label's method for a legend ("upper bound", "no penalty"), '' if nothing
+lnote(l) = _srow(l) > 0 ? SNOTE[_srow(l)] : ''
 
 # ---- aggregates without warnings ----------------------------------------------------------------------
 # `eval ACC0; stats F using (acc(EXPR)) nooutput` sets ACC_N (the number of rows where EXPR is a finite
@@ -164,7 +187,7 @@ INFO = "stats F using (_addl(us(strcol('label')))) nooutput; N = words(labels); 
   "if (!HAS[_i] && _wi(word(labels, _i), diverged) > 0) { DIVL = DIVL.' '._i; ND = ND + 1; " . \
   "KEYCH = strlen(dtitle(_i)) > KEYCH ? strlen(dtitle(_i)) : KEYCH }; " . \
   "if (HAS[_i]) { KEYCH = strlen(ltitle(_i)) > KEYCH ? strlen(ltitle(_i)) : KEYCH } }; " . \
-  "eval STYLES; do for [_i = 1:N] { set style line 100 + _i lc rgb lcol(word(labels, _i)) dt ldt(word(labels, _i)) " . \
+  "do for [_i = 1:N] { set style line 100 + _i lc rgb lcol(word(labels, _i)) dt ldt(word(labels, _i)) " . \
   "pt lpt(word(labels, _i)) lw 2 ps 1.2 }; " . READSUB
 
 # The legend entries of the labels whose every run diverged, as the last element of a plot command:

@@ -3,9 +3,9 @@
 # far, fractional); one line per label, its selected group; task boundaries dashed; the span in which a
 # panel's task is trained shaded.
 #   gnuplot -e "dir='DIR'; out='DIR/plots/curves'; term='png'" plots/curves.gp
-# optional: labels='none ewc ...', diverged='...', plotdir='plots'. Reads DIR/summary_curves.csv (and
-# runs.csv for the subtitle). Size: 1000 wide, 140 + T * (200 | 150 | 110) high for T <= 4 | <= 8 | more
-# tasks (20 less without runs.csv); wider and taller when the legend needs it.
+# optional: labels='none ewc ...', diverged='...', styles='DIR/plots/styles.csv', plotdir='plots'. Reads
+# DIR/summary_curves.csv (and runs.csv for the subtitle). Size: 1000 wide, 140 + T * (200 | 150 | 110) high
+# for T <= 4 | <= 8 | more tasks (20 less without runs.csv); wider and taller when the legend needs it.
 if (!exists("plotdir")) plotdir = 'plots'
 NAME = 'curves'
 load plotdir.'/common.gp'

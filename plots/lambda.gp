@@ -1,11 +1,12 @@
 # lambda.gp: mean final accuracy (ACC) versus the penalty strength lambda, log x axis: one line per label
 # and params combination over its groups with a finite lambda > 0 (error bars one standard deviation; the
 # selected group ringed); groups with lambda = 0 as points at a "0" left of a break in the axis; and the
-# labels without a lambda (none: the fine-tuning baseline; joint: the upper bound, dashed) as horizontal
-# lines at their ACC. Labels whose every run diverged are listed in the legend.
+# labels without a lambda (such as the fine-tuning baseline and the joint upper bound, which the style map's
+# note names) as horizontal lines at their ACC. Labels whose every run diverged are listed in the legend.
 #   gnuplot -e "dir='DIR'; out='DIR/plots/lambda'; term='png'" plots/lambda.gp
-# optional: labels='none ewc ...', diverged='...', plotdir='plots'. Reads DIR/summary.csv (and runs.csv for
-# the subtitle). Size: 1000 x 700, wider and taller for long or many legend entries.
+# optional: labels='none ewc ...', diverged='...', styles='DIR/plots/styles.csv', plotdir='plots'. Reads
+# DIR/summary.csv (and runs.csv for the subtitle). Size: 1000 x 700, wider and taller for long or many legend
+# entries.
 if (!exists("plotdir")) plotdir = 'plots'
 NAME = 'lambda'
 load plotdir.'/common.gp'
@@ -88,8 +89,8 @@ stats F using ((_i = lidx(strcol('label')), _i > 0 && column('selected') == 1) ?
     (BV[_i] = num('acc_mean'), BS[_i] = num('acc_std'), 0) : 0) nooutput
 BASE = ''
 do for [i = 1:N] { if (NCL[i] == 0 && isnum(BV[i])) { BASE = BASE.' '.i } }
-btitle(i) = DISP[i].(word(labels, i) eq 'none' ? ' (no penalty)' : (word(labels, i) eq 'joint' ? \
-    ' (upper bound)' : '')).sprintf(': %.3f', BV[i])
+# the registry's word on the label's method (the style map's note: "no penalty", "upper bound"), if any
+btitle(i) = DISP[i].(lnote(word(labels, i)) ne '' ? ' ('.lnote(word(labels, i)).')' : '').sprintf(': %.3f', BV[i])
 
 # ---- ranges ------------------------------------------------------------------------------------------
 # x: from half the smallest lambda > 0 to twice the largest; with lambda = 0 groups, "0" (X0) a decade and

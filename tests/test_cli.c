@@ -5,6 +5,7 @@
 #include "tests/testdata.h"
 
 #include "core/blas.h"
+#include "regularizers/regularizer.h"
 
 static char out[1 << 16];
 
@@ -75,15 +76,88 @@ static void test_bad_options(void **state)
     expect_error("train -x", 2, "unknown option '-x'", NULL);
 }
 
-/* clreg list names every registered method with its parameters. */
+/* The line of text that starts at *p (its length; *p moves past it). */
+static size_t next_line(const char **p)
+{
+    const char *s = *p;
+    size_t n = strcspn(s, "\n");
+    *p = s + n + (s[n] == '\n');
+    return n;
+}
+
+/* The first word of the line at s (n bytes) after its leading blanks: its length, *w where it starts. */
+static size_t first_word(const char *s, size_t n, const char **w)
+{
+    size_t i = 0;
+    while (i < n && s[i] == ' ') i++;
+    *w = s + i;
+    size_t k = 0;
+    while (i + k < n && s[i + k] != ' ') k++;
+    return k;
+}
+
+/* 1 when the line at s (n bytes) holds t after byte `from`. */
+static int line_has(const char *s, size_t n, size_t from, const char *t)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)n, s);
+    return from <= strlen(line) && strstr(line + from, t) != NULL;
+}
+
+/* clreg list names every registered method with its parameters: each method of the registry, in its
+ * order, on a line of its own with its summary (the name at the start of the line), followed by one
+ * indented line per entry of its parameter table (the name first, then "=", the default and the help),
+ * and nothing else. Read from the registry, so a method added to it is checked the day it is; the column
+ * widths are cl_reg_list's to choose. */
 static void test_list(void **state)
 {
     (void)state;
     assert_int_equal(tu_run_clreg("list", out, sizeof out), 0);
-    const char *names[] = {"none", "joint", "l2", "ewc", "mas", "mas-local", "si", "fisher", "mode", "gamma", "norm",
-                           "estimate", "xi", "samples", "data"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (!strstr(out, names[i])) fail_msg("clreg list lacks '%s':\n%s", names[i], out);
+    const char *p = strstr(out, "\n\n");
+    assert_non_null(p);
+    p += 2;
+    int nm = cl_reg_method_count();
+    assert_true(nm > 0);
+    for (int i = 0; i < nm; i++) {
+        const cl_reg_method *m = cl_reg_method_at(i);
+        const char *name = cl_reg_method_name(m), *line = p, *w;
+        size_t n = next_line(&p), k = first_word(line, n, &w);
+        if (w != line || k != strlen(name) || strncmp(w, name, k) || !line_has(line, n, k, cl_reg_method_summary(m)))
+            fail_msg("clreg list: method %d: expected '%s' and its summary, got '%.*s'", i, name, (int)n, line);
+        for (const cl_reg_param *q = cl_reg_method_params(m); q && q->name; q++) {
+            line = p;
+            n = next_line(&p);
+            k = first_word(line, n, &w);
+            size_t at = (size_t)(w - line) + k;
+            if (w == line || k != strlen(q->name) || strncmp(w, q->name, k) || !line_has(line, n, at, " = ") ||
+                !line_has(line, n, at, q->def) || !line_has(line, n, at, q->help))
+                fail_msg("clreg list: %s: expected the parameter '%s' (= %s, %s), got '%.*s'", name, q->name, q->def,
+                         q->help, (int)n, line);
+        }
+    }
+    if (*p) fail_msg("clreg list: text after the last registered method's parameters: '%s'", p);
+}
+
+/* clreg train --help names every registered method under --reg (the list wraps; names are separated by
+ * ", " or a line break), and marks the default. */
+static void test_help_methods(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_run_clreg("train --help", out, sizeof out), 0);
+    const char *a = strstr(out, "--reg NAME"), *b = a ? strstr(a, "\n  --lambda") : NULL;
+    if (!a || !b) fail_msg("train --help: no --reg block:\n%s", out);
+    char block[4096];
+    snprintf(block, sizeof block, "%.*s", (int)(b - a), a);
+    for (int i = 0; i < cl_reg_method_count(); i++) {
+        const char *name = cl_reg_method_name(cl_reg_method_at(i));
+        int found = 0;
+        for (const char *s = block; !found && (s = strstr(s, name)); s++) {
+            char after = s[strlen(name)];
+            found = (s[-1] == ' ') && (after == ',' || after == '\n' || after == 0 || !strncmp(s + strlen(name), " (default)", 10));
+        }
+        if (!found) fail_msg("train --help does not list the method '%s':\n%s", name, block);
+    }
+    assert_non_null(strstr(block, " (default)"));
 }
 
 /* A regularized run with --save-state writes the .npy files after every task. */
@@ -194,7 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help), cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_bad_idx_files),    cmocka_unit_test(test_bad_csv),
-        cmocka_unit_test(test_run_and_reproduce), cmocka_unit_test(test_list),
+        cmocka_unit_test(test_run_and_reproduce), cmocka_unit_test(test_list), cmocka_unit_test(test_help_methods),
         cmocka_unit_test(test_save_state_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,8 @@
 #include "tests/testresults.h"
 #include "tests/pngcheck.h"
 
+#include "regularizers/regularizer.h"
+
 static char out[1 << 16];
 static char *dir;
 static char results[4200];
@@ -144,6 +146,23 @@ static int path_exists(const char *d, const char *name)
     return stat(path, &st) == 0;
 }
 
+/* The fields after the label (method,color,dash,point,note) of label's row in DIR/plots/styles.csv, into
+ * row; 0 when the map has no row for it. */
+static int style_row(const char *d, const char *label, char *row, size_t n)
+{
+    char path[9000], pat[300];
+    snprintf(path, sizeof path, "%s/plots/styles.csv", d);
+    char *t = read_text(path);
+    snprintf(pat, sizeof pat, "\n%s,", label);
+    char *p = strstr(t, pat);
+    if (p) {
+        p += strlen(pat);
+        snprintf(row, n, "%.*s", (int)strcspn(p, "\n"), p);
+    }
+    free(t);
+    return p != NULL;
+}
+
 /* A fabricated results directory DIR/name (plots/sample_results.sh): tasks, seeds, the groups (the lines
  * of SAMPLE_GROUPS; NULL: the script's own) and the dataset text (NULL: its own). */
 static const char *sample(const char *name, int tasks, int seeds, const char *groups, const char *dataset)
@@ -192,6 +211,16 @@ static void test_every_figure(void **state)
     }
     check_png("importance", 1000, 0);
     check_png("importance_scatter", 900, 800);
+    /* the histograms cover exactly the grid's methods whose registry entry has importances: si and the
+     * others, none and joint not */
+    for (int i = 0; i < 6; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "\n%s,", labels[i]);
+        int want = cl_reg_method_has_importance(cl_reg_find(labels[i]));
+        if (file_has(results, "importance_hist.csv", row) != want)
+            fail_msg("importance_hist.csv: %s has %s rows", labels[i], want ? "no" : "");
+    }
+    assert_true(file_has(results, "importance_hist.csv", "\nsi,"));
 }
 
 /* --select draws a chosen lambda: the summaries mark it, and the figures still build. */
@@ -399,6 +428,10 @@ static void test_hostile_labels(void **state)
     int order_ok = p1 && p2 && p2 < p1;
     free(t);
     assert_true(order_ok);
+    /* the style map names each label by its token */
+    char row[300];
+    assert_true(style_row(d, "ewc_x", row, sizeof row) && !strncmp(row, "ewc,", 4));
+    assert_true(style_row(d, "ewc_online_2", row, sizeof row) && !strncmp(row, "ewc,", 4));
     /* the dataset text in the subtitle, with the characters gnuplot would misread replaced */
     assert_true(svg_contains(d, "avg_acc", ">data_set__x`touch "));
     /* nothing outside DIR/plots */
@@ -539,6 +572,80 @@ static void test_many_labels(void **state)
     if (h <= 700) fail_msg("avg_acc.svg: height %d, the legend of 40 labels does not fit", h);
 }
 
+/* The map's row of a label of method `name`, checked against the registry: the method, its colour, its
+ * dash and point types when exact (else a pair other than the method's own), the note its flags give. */
+static void check_style(const char *d, const char *label, const char *name, int exact)
+{
+    char row[300], want[300];
+    const cl_reg_method *m = cl_reg_find(name);
+    const cl_reg_style *st = cl_reg_method_style(m);
+    const char *note = cl_reg_method_joint(m) ? "upper bound" : !cl_reg_method_has_penalty(m) ? "no penalty" : "";
+    if (!style_row(d, label, row, sizeof row)) fail_msg("%s/plots/styles.csv: no row for %s", d, label);
+    int dash = 0, point = 0, k = 0;
+    snprintf(want, sizeof want, "%s,%s,", name, st->color);
+    if (strncmp(row, want, strlen(want)) || sscanf(row + strlen(want), "%d,%d,%n", &dash, &point, &k) != 2 ||
+        strcmp(row + strlen(want) + k, note))
+        fail_msg("styles.csv: %s: '%s', expected '%s' dash,point,'%s'", label, row, want, note);
+    if (exact && (dash != st->dash || point != st->point))
+        fail_msg("styles.csv: %s: dash %d point %d, the registry's %s has %d %d", label, dash, point, name, st->dash,
+                 st->point);
+    if (!exact && dash == st->dash && point == st->point)
+        fail_msg("styles.csv: the variant %s is drawn exactly like %s", label, name);
+}
+
+/* The figures' styles come from the registry: clreg plot writes the map it draws with (plots/styles.csv). A
+ * label named as its method has the method's style; variants keep the method's colour and take distinct
+ * dash and point types by their rank among the method's labels, the same whatever other methods the grid
+ * holds and in whatever order; the notes say what the registry's flags say; and the figures draw the
+ * map's colours, not the neutral ones the scripts use without a map. */
+static void test_styles(void **state)
+{
+    (void)state;
+    char a[4300], b[4300], ra[2][300], rb[2][300];
+    snprintf(a, sizeof a, "%s", sample("stylesA", 2, 1,
+                                       "none\tnone\t\tnan\t0.3\t0.86\t0\n"
+                                       "joint\tjoint\t\tnan\t0\t0.88\t0\n"
+                                       "ewc\tewc\t\t1\t0.1\t0.85\t0\n"
+                                       "ewc_online\tewc\t\t1\t0.1\t0.8\t0\n"
+                                       "ewc_b\tewc\t\t1\t0.1\t0.8\t0\n"
+                                       "mas\tmas\t\t1\t0.1\t0.85\t0\n",
+                                       NULL));
+    plot_ok(a, "--svg");
+    check_style(a, "none", "none", 1);
+    check_style(a, "joint", "joint", 1);
+    check_style(a, "ewc", "ewc", 1);
+    check_style(a, "mas", "mas", 1);
+    check_style(a, "ewc_online", "ewc", 0);
+    check_style(a, "ewc_b", "ewc", 0);
+    assert_true(style_row(a, "ewc_online", ra[0], sizeof ra[0]) && style_row(a, "ewc_b", ra[1], sizeof ra[1]));
+    if (!strcmp(ra[0], ra[1])) fail_msg("styles.csv: ewc_online and ewc_b drawn alike: %s", ra[0]);
+    /* the same variants, listed the other way round, among other methods */
+    snprintf(b, sizeof b, "%s", sample("stylesB", 2, 1,
+                                       "si\tsi\t\t1\t0.1\t0.85\t0\n"
+                                       "ewc_online\tewc\t\t1\t0.1\t0.8\t0\n"
+                                       "mas_x\tmas\t\t1\t0.1\t0.85\t0\n"
+                                       "ewc_b\tewc\t\t1\t0.1\t0.8\t0\n"
+                                       "l2\tl2\t\t1\t0.1\t0.85\t0\n",
+                                       NULL));
+    plot_ok(b, "--png");
+    check_style(b, "si", "si", 1);
+    check_style(b, "mas_x", "mas", 0);
+    assert_true(style_row(b, "ewc_online", rb[0], sizeof rb[0]) && style_row(b, "ewc_b", rb[1], sizeof rb[1]));
+    assert_string_equal(ra[0], rb[0]);
+    assert_string_equal(ra[1], rb[1]);
+    /* the figures draw with the map: every method's registry colour is in them */
+    const char *names[] = {"none", "joint", "ewc", "mas"};
+    for (int i = 0; i < 4; i++) {
+        unsigned r, g, bl;
+        char rgb[64];
+        assert_int_equal(sscanf(cl_reg_method_style(cl_reg_find(names[i]))->color, "#%2x%2x%2x", &r, &g, &bl), 3);
+        snprintf(rgb, sizeof rgb, "rgb(%3u, %3u, %3u)", r, g, bl);
+        if (!svg_contains(a, "avg_acc", rgb)) fail_msg("avg_acc.svg: %s not drawn in its colour %s", names[i], rgb);
+    }
+    assert_true(svg_contains(a, "lambda", ">none (no penalty): "));
+    assert_true(svg_contains(a, "lambda", ">joint (upper bound): "));
+}
+
 /* The label lookups of common.gp on lists longer than gnuplot's recursion limit (about 250). */
 static void test_many_words(void **state)
 {
@@ -547,7 +654,7 @@ static void test_many_words(void **state)
     size_t n = (size_t)snprintf(cmd, sizeof cmd, "gnuplot -e \"dir='.'; labels='");
     for (int i = 1; i <= 400; i++) n += (size_t)snprintf(cmd + n, sizeof cmd - n, "%sl%d", i > 1 ? " " : "", i);
     snprintf(cmd + n, sizeof cmd - n,
-             "'\" -e \"load 'plots/common.gp'; eval STYLES; print lidx('l399'), lidx('nope'), lcol('l399') eq lcol('l15')\" 2>&1");
+             "'\" -e \"load 'plots/common.gp'; print lidx('l399'), lidx('nope'), lcol('l399') eq lcol('l15')\" 2>&1");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char line[512] = "";
@@ -563,13 +670,20 @@ static void test_importance_label(void **state)
     char path[4400], args[9000], res[4400];
     snprintf(path, sizeof path, "%s/imp.ini", dir);
     td_write_text(path, "[experiment]\ndataset = synthetic\nstream = split\nscenario = task\ntasks = 2\nhidden = 8\n"
-                        "epochs = 1\nbatch = 64\nseeds = 1\nsave_state = first\n[mas]\n[ewc online]\n");
+                        "epochs = 1\nbatch = 64\nseeds = 1\nsave_state = first\n[mas]\n[ewc online]\n[l2]\n");
     snprintf(res, sizeof res, "%s/imp", dir);
     snprintf(args, sizeof args, "run %s -o %s --quiet", path, res);
     assert_int_equal(tu_run_clreg(args, out, sizeof out), 0);
     plot_ok(res, "--png");
     check_fig(res, "importance", 1000, 0, 0);
     assert_true(file_has(res, "importance_hist.csv", "\newc_online,"));
+    /* a method outside EWC and MAS gets its histogram too (Omega = 1: every weight in the bin holding log10 = 0) */
+    assert_true(file_has(res, "importance_hist.csv", "\nl2,0,-0.2,0.1,1\n"));
+    assert_true(file_has(res, "importance_hist.csv", "\nmas,"));
+    /* the variant keeps its method's colour in the figure's map */
+    char row[128];
+    snprintf(row, sizeof row, "\newc_online,ewc,%s,", cl_reg_method_style(cl_reg_find("ewc"))->color);
+    assert_true(file_has(res, "plots/styles.csv", row));
 }
 
 int main(void)
@@ -586,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_unusual_results),
         cmocka_unit_test(test_many_labels),
         cmocka_unit_test(test_many_words),
+        cmocka_unit_test(test_styles),
         cmocka_unit_test(test_importance_label),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
