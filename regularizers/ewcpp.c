@@ -43,13 +43,6 @@ static void ewcpp_destroy(cl_reg *r)
     if (r->state) cl_fisher_ema_free(r->state);
 }
 
-/* The Fisher is gathered during training; the task's end reads no data. */
-static int ewcpp_cost(const cl_reg *r, int nclasses)
-{
-    (void)r, (void)nclasses;
-    return 0;
-}
-
 const cl_reg_method cl_reg_ewcpp = {
     .name = "ewcpp",
     .summary = "EWC++: Omega = running (moving-average) empirical Fisher, updated every step",
@@ -61,7 +54,7 @@ const cl_reg_method cl_reg_ewcpp = {
     .create = ewcpp_create,
     .after_step = ewcpp_after_step,
     .end_task = ewcpp_end_task,
-    .importance_cost = ewcpp_cost,
+    .importance_cost = cl_reg_cost_no_data,
     .step_cost = cl_fisher_ema_step_cost,
     .penalty = cl_reg_quad_penalty,
     .add_penalty_grad = cl_reg_quad_add_grad,

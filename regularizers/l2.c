@@ -17,20 +17,13 @@ static int l2_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
     return 0;
 }
 
-/* Omega = 1 reads no data. */
-static int l2_cost(const cl_reg *r, int nclasses)
-{
-    (void)r, (void)nclasses;
-    return 0;
-}
-
 const cl_reg_method cl_reg_l2 = {
     .name = "l2",
     .summary = "L2 to the previous task's parameters: Omega = 1",
     .style = {"#8c564b", 1, 11},
     .params = (const cl_reg_param[]){{"lambda", "0.01", "penalty strength"}, {NULL, NULL, NULL}},
     .end_task = l2_end_task,
-    .importance_cost = l2_cost,
+    .importance_cost = cl_reg_cost_no_data,
     .penalty = cl_reg_quad_penalty,
     .add_penalty_grad = cl_reg_quad_add_grad,
 };

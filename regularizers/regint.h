@@ -114,6 +114,10 @@ int cl_reg_get_int(const cl_reg *r, const char *key, long min, long max, int *ou
 /* One of a NULL-terminated list of choices; *out is its index. */
 int cl_reg_get_choice(const cl_reg *r, const char *key, const char *const *choices, int *out);
 
+/* importance_cost of a method whose end_task reads no data (its importance was gathered during training,
+ * or needs none): 0. */
+int cl_reg_cost_no_data(const cl_reg *r, int nclasses);
+
 /* Penalty and gradient of methods whose penalty is the shared quad. */
 double cl_reg_quad_penalty(const cl_reg *r, const cl_mlp *m);
 void cl_reg_quad_add_grad(const cl_reg *r, const cl_mlp *m, float *grad);

@@ -283,6 +283,12 @@ int cl_reg_importance_cost(const cl_reg *r, int nclasses)
     return m->importance_cost ? m->importance_cost(r, nclasses) : m->end_task ? 1000 : 0;
 }
 
+int cl_reg_cost_no_data(const cl_reg *r, int nclasses)
+{
+    (void)r, (void)nclasses;
+    return 0;
+}
+
 int cl_reg_step_cost(const cl_reg *r, int old_heads)
 {
     return r->method->step_cost ? r->method->step_cost(r, old_heads) : 0;

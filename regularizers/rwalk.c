@@ -137,13 +137,6 @@ static void rwalk_destroy(cl_reg *r)
     free(st->S);
 }
 
-/* Everything is gathered during training; the task's end reads no data. */
-static int rwalk_cost(const cl_reg *r, int nclasses)
-{
-    (void)r, (void)nclasses;
-    return 0;
-}
-
 const cl_reg_method cl_reg_rwalk = {
     .name = "rwalk",
     .summary = "Riemannian walk: Omega = running Fisher + path score (SI in the Fisher metric), both in [0, 1]",
@@ -158,7 +151,7 @@ const cl_reg_method cl_reg_rwalk = {
     .begin_task = rwalk_begin_task,
     .after_step = rwalk_after_step,
     .end_task = rwalk_end_task,
-    .importance_cost = rwalk_cost,
+    .importance_cost = cl_reg_cost_no_data,
     .step_cost = cl_fisher_ema_step_cost,
     .penalty = cl_reg_quad_penalty,
     .add_penalty_grad = cl_reg_quad_add_grad,

@@ -77,13 +77,6 @@ static void si_destroy(cl_reg *r)
     free(st->start);
 }
 
-/* The path integral is gathered during training; the task's end reads no data. */
-static int si_cost(const cl_reg *r, int nclasses)
-{
-    (void)r, (void)nclasses;
-    return 0;
-}
-
 const cl_reg_method cl_reg_si = {
     .name = "si",
     .summary = "synaptic intelligence: Omega from the path integral of -g * delta theta",
@@ -97,7 +90,7 @@ const cl_reg_method cl_reg_si = {
     .begin_task = si_begin_task,
     .after_step = si_after_step,
     .end_task = si_end_task,
-    .importance_cost = si_cost,
+    .importance_cost = cl_reg_cost_no_data,
     .penalty = cl_reg_quad_penalty,
     .add_penalty_grad = cl_reg_quad_add_grad,
     .destroy = si_destroy,
