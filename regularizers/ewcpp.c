@@ -48,7 +48,7 @@ const cl_reg_method cl_reg_ewcpp = {
     .summary = "EWC++: Omega = running (moving-average) empirical Fisher, updated every step",
     .style = {"#17becf", 1, 10},
     .memory = {.state = 2},
-    .params = (const cl_reg_param[]){{"lambda", "10", "penalty strength (the EWC paper's lambda is 2x this)"},
+    .params = (const cl_reg_param[]){{"lambda", "100", "penalty strength (the EWC paper's lambda is 2x this)"},
                                      CL_FISHER_EMA_PARAMS,
                                      {NULL, NULL, NULL}},
     .create = ewcpp_create,

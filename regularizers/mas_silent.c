@@ -55,7 +55,7 @@ const cl_reg_method cl_reg_mas_silent = {
     .summary = "MAS plus, for units silent on all of a task, the importance their inputs would have if they fired",
     .style = {"#e377c2", 1, 14},
     .memory = {.imp = 1, .imp_extra = 1},
-    .params = (const cl_reg_param[]){{"lambda", "0.01", "penalty strength (MAS's units)"},
+    .params = (const cl_reg_param[]){{"lambda", "0.001", "penalty strength (MAS's units)"},
                                      CL_REG_DATA_PARAMS,
                                      {NULL, NULL, NULL}},
     .end_task = silent_end_task,

@@ -142,7 +142,7 @@ const cl_reg_method cl_reg_rwalk = {
     .summary = "Riemannian walk: Omega = running Fisher + path score (SI in the Fisher metric), both in [0, 1]",
     .style = {"#bcbd22", 1, 12},
     .memory = {.state = 6},
-    .params = (const cl_reg_param[]){{"lambda", "1", "penalty strength"},
+    .params = (const cl_reg_param[]){{"lambda", "0.1", "penalty strength"},
                                      CL_FISHER_EMA_PARAMS,
                                      {"eps", "0.001", "damping added to the Fisher distance of a window"},
                                      {"normalize", "yes", "rescale the Fisher and the scores to [0, 1] (the authors' code) or not (no)"},
