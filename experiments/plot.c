@@ -437,6 +437,7 @@ static int write_copies(const char *dir, const char *tmp, int imp, label_map *m)
 {
     static const char *const files[] = {"summary.csv", "summary_tasks.csv", "summary_matrix.csv", "summary_curves.csv",
                                         "runs.csv", "importance_hist.csv", "importance_scatter.csv", NULL};
+    enum { RUNS = 4 }; /* files[RUNS]: runs.csv, the one copy that keeps run numbers and names methods */
     cl_table t[7];
     int nread = 0, rc = 0;
     for (int i = 0; files[i] && !rc; i++) {
@@ -453,7 +454,7 @@ static int write_copies(const char *dir, const char *tmp, int imp, label_map *m)
         if (cl >= 0)
             for (int r = 0; r < t[i].nrows; r++) lm_add(m, t[i].cells[r][cl]);
         /* runs.csv names each label's method (the style map's source) */
-        for (int r = 0; i == 4 && cl >= 0 && cr >= 0 && r < t[i].nrows; r++) {
+        for (int r = 0; i == RUNS && cl >= 0 && cr >= 0 && r < t[i].nrows; r++) {
             int k = lm_find(m, t[i].cells[r][cl]);
             if (!m->method[k]) m->method[k] = cl_strdup(t[i].cells[r][cr]);
         }
@@ -463,7 +464,7 @@ static int write_copies(const char *dir, const char *tmp, int imp, label_map *m)
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", tmp, files[i]);
         /* runs.csv: the subtitle reads its first row only */
-        rc = write_copy(&t[i], m, path, i == 4 ? 1 : -1);
+        rc = write_copy(&t[i], m, path, i == RUNS ? 1 : -1);
     }
     for (int i = 0; i < nread; i++) cl_table_free(&t[i]);
     return rc;

@@ -40,19 +40,19 @@ static void mas_signal(void *ctx, int pass, const float *logits, const int *y, i
                        float *dlogits, float *weight)
 {
     const mas_state *st = ctx;
+    if (st->norm == NORM_L2SQ) {
+        cl_mas_signal_l2sq(logits, B, C, active, dlogits);
+        return;
+    }
     for (int k = 0; k < B; k++) {
         const float *f = logits + (size_t)k * C;
         float *d = dlogits + (size_t)k * C;
         memset(d, 0, sizeof(float) * C);
-        if (st->norm == NORM_L2SQ) {
-            cl_mas_signal_l2sq(f, 1, C, active, d);
-        } else {
-            double nrm = 0;
-            for (int c = 0; c < active; c++) nrm += (double)f[c] * f[c];
-            nrm = sqrt(nrm);
-            if (nrm > 0)
-                for (int c = 0; c < active; c++) d[c] = (float)(f[c] / nrm);
-        }
+        double nrm = 0;
+        for (int c = 0; c < active; c++) nrm += (double)f[c] * f[c];
+        nrm = sqrt(nrm);
+        if (nrm > 0)
+            for (int c = 0; c < active; c++) d[c] = (float)(f[c] / nrm);
     }
 }
 

@@ -30,7 +30,6 @@ typedef struct rwalk_state {
     float *s;       /* this task's score so far */
     float *S;       /* the scores averaged over the finished tasks */
     int ntasks;     /* finished tasks */
-    int begun;      /* start holds the current window's start */
 } rwalk_state;
 
 static int rwalk_create(cl_reg *r, const cl_mlp *m)
@@ -55,7 +54,6 @@ static void rwalk_begin_task(cl_reg *r, const cl_mlp *m, int task)
     rwalk_state *st = r->state;
     memcpy(st->start, m->params, m->nparams * sizeof(float));
     memset(st->w, 0, m->nparams * sizeof(float));
-    st->begun = 1;
 }
 
 /* Close a window: its path integral, normalized by the Fisher distance it walked, into this task's score.
@@ -78,7 +76,6 @@ static void close_window(rwalk_state *st, const cl_mlp *m)
 static void rwalk_after_step(cl_reg *r, const cl_mlp *m, const cl_step *step)
 {
     rwalk_state *st = r->state;
-    if (!st->begun) rwalk_begin_task(r, m, step->task); /* used without begin_task: start here */
     for (int k = 0; k < step->nranges; k++) {
         size_t o = step->ranges[k].off, n = step->ranges[k].len;
         const float *restrict g = step->grad + o, *restrict b = step->theta_before + o, *restrict th = m->params + o;
@@ -111,7 +108,6 @@ static int rwalk_end_task(cl_reg *r, cl_mlp *m, const cl_task_view *v)
         st->s[i] = 0.0f;
     }
     st->ntasks++;
-    st->begun = 0;
     cl_quad_term *t = cl_quad_single(&r->quad);
     if (st->normalize) {
         float *tmp = cl_aligned_calloc(n, sizeof(float));
